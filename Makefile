@@ -1,0 +1,107 @@
+# sgxemu build. `make` builds the emulator; `make test` runs every test; `make bench` the benchmarks.
+# SAN=1 builds everything with AddressSanitizer + UndefinedBehaviorSanitizer into build-san/.
+
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+SANFLAGS :=
+endif
+
+CC ?= gcc
+CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -D_GNU_SOURCE -I. -Iinclude
+CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) $(EXTRA_CFLAGS)
+LDLIBS := -lcrypto -lpthread
+
+# Code that runs in trap paths must not touch the stack-protector canary in %fs before the
+# host FS base is restored, and must not be instrumented by sanitizers (it runs on enclave state).
+HOST_CFLAGS := $(CFLAGS_BASE) -fno-stack-protector $(EXTRA_CFLAGS)
+HOST_TRAP_SRCS := $(wildcard host/trap*.c host/signal*.c)
+
+CORE_SRCS := $(wildcard cpu/*.c driver/*.c util/*.c)
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
+HOST_SRCS := $(wildcard host/*.c)
+HOST_ASM := $(wildcard host/*.S)
+HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/obj/%.o) $(HOST_ASM:%.S=$(BUILD)/obj/%.o)
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/obj/%.o)
+
+VDSO_SRCS := $(wildcard host/vdso/*.S)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/obj/%.o)
+INTEG_SRCS := $(wildcard tests/integ/*.c)
+INTEG_BINS := $(INTEG_SRCS:tests/integ/%.c=$(BUILD)/tests/integ/%)
+
+.PHONY: all test unit integ conformance bench clean demo san-test
+all: $(BUILD)/sgxemu $(BUILD)/libsgxemu.so $(BUILD)/shim/cpuid.h
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -MMD -MP -c $< -o $@
+
+# Trap-path objects: no stack protector, no sanitizers.
+$(HOST_TRAP_SRCS:%.c=$(BUILD)/obj/%.o): $(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libsgxemu_core.a: $(CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The vDSO image: a tiny shared object with DT_HASH and DT_GNU_HASH, embedded into the preload.
+$(BUILD)/vdso.so: $(VDSO_SRCS) host/vdso/vdso.lds
+	@mkdir -p $(dir $@)
+	$(CC) -nostdlib -shared -fPIC -Wl,--hash-style=both -Wl,-T,host/vdso/vdso.lds \
+		-Wl,--build-id=none -Wl,-z,noexecstack -Wl,-soname=linux-vdso.so.1 -o $@ $(VDSO_SRCS)
+$(BUILD)/obj/host/vdso_blob.o: $(BUILD)/vdso.so
+$(BUILD)/obj/host/vdso_blob.o: CFLAGS_BASE += -DVDSO_IMAGE_PATH='"$(BUILD)/vdso.so"'
+
+$(BUILD)/libsgxemu.so: $(HOST_OBJS) $(BUILD)/libsgxemu_core.a
+	$(CC) -shared $(SANFLAGS) -o $@ $(HOST_OBJS) -Wl,--whole-archive $(BUILD)/libsgxemu_core.a \
+		-Wl,--no-whole-archive -Wl,-z,noexecstack $(LDLIBS) -ldl
+
+$(BUILD)/sgxemu: $(TOOL_OBJS) $(BUILD)/libsgxemu_core.a
+	$(CC) $(SANFLAGS) -o $@ $(TOOL_OBJS) $(BUILD)/libsgxemu_core.a $(LDLIBS)
+
+$(BUILD)/shim/cpuid.h: tools/shim/cpuid.h
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libsgxemu_core.a $(TESTLIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.a -lcmocka $(LDLIBS)
+
+$(BUILD)/tests/integ/%: tests/integ/%.c $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.a -lcmocka $(LDLIBS)
+
+-include demo/demo.mk
+-include tests/integ/integ.mk
+-include bench/bench.mk
+
+unit: $(UNIT_BINS)
+integ: all $(INTEG_BINS)
+
+test: all unit integ
+	tests/run.sh $(BUILD)
+
+conformance: all
+	conformance/run.sh $(BUILD)
+
+san-test:
+	$(MAKE) SAN=1 all unit integ
+	tests/run.sh build-san --no-conformance
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

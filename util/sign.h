@@ -1,0 +1,19 @@
+/* Building SIGSTRUCTs (the signer's side, used by the CLI, the demo and the tests). */
+#ifndef SGXEMU_UTIL_SIGN_H
+#define SGXEMU_UTIL_SIGN_H
+
+#include <openssl/evp.h>
+
+#include "cpu/arch.h"
+
+/* Zero s and set the constant HEADER/HEADER2 fields (vendor 0, date 0). */
+void sign_sigstruct_init(struct sgx_sigstruct *s);
+/* Sign header||body with key (RSA-3072, e = 3) and fill modulus, exponent, signature, Q1, Q2.
+ * Returns 0, or -1 if the key is not RSA-3072 with e = 3 or signing fails. */
+int sign_sigstruct(struct sgx_sigstruct *s, EVP_PKEY *key);
+/* Load a PEM private key; NULL on error. */
+EVP_PKEY *sign_load_key(const char *pem_path);
+/* Generate an RSA-3072 key with e = 3; NULL on error. */
+EVP_PKEY *sign_generate_key(void);
+
+#endif
