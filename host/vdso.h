@@ -3,6 +3,7 @@
 #ifndef SGXEMU_HOST_VDSO_H
 #define SGXEMU_HOST_VDSO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Map a private executable copy of the embedded image. Not async-signal-safe; call once at
@@ -15,5 +16,13 @@ uintptr_t vdso_enclu_ip(void);
 /* Address of the exception label: entered with EAX = leaf, RDI = vector, RSI = error code,
  * RDX = fault address, as the kernel's fixup enters the real vDSO. */
 uintptr_t vdso_fixup_ip(void);
+
+/* The embedded image itself (read-only, not mapped for execution) and its size in bytes. */
+const unsigned char *vdso_image(size_t *size);
+/* Find a dynamic symbol of an ELF64 image linked at 0 (d_ptr values are offsets from the
+ * start) through its DT_HASH table, the way the kernel's SGX selftest looks up the vDSO.
+ * Every access is checked against size, so any buffer may be passed. Returns 0 and the
+ * symbol's st_value, or -1 when the image is malformed or the name is not defined. */
+int vdso_image_lookup(const void *image, size_t size, const char *name, uint64_t *value);
 
 #endif
