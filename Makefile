@@ -11,7 +11,7 @@ SANFLAGS :=
 endif
 
 CC ?= gcc
-CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -D_GNU_SOURCE -I. -Iinclude
+CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -fvisibility=hidden -D_GNU_SOURCE -I. -Iinclude
 CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDLIBS := -lcrypto -lpthread
 
@@ -67,7 +67,7 @@ $(BUILD)/obj/host/vdso_blob.o: CFLAGS_BASE += -DVDSO_IMAGE_PATH='"$(BUILD)/vdso.
 
 $(BUILD)/libsgxemu.so: $(HOST_OBJS) $(BUILD)/libsgxemu_core.a
 	$(CC) -shared $(SANFLAGS) -o $@ $(HOST_OBJS) -Wl,--whole-archive $(BUILD)/libsgxemu_core.a \
-		-Wl,--no-whole-archive -Wl,-z,noexecstack $(LDLIBS) -ldl
+		-Wl,--no-whole-archive -Wl,-z,noexecstack -Wl,-z,now $(LDLIBS) -ldl
 
 $(BUILD)/sgxemu: $(TOOL_OBJS) $(BUILD)/libsgxemu_core.a
 	$(CC) $(SANFLAGS) -o $@ $(TOOL_OBJS) $(BUILD)/libsgxemu_core.a $(LDLIBS)
@@ -84,6 +84,7 @@ $(BUILD)/tests/integ/%: tests/integ/%.c $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.a -lcmocka $(LDLIBS)
 
+-include tests/unit/vdso.mk
 -include demo/demo.mk
 -include tests/integ/integ.mk
 -include bench/bench.mk

@@ -94,11 +94,11 @@ enum x86_vector {
 };
 
 /* Page-fault error code bits. */
-#define PF_P   0x1U
-#define PF_W   0x2U
-#define PF_U   0x4U
-#define PF_I   0x10U
-#define PF_SGX 0x8000U
+#define X86_PF_P   0x1U
+#define X86_PF_W   0x2U
+#define X86_PF_U   0x4U
+#define X86_PF_I   0x10U
+#define X86_PF_SGX 0x8000U
 
 struct sgx_attributes {
 	uint64_t flags;

@@ -1,0 +1,126 @@
+/* The emulated SGX processor: EPC, EPCM and the leaf functions. Pure: no Linux, no signals.
+ * A leaf returns an SGX status code (>= 0, what hardware puts in RAX) or CPU_FAULT with the
+ * exception (vector, error code, address) in *fault. */
+#ifndef SGXEMU_CPU_CPU_H
+#define SGXEMU_CPU_CPU_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu/arch.h"
+#include "cpu/cpuid.h"
+
+#define CPU_FAULT (-1L)
+
+struct cpu_fault {
+	uint8_t vector;    /* X86_GP or X86_PF */
+	uint32_t errcode;
+	uint64_t addr;
+};
+
+/* EPCM.flags bits besides type and permissions. */
+#define EPCM_PENDING  0x01
+#define EPCM_MODIFIED 0x02
+#define EPCM_PR       0x04
+#define EPCM_BLOCKED  0x08
+
+struct secs_meta;
+
+struct epcm_entry {
+	uint8_t valid;
+	uint8_t type;
+	uint8_t perm;          /* SECINFO R/W/X bits */
+	uint8_t flags;         /* EPCM_* */
+	atomic_uint busy;      /* TCS: a logical processor is inside on it */
+	uint32_t secs;         /* EPC index of the owning SECS */
+	uint64_t linaddr;
+	struct secs_meta *meta; /* SECS pages only: the hidden enclave state */
+};
+
+/* State the hardware keeps for an enclave outside the software-visible SECS page. */
+struct secs_meta {
+	uint64_t eid;
+	bool initialized;
+	struct measure *mr;
+	atomic_uint children;   /* valid child pages */
+	atomic_uint active;     /* logical processors inside the enclave */
+	uint8_t padding[352];   /* from the signature at EINIT (key derivation) */
+};
+
+/* How ENCLU leaves reach enclave pages through the (emulated) page tables. Returns 0 and the
+ * EPC index when la is mapped by a present PTE that allows the access; otherwise the page-fault
+ * error code bits a page walk would report (P set if a PTE exists). */
+struct cpu_mmu {
+	uint32_t (*translate)(void *ctx, uint64_t la, bool write, uint32_t *epc_index);
+	void *ctx;
+};
+
+struct sgx_cpu {
+	uint8_t *epc;           /* the EPC, reachable by the emulator (a "direct map") */
+	uint64_t epc_pages;
+	struct epcm_entry *epcm;
+	struct cpu_features feat;
+	atomic_ulong next_eid;
+	uint8_t lepubkeyhash[32]; /* IA32_SGXLEPUBKEYHASH0-3, written before EINIT (FLC) */
+	struct cpu_mmu mmu;
+};
+
+/* Registers an ENCLU leaf reads and writes. fx points at the 512-byte FXSAVE image of the
+ * interrupted context (may be NULL): AEX saves it into the SSA, ERESUME restores it. */
+struct cpu_regs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, rflags;
+	uint64_t fsbase, gsbase;
+	uint8_t *fx;
+};
+
+/* A logical processor: what the CPU remembers while a thread is in enclave mode. */
+struct cpu_lp {
+	bool in_enclave;
+	uint32_t secs;          /* EPC index of the current SECS */
+	uint32_t tcs;           /* EPC index of the current TCS */
+	uint64_t tcs_la;
+	uint64_t base, size;    /* ELRANGE */
+	uint64_t ssa_la;        /* current SSA frame (for AEX) */
+	uint32_t ssa_frame_size;
+	uint64_t out_fsbase, out_gsbase; /* outside FS/GS bases saved by EENTER/ERESUME */
+};
+
+int cpu_init(struct sgx_cpu *cpu, uint8_t *epc, uint64_t epc_pages, const struct cpu_features *f);
+void cpu_fini(struct sgx_cpu *cpu);
+
+static inline uint8_t *epc_page(const struct sgx_cpu *cpu, uint32_t idx)
+{
+	return cpu->epc + (uint64_t)idx * SGX_PAGE_SIZE;
+}
+/* EPC index of a direct-map address, or -1 if it is not in the EPC. */
+long epc_index(const struct sgx_cpu *cpu, const void *p);
+
+/* ENCLS (driver side: EPC operands are direct-map addresses, others ordinary pointers). */
+long encls_ecreate(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_dst, struct cpu_fault *f);
+long encls_eadd(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_dst, struct cpu_fault *f);
+long encls_eextend(struct sgx_cpu *cpu, void *secs, void *chunk, struct cpu_fault *f);
+long encls_einit(struct sgx_cpu *cpu, const struct sgx_sigstruct *sig, void *secs,
+		 const struct sgx_einittoken *token, struct cpu_fault *f);
+long encls_eremove(struct sgx_cpu *cpu, void *epc_page, struct cpu_fault *f);
+
+/* ENCLU: executes the leaf in regs->rax for the logical processor lp, whose RIP points at the
+ * ENCLU instruction. On success regs holds the state after the instruction. */
+long enclu(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *regs, struct cpu_fault *f);
+
+/* Asynchronous exit: an exception (vector, error code, address) interrupted the enclave with
+ * the state in regs. Saves it into the current SSA frame and loads the synthetic AEX state. */
+void cpu_aex(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *regs, unsigned vector,
+	     uint32_t errcode, uint64_t addr);
+
+/* EPCM permission check for an enclave-mode access to la (a PT_REG page of the current
+ * enclave); returns 0 or the page-fault error code (with X86_PF_SGX) hardware would raise. */
+uint32_t epcm_check_access(const struct sgx_cpu *cpu, const struct cpu_lp *lp, uint32_t idx,
+			   uint64_t la, unsigned access);
+#define ACCESS_R 1U
+#define ACCESS_W 2U
+#define ACCESS_X 4U
+
+#endif

@@ -1,0 +1,352 @@
+/* ENCLS leaves of SGX1: ECREATE, EADD, EEXTEND, EINIT, EREMOVE (SDM Vol. 3D ch. 38).
+ * Checks follow the SDM's order; see ../shared/spec/isa.md §4 and §8. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "cpu/cpu.h"
+#include "cpu/measure.h"
+#include "cpu/sigstruct.h"
+
+static long gp(struct cpu_fault *f)
+{
+	f->vector = X86_GP;
+	f->errcode = 0;
+	f->addr = 0;
+	return CPU_FAULT;
+}
+
+/* A fault on an EPC operand that failed an EPCM check. */
+static long pf(struct cpu_fault *f, const void *addr)
+{
+	f->vector = X86_PF;
+	f->errcode = X86_PF_SGX | X86_PF_P;
+	f->addr = (uintptr_t)addr;
+	return CPU_FAULT;
+}
+
+static bool aligned(uint64_t v, uint64_t a)
+{
+	return (v & (a - 1)) == 0;
+}
+
+static bool is_canonical(uint64_t a)
+{
+	return (uint64_t)(((int64_t)a << 16) >> 16) == a;
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/* Resolve an EPC operand; -1 with *f set when it is not an aligned EPC page. */
+static long epc_operand(struct sgx_cpu *cpu, const void *p, uint64_t align, struct cpu_fault *f)
+{
+	long idx;
+
+	if (!aligned((uintptr_t)p, align))
+		return gp(f), -1;
+	idx = epc_index(cpu, p);
+	if (idx < 0) {
+		f->vector = X86_PF;
+		f->errcode = X86_PF_P;
+		f->addr = (uintptr_t)p;
+		return -1;
+	}
+	return idx;
+}
+
+/* The XSAVE area an SSA frame needs for XFRM = x87|SSE (legacy region + header). */
+#define XSAVE_LEGACY_SIZE 576U
+
+long encls_ecreate(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_dst, struct cpu_fault *f)
+{
+	const struct sgx_secinfo *si;
+	struct sgx_secs *secs;
+	struct epcm_entry *e;
+	struct secs_meta *meta;
+	long idx;
+	uint64_t maxsize;
+
+	if (!aligned((uintptr_t)pi, 32))
+		return gp(f);
+	if ((idx = epc_operand(cpu, epc_dst, SGX_PAGE_SIZE, f)) < 0)
+		return CPU_FAULT;
+	if (!aligned(pi->srcpge, SGX_PAGE_SIZE) || !aligned(pi->secinfo, 64) ||
+	    pi->linaddr || pi->secs)
+		return gp(f);
+	si = (const struct sgx_secinfo *)(uintptr_t)pi->secinfo;
+	if (!all_zero(si->reserved, sizeof(si->reserved)) ||
+	    (si->flags & SGX_SECINFO_RESERVED_MASK) ||
+	    ((si->flags & SGX_SECINFO_TYPE_MASK) >> SGX_SECINFO_TYPE_SHIFT) != SGX_PT_SECS)
+		return gp(f);
+	e = &cpu->epcm[idx];
+	if (e->valid)
+		return pf(f, epc_dst);
+
+	/* Validate a private copy first so a rejected SECS leaves the EPC page untouched. */
+	secs = malloc(sizeof(*secs));
+	if (!secs)
+		return gp(f);
+	memcpy(secs, (const void *)(uintptr_t)pi->srcpge, sizeof(*secs));
+	maxsize = 1ULL << 36; /* CPUID.12.0:EDX[15:8] */
+	if ((secs->attributes.xfrm & 3) != 3 || (secs->attributes.xfrm & ~cpu->feat.xfrm) ||
+	    (secs->miscselect & ~cpu->feat.miscselect) ||
+	    (uint64_t)secs->ssa_frame_size * SGX_PAGE_SIZE <
+		    XSAVE_LEGACY_SIZE + sizeof(struct sgx_gprsgx) +
+		    ((secs->miscselect & SGX_MISC_EXINFO) ? sizeof(struct sgx_exinfo) : 0) ||
+	    !(secs->attributes.flags & SGX_ATTR_MODE64BIT) ||
+	    !is_canonical(secs->base) ||
+	    secs->size >= maxsize || secs->size < 8192 || (secs->size & (secs->size - 1)) ||
+	    (secs->base & (secs->size - 1)) ||
+	    (secs->attributes.flags & ~cpu->feat.attributes) ||
+	    !all_zero(secs->reserved1, sizeof(secs->reserved1)) ||
+	    !all_zero(secs->reserved2, sizeof(secs->reserved2)) ||
+	    !all_zero(secs->reserved3, sizeof(secs->reserved3)) ||
+	    !all_zero(secs->reserved4, sizeof(secs->reserved4)) ||
+	    (!(secs->attributes.flags & SGX_ATTR_KSS) &&
+	     (!all_zero(secs->config_id, sizeof(secs->config_id)) || secs->config_svn))) {
+		free(secs);
+		return gp(f);
+	}
+	meta = calloc(1, sizeof(*meta));
+	if (meta)
+		meta->mr = measure_new();
+	if (!meta || !meta->mr || measure_ecreate(meta->mr, secs->ssa_frame_size, secs->size)) {
+		if (meta)
+			measure_free(meta->mr);
+		free(meta);
+		free(secs);
+		return gp(f);
+	}
+	/* Software may not pass these in; hardware owns them. */
+	memset(secs->mrenclave, 0, sizeof(secs->mrenclave));
+	memset(secs->mrsigner, 0, sizeof(secs->mrsigner));
+	secs->isv_prod_id = 0;
+	secs->isv_svn = 0;
+	memcpy(epc_dst, secs, sizeof(*secs));
+	free(secs);
+
+	meta->eid = atomic_fetch_add(&cpu->next_eid, 1);
+	e->type = SGX_PT_SECS;
+	e->perm = 0;
+	e->flags = 0;
+	e->linaddr = 0;
+	e->secs = (uint32_t)idx;
+	e->meta = meta;
+	e->valid = 1;
+	return SGX_SUCCESS;
+}
+
+/* The SECS operand of EADD/EEXTEND/EINIT: a valid, uninitialised PT_SECS page. */
+static long secs_operand(struct sgx_cpu *cpu, void *secs, struct cpu_fault *f)
+{
+	long idx = epc_operand(cpu, secs, SGX_PAGE_SIZE, f);
+
+	if (idx < 0)
+		return -1;
+	if (!cpu->epcm[idx].valid || cpu->epcm[idx].type != SGX_PT_SECS)
+		return pf(f, secs), -1;
+	return idx;
+}
+
+static bool tcs_valid_for_eadd(const struct sgx_tcs *t)
+{
+	return !(t->flags & ~SGX_TCS_FLAGS_DBGOPTIN) && aligned(t->ossa, SGX_PAGE_SIZE) &&
+	       aligned(t->ofsbase, SGX_PAGE_SIZE) && aligned(t->ogsbase, SGX_PAGE_SIZE) &&
+	       all_zero(t->reserved, sizeof(t->reserved));
+}
+
+long encls_eadd(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_dst, struct cpu_fault *f)
+{
+	const struct sgx_secinfo *si;
+	struct sgx_secs *secs;
+	struct secs_meta *meta;
+	struct epcm_entry *e;
+	uint64_t flags, type;
+	long idx, sidx;
+
+	if (!aligned((uintptr_t)pi, 32))
+		return gp(f);
+	if ((idx = epc_operand(cpu, epc_dst, SGX_PAGE_SIZE, f)) < 0)
+		return CPU_FAULT;
+	if (!aligned(pi->srcpge, SGX_PAGE_SIZE) || !aligned(pi->secs, SGX_PAGE_SIZE) ||
+	    !aligned(pi->secinfo, 64) || !aligned(pi->linaddr, SGX_PAGE_SIZE))
+		return gp(f);
+	if ((sidx = epc_operand(cpu, (void *)(uintptr_t)pi->secs, SGX_PAGE_SIZE, f)) < 0)
+		return CPU_FAULT;
+	si = (const struct sgx_secinfo *)(uintptr_t)pi->secinfo;
+	flags = si->flags;
+	type = (flags & SGX_SECINFO_TYPE_MASK) >> SGX_SECINFO_TYPE_SHIFT;
+	if (!all_zero(si->reserved, sizeof(si->reserved)) ||
+	    (flags & (SGX_SECINFO_RESERVED_MASK | SGX_SECINFO_PENDING | SGX_SECINFO_MODIFIED |
+		      SGX_SECINFO_PR)) ||
+	    (type != SGX_PT_REG && type != SGX_PT_TCS))
+		return gp(f);
+	e = &cpu->epcm[idx];
+	if (e->valid)
+		return pf(f, epc_dst);
+	if (!cpu->epcm[sidx].valid || cpu->epcm[sidx].type != SGX_PT_SECS)
+		return pf(f, (void *)(uintptr_t)pi->secs);
+	secs = (struct sgx_secs *)epc_page(cpu, (uint32_t)sidx);
+	meta = cpu->epcm[sidx].meta;
+
+	if (type == SGX_PT_TCS) {
+		if (!tcs_valid_for_eadd((const struct sgx_tcs *)(uintptr_t)pi->srcpge))
+			return gp(f);
+	} else if ((flags & SGX_SECINFO_W) && !(flags & SGX_SECINFO_R)) {
+		return gp(f);
+	}
+	if (pi->linaddr < secs->base || pi->linaddr - secs->base >= secs->size ||
+	    meta->initialized)
+		return gp(f);
+
+	memcpy(epc_dst, (const void *)(uintptr_t)pi->srcpge, SGX_PAGE_SIZE);
+	if (type == SGX_PT_TCS) {
+		struct sgx_tcs *t = epc_dst;
+
+		flags &= ~SGX_SECINFO_PERM_MASK;
+		t->flags &= ~SGX_TCS_FLAGS_DBGOPTIN;
+		t->cssa = 0;
+		t->aep = 0;
+		t->state = 0;
+	}
+	measure_eadd(meta->mr, pi->linaddr - secs->base, flags);
+	e->type = (uint8_t)type;
+	e->perm = (uint8_t)(flags & SGX_SECINFO_PERM_MASK);
+	e->flags = 0;
+	e->linaddr = pi->linaddr;
+	e->secs = (uint32_t)sidx;
+	e->meta = NULL;
+	e->valid = 1;
+	atomic_fetch_add(&meta->children, 1);
+	return SGX_SUCCESS;
+}
+
+long encls_eextend(struct sgx_cpu *cpu, void *secs_page, void *chunk, struct cpu_fault *f)
+{
+	struct sgx_secs *secs;
+	struct epcm_entry *e;
+	long sidx, idx;
+	uint64_t off;
+
+	if (!aligned((uintptr_t)secs_page, SGX_PAGE_SIZE))
+		return gp(f);
+	if (epc_index(cpu, secs_page) < 0)
+		return pf(f, secs_page);
+	if (!aligned((uintptr_t)chunk, 256))
+		return gp(f);
+	idx = epc_index(cpu, chunk);
+	if (idx < 0)
+		return pf(f, chunk);
+	e = &cpu->epcm[idx];
+	if (!e->valid || (e->type != SGX_PT_REG && e->type != SGX_PT_TCS))
+		return pf(f, chunk);
+	sidx = epc_index(cpu, secs_page);
+	if ((long)e->secs != sidx || !cpu->epcm[sidx].valid || cpu->epcm[sidx].type != SGX_PT_SECS)
+		return gp(f);
+	if (cpu->epcm[sidx].meta->initialized)
+		return gp(f);
+	secs = secs_page;
+	off = e->linaddr - secs->base + ((uintptr_t)chunk & (SGX_PAGE_SIZE - 1));
+	measure_eextend(cpu->epcm[sidx].meta->mr, off, chunk);
+	return SGX_SUCCESS;
+}
+
+long encls_einit(struct sgx_cpu *cpu, const struct sgx_sigstruct *sig, void *secs_page,
+		 const struct sgx_einittoken *token, struct cpu_fault *f)
+{
+	struct sgx_secs *secs;
+	struct secs_meta *meta;
+	uint8_t mr[32], signer[32];
+	uint64_t st;
+	long sidx;
+
+	if (!aligned((uintptr_t)sig, SGX_PAGE_SIZE) || !aligned((uintptr_t)secs_page, SGX_PAGE_SIZE) ||
+	    !aligned((uintptr_t)token, 512))
+		return gp(f);
+	if ((sidx = secs_operand(cpu, secs_page, f)) < 0)
+		return CPU_FAULT;
+
+	if (!all_zero(sig->header.reserved, sizeof(sig->header.reserved)) ||
+	    !all_zero(sig->reserved4, sizeof(sig->reserved4)))
+		return SGX_INVALID_SIG_STRUCT;
+	st = sigstruct_verify(sig);
+	if (st != SGX_SUCCESS)
+		return (long)st;
+
+	secs = secs_page;
+	meta = cpu->epcm[sidx].meta;
+	if (meta->initialized)
+		return gp(f);
+	if (measure_digest(meta->mr, mr))
+		return gp(f);
+	if (CRYPTO_memcmp(mr, sig->body.mrenclave, 32))
+		return SGX_INVALID_MEASUREMENT;
+	if (sigstruct_mrsigner(sig, signer))
+		return gp(f);
+	if ((secs->attributes.flags & SGX_ATTR_EINITTOKENKEY) &&
+	    memcmp(signer, cpu->lepubkeyhash, 32))
+		return SGX_INVALID_ATTRIBUTE;
+	if ((secs->attributes.flags & sig->body.attributes_mask.flags) !=
+		    (sig->body.attributes.flags & sig->body.attributes_mask.flags) ||
+	    (secs->attributes.xfrm & sig->body.attributes_mask.xfrm) !=
+		    (sig->body.attributes.xfrm & sig->body.attributes_mask.xfrm) ||
+	    (secs->miscselect & sig->body.misc_mask) != (sig->body.miscselect & sig->body.misc_mask))
+		return SGX_INVALID_ATTRIBUTE;
+	if (!(token->valid & 1)) {
+		if (memcmp(signer, cpu->lepubkeyhash, 32))
+			return SGX_INVALID_EINITTOKEN;
+	} else {
+		/* Tokens come from a launch enclave; with flexible launch control Linux never
+		 * passes one, and we have no EINITTOKEN key hierarchy yet. */
+		return SGX_INVALID_EINITTOKEN;
+	}
+
+	memcpy(secs->mrenclave, mr, 32);
+	memcpy(secs->mrsigner, signer, 32);
+	secs->isv_prod_id = sig->body.isv_prod_id;
+	secs->isv_svn = sig->body.isv_svn;
+	secs->attributes.flags |= SGX_ATTR_INIT;
+	meta->initialized = true;
+	return SGX_SUCCESS;
+}
+
+long encls_eremove(struct sgx_cpu *cpu, void *epc_pg, struct cpu_fault *f)
+{
+	struct epcm_entry *e;
+	long idx;
+
+	if ((idx = epc_operand(cpu, epc_pg, SGX_PAGE_SIZE, f)) < 0)
+		return CPU_FAULT;
+	e = &cpu->epcm[idx];
+	if (!e->valid)
+		return SGX_SUCCESS;
+	if (e->type == SGX_PT_SECS) {
+		if (atomic_load(&e->meta->children))
+			return SGX_CHILD_PRESENT;
+		measure_free(e->meta->mr);
+		free(e->meta);
+		e->meta = NULL;
+	} else if (e->type != SGX_PT_VA) {
+		struct secs_meta *owner = cpu->epcm[e->secs].meta;
+
+		if (!(e->type == SGX_PT_TRIM && !(e->flags & EPCM_MODIFIED)) &&
+		    atomic_load(&owner->active))
+			return SGX_ENCLAVE_ACT;
+		atomic_fetch_sub(&owner->children, 1);
+	}
+	e->valid = 0;
+	e->flags = 0;
+	e->perm = 0;
+	e->linaddr = 0;
+	memset(epc_pg, 0, SGX_PAGE_SIZE);
+	return SGX_SUCCESS;
+}

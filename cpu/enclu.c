@@ -1,0 +1,305 @@
+/* ENCLU leaves EENTER, ERESUME, EEXIT and the asynchronous exit (SDM Vol. 3D ch. 38-39). */
+#include <string.h>
+
+#include "cpu/cpu.h"
+
+static long gp(struct cpu_fault *f)
+{
+	f->vector = X86_GP;
+	f->errcode = 0;
+	f->addr = 0;
+	return CPU_FAULT;
+}
+
+static long pf(struct cpu_fault *f, uint64_t addr, uint32_t err)
+{
+	f->vector = X86_PF;
+	f->errcode = err;
+	f->addr = addr;
+	return CPU_FAULT;
+}
+
+static bool is_canonical(uint64_t a)
+{
+	return (uint64_t)(((int64_t)a << 16) >> 16) == a;
+}
+
+static struct sgx_gprsgx *ssa_gpr(struct sgx_cpu *cpu, uint32_t frame_last_page_idx)
+{
+	return (struct sgx_gprsgx *)(epc_page(cpu, frame_last_page_idx) + SGX_PAGE_SIZE -
+				     sizeof(struct sgx_gprsgx));
+}
+
+/* Every page of the SSA frame at la must be a valid RW REG page of the enclave. Returns the
+ * EPC index of the frame's last page (where GPRSGX lives), or -1 with *f set. */
+static long ssa_frame_check(struct sgx_cpu *cpu, uint32_t secs, uint64_t la, uint32_t pages,
+			    struct cpu_fault *f)
+{
+	uint32_t idx = 0;
+
+	for (uint32_t i = 0; i < pages; i++) {
+		uint64_t p = la + (uint64_t)i * SGX_PAGE_SIZE;
+		uint32_t err = cpu->mmu.translate(cpu->mmu.ctx, p, true, &idx);
+		const struct epcm_entry *e;
+
+		if (err)
+			return pf(f, p, err | X86_PF_W), -1;
+		e = &cpu->epcm[idx];
+		if (!e->valid || e->type != SGX_PT_REG || e->secs != secs || e->linaddr != p ||
+		    (e->flags & (EPCM_PENDING | EPCM_MODIFIED | EPCM_BLOCKED)) ||
+		    (e->perm & (SGX_SECINFO_R | SGX_SECINFO_W)) != (SGX_SECINFO_R | SGX_SECINFO_W))
+			return pf(f, p, X86_PF_SGX | X86_PF_P | X86_PF_W), -1;
+	}
+	return idx;
+}
+
+/* Checks shared by EENTER and ERESUME (SDM steps 2-6); claims the TCS on success. */
+static long tcs_enter(struct sgx_cpu *cpu, struct cpu_regs *r, uint32_t *tcs_idx,
+		      uint32_t *secs_idx, struct cpu_fault *f)
+{
+	uint64_t la = r->rbx;
+	const struct epcm_entry *e;
+	const struct sgx_tcs *tcs;
+	const struct secs_meta *meta;
+	uint32_t idx = 0, err;
+
+	if (la & (SGX_PAGE_SIZE - 1))
+		return gp(f);
+	err = cpu->mmu.translate(cpu->mmu.ctx, la, false, &idx);
+	if (err)
+		return pf(f, la, err);
+	if (!is_canonical(r->rcx))
+		return gp(f);
+	e = &cpu->epcm[idx];
+	if (!e->valid || (e->flags & EPCM_BLOCKED) || e->linaddr != la || e->type != SGX_PT_TCS ||
+	    (e->flags & (EPCM_PENDING | EPCM_MODIFIED)))
+		return pf(f, la, X86_PF_SGX | X86_PF_P);
+	tcs = (const struct sgx_tcs *)epc_page(cpu, idx);
+	if ((tcs->ossa | tcs->ofsbase | tcs->ogsbase) & (SGX_PAGE_SIZE - 1))
+		return gp(f);
+	meta = cpu->epcm[e->secs].meta;
+	if ((tcs->flags & ~SGX_TCS_FLAGS_DBGOPTIN) || !meta->initialized)
+		return gp(f);
+	*tcs_idx = idx;
+	*secs_idx = e->secs;
+	return 0;
+}
+
+static void lp_enter(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, uint32_t tcs_idx,
+		     uint32_t secs_idx, uint64_t ssa_la)
+{
+	const struct sgx_secs *secs = (const struct sgx_secs *)epc_page(cpu, secs_idx);
+	struct sgx_tcs *tcs = (struct sgx_tcs *)epc_page(cpu, tcs_idx);
+
+	lp->in_enclave = true;
+	lp->secs = secs_idx;
+	lp->tcs = tcs_idx;
+	lp->tcs_la = r->rbx;
+	lp->base = secs->base;
+	lp->size = secs->size;
+	lp->ssa_la = ssa_la;
+	lp->ssa_frame_size = secs->ssa_frame_size;
+	lp->out_fsbase = r->fsbase;
+	lp->out_gsbase = r->gsbase;
+	tcs->aep = r->rcx;
+	r->fsbase = secs->base + tcs->ofsbase;
+	r->gsbase = secs->base + tcs->ogsbase;
+	atomic_fetch_add(&cpu->epcm[secs_idx].meta->active, 1);
+}
+
+static void lp_leave(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r)
+{
+	r->fsbase = lp->out_fsbase;
+	r->gsbase = lp->out_gsbase;
+	atomic_store(&cpu->epcm[lp->tcs].busy, 0);
+	atomic_fetch_sub(&cpu->epcm[lp->secs].meta->active, 1);
+	lp->in_enclave = false;
+}
+
+static long eenter(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, struct cpu_fault *f)
+{
+	uint32_t tcs_idx, secs_idx;
+	const struct sgx_secs *secs;
+	struct sgx_tcs *tcs;
+	struct sgx_gprsgx *gpr;
+	unsigned zero = 0;
+	uint64_t ssa_la, target;
+	long last;
+
+	if (tcs_enter(cpu, r, &tcs_idx, &secs_idx, f))
+		return CPU_FAULT;
+	tcs = (struct sgx_tcs *)epc_page(cpu, tcs_idx);
+	secs = (const struct sgx_secs *)epc_page(cpu, secs_idx);
+	if (tcs->cssa >= tcs->nssa)
+		return gp(f);
+	ssa_la = secs->base + tcs->ossa + (uint64_t)tcs->cssa * secs->ssa_frame_size * SGX_PAGE_SIZE;
+	last = ssa_frame_check(cpu, secs_idx, ssa_la, secs->ssa_frame_size, f);
+	if (last < 0)
+		return CPU_FAULT;
+	target = secs->base + tcs->oentry;
+	if (!is_canonical(target) || !is_canonical(secs->base + tcs->ofsbase) ||
+	    !is_canonical(secs->base + tcs->ogsbase))
+		return gp(f);
+	/* One logical processor per TCS: the claim is the architectural TCS.STATE check. */
+	if (!atomic_compare_exchange_strong(&cpu->epcm[tcs_idx].busy, &zero, 1))
+		return gp(f);
+
+	gpr = ssa_gpr(cpu, (uint32_t)last);
+	gpr->ursp = r->rsp;
+	gpr->urbp = r->rbp;
+	lp_enter(cpu, lp, r, tcs_idx, secs_idx, ssa_la);
+	r->rax = tcs->cssa;
+	r->rcx = r->rip + 3;
+	r->rip = target;
+	return 0;
+}
+
+/* RFLAGS bits ERESUME restores from the SSA: CF PF AF ZF SF DF OF NT AC ID RF. */
+#define RFLAGS_RESTORED 0x254CD5ULL
+
+static long eresume(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, struct cpu_fault *f)
+{
+	uint32_t tcs_idx, secs_idx;
+	const struct sgx_secs *secs;
+	struct sgx_tcs *tcs;
+	struct sgx_gprsgx *gpr;
+	unsigned zero = 0;
+	uint64_t ssa_la;
+	long last;
+
+	if (tcs_enter(cpu, r, &tcs_idx, &secs_idx, f))
+		return CPU_FAULT;
+	tcs = (struct sgx_tcs *)epc_page(cpu, tcs_idx);
+	secs = (const struct sgx_secs *)epc_page(cpu, secs_idx);
+	if (tcs->cssa == 0)
+		return gp(f);
+	ssa_la = secs->base + tcs->ossa +
+		 (uint64_t)(tcs->cssa - 1) * secs->ssa_frame_size * SGX_PAGE_SIZE;
+	last = ssa_frame_check(cpu, secs_idx, ssa_la, secs->ssa_frame_size, f);
+	if (last < 0)
+		return CPU_FAULT;
+	gpr = ssa_gpr(cpu, (uint32_t)last);
+	if (!is_canonical(gpr->rip))
+		return gp(f);
+	if (!atomic_compare_exchange_strong(&cpu->epcm[tcs_idx].busy, &zero, 1))
+		return gp(f);
+
+	gpr->ursp = r->rsp;
+	gpr->urbp = r->rbp;
+	lp_enter(cpu, lp, r, tcs_idx, secs_idx, ssa_la);
+	/* Classic ERESUME: the interrupted context comes back from the frame. */
+	if (r->fx) {
+		uint32_t first = 0;
+
+		/* The XSAVE area starts the frame, which ssa_frame_check found mapped. */
+		cpu->mmu.translate(cpu->mmu.ctx, ssa_la, true, &first);
+		memcpy(r->fx, epc_page(cpu, first), 512);
+	}
+	r->rax = gpr->rax; r->rcx = gpr->rcx; r->rdx = gpr->rdx; r->rbx = gpr->rbx;
+	r->rsp = gpr->rsp; r->rbp = gpr->rbp; r->rsi = gpr->rsi; r->rdi = gpr->rdi;
+	r->r8 = gpr->r8; r->r9 = gpr->r9; r->r10 = gpr->r10; r->r11 = gpr->r11;
+	r->r12 = gpr->r12; r->r13 = gpr->r13; r->r14 = gpr->r14; r->r15 = gpr->r15;
+	r->rflags = (r->rflags & ~RFLAGS_RESTORED) | (gpr->rflags & RFLAGS_RESTORED);
+	r->rip = gpr->rip;
+	r->fsbase = gpr->fsbase;
+	r->gsbase = gpr->gsbase;
+	tcs->cssa--;
+	return 0;
+}
+
+static long eexit(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, struct cpu_fault *f)
+{
+	const struct sgx_tcs *tcs = (const struct sgx_tcs *)epc_page(cpu, lp->tcs);
+
+	if (!is_canonical(r->rbx))
+		return gp(f);
+	r->rip = r->rbx;
+	r->rcx = tcs->aep;
+	lp_leave(cpu, lp, r);
+	return 0;
+}
+
+long enclu(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, struct cpu_fault *f)
+{
+	unsigned leaf = (unsigned)r->rax;
+
+	switch (leaf) {
+	case ENCLU_EENTER:
+	case ENCLU_ERESUME:
+		if (lp->in_enclave)
+			return gp(f);
+		return leaf == ENCLU_EENTER ? eenter(cpu, lp, r, f) : eresume(cpu, lp, r, f);
+	case ENCLU_EEXIT:
+		if (!lp->in_enclave)
+			return gp(f);
+		return eexit(cpu, lp, r, f);
+	default:
+		return gp(f);
+	}
+}
+
+/* Vectors that EXITINFO reports without MISCSELECT.EXINFO. */
+static bool exitinfo_reported(unsigned v)
+{
+	return v == X86_DE || v == X86_DB || v == X86_BP || v == X86_BR || v == X86_UD ||
+	       v == X86_MF || v == X86_AC || v == X86_XM;
+}
+
+void cpu_aex(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, unsigned vector,
+	     uint32_t errcode, uint64_t addr)
+{
+	const struct sgx_secs *secs = (const struct sgx_secs *)epc_page(cpu, lp->secs);
+	struct sgx_tcs *tcs = (struct sgx_tcs *)epc_page(cpu, lp->tcs);
+	uint64_t last_la = lp->ssa_la + ((uint64_t)lp->ssa_frame_size - 1) * SGX_PAGE_SIZE;
+	uint32_t last = 0, first = 0;
+	struct sgx_gprsgx *gpr;
+
+	/* EENTER/ERESUME checked the frame; the EPCM does not change under a running thread
+	 * except through the EDMM flows, which first make it exit. */
+	cpu->mmu.translate(cpu->mmu.ctx, last_la, true, &last);
+	cpu->mmu.translate(cpu->mmu.ctx, lp->ssa_la, true, &first);
+	gpr = ssa_gpr(cpu, last);
+	gpr->rax = r->rax; gpr->rcx = r->rcx; gpr->rdx = r->rdx; gpr->rbx = r->rbx;
+	gpr->rsp = r->rsp; gpr->rbp = r->rbp; gpr->rsi = r->rsi; gpr->rdi = r->rdi;
+	gpr->r8 = r->r8; gpr->r9 = r->r9; gpr->r10 = r->r10; gpr->r11 = r->r11;
+	gpr->r12 = r->r12; gpr->r13 = r->r13; gpr->r14 = r->r14; gpr->r15 = r->r15;
+	gpr->rflags = r->rflags & ~0x100ULL; /* TF is not saved */
+	gpr->rip = r->rip;
+	gpr->fsbase = r->fsbase;
+	gpr->gsbase = r->gsbase;
+	gpr->exitinfo = 0;
+	if (exitinfo_reported(vector) ||
+	    ((vector == X86_PF || vector == X86_GP) && (secs->miscselect & SGX_MISC_EXINFO))) {
+		gpr->exitinfo = vector | ((vector == X86_BP ? SGX_EXITINFO_TYPE_SW : SGX_EXITINFO_TYPE_HW) << 8) |
+				SGX_EXITINFO_VALID;
+		if ((vector == X86_PF || vector == X86_GP) && (secs->miscselect & SGX_MISC_EXINFO)) {
+			struct sgx_exinfo *x = (struct sgx_exinfo *)((uint8_t *)gpr - sizeof(*x));
+
+			x->maddr = vector == X86_PF ? addr : 0;
+			x->errcd = errcode;
+			x->reserved = 0;
+		}
+	}
+	if (r->fx) {
+		uint8_t *xs = epc_page(cpu, first);
+
+		memcpy(xs, r->fx, 512);
+		memset(xs + 512, 0, 64);
+		xs[512] = 0x3; /* XSTATE_BV: x87 and SSE */
+		/* The synthetic state has x87/SSE in their initial configuration. */
+		memset(r->fx, 0, 512);
+		r->fx[0] = 0x7F; r->fx[1] = 0x03;             /* FCW 0x037F */
+		r->fx[24] = 0x80; r->fx[25] = 0x1F;           /* MXCSR 0x1F80 */
+	}
+	tcs->cssa++;
+	r->rsp = gpr->ursp;
+	r->rbp = gpr->urbp;
+	r->rax = ENCLU_ERESUME;
+	r->rbx = lp->tcs_la;
+	r->rcx = tcs->aep;
+	r->rip = tcs->aep;
+	r->rdx = r->rsi = r->rdi = 0;
+	r->r8 = r->r9 = r->r10 = r->r11 = r->r12 = r->r13 = r->r14 = r->r15 = 0;
+	r->rflags &= ~0x108D5ULL; /* CF PF AF ZF SF OF RF */
+	lp_leave(cpu, lp, r);
+}
