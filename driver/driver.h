@@ -1,0 +1,75 @@
+/* The Linux SGX driver, in user space: device files, enclaves, ioctls, mapping rules and the
+ * fault handler. Knows nothing of signals or of libc interposition: the host layer calls in
+ * with plain arguments and gives it an mm interface to change the address space. */
+#ifndef SGXEMU_DRIVER_DRIVER_H
+#define SGXEMU_DRIVER_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/cpu.h"
+
+/* What the driver needs from the address space (the host implements it with mmap(2)). */
+struct drv_mm {
+	/* Map len bytes of EPC (starting at EPC byte offset epc_off) at addr with prot. */
+	int (*map_epc)(uint64_t addr, uint64_t epc_off, uint64_t len, int prot);
+	/* Replace [addr, addr+len) with an inaccessible placeholder (no PTEs). */
+	int (*map_none)(uint64_t addr, uint64_t len);
+	/* Change the protection of existing mappings. */
+	int (*protect)(uint64_t addr, uint64_t len, int prot);
+	/* Remove mappings: 0 or -errno. */
+	int (*unmap)(uint64_t addr, uint64_t len);
+	/* Find and reserve len bytes (hint addr, 0 = anywhere); returns the address or 0. */
+	uint64_t (*reserve)(uint64_t hint, uint64_t len);
+};
+
+enum sgx_file_kind { SGX_FILE_ENCLAVE = 1, SGX_FILE_PROVISION = 2, SGX_FILE_VEPC = 3 };
+
+struct sgx_file;
+
+/* Bring the platform up over an EPC of npages at epc (the emulator's view). */
+int sgx_platform_init(uint8_t *epc, uint64_t npages, const struct cpu_features *feat,
+		      const struct drv_mm *mm);
+bool sgx_platform_ready(void);
+struct sgx_cpu *sgx_platform_cpu(void);
+
+/* Device files. open returns NULL with -errno in *err. */
+struct sgx_file *sgx_open(enum sgx_file_kind kind, int *err);
+void sgx_file_get(struct sgx_file *f);
+void sgx_file_put(struct sgx_file *f);     /* last put = release */
+enum sgx_file_kind sgx_file_kind(const struct sgx_file *f);
+
+/* ioctl: returns >= 0 or -errno. lookup_file maps an fd number to a file (for PROVISION). */
+long sgx_ioctl(struct sgx_file *f, unsigned long cmd, unsigned long arg,
+	       struct sgx_file *(*lookup_file)(int fd));
+
+/* Memory calls. sgx_mmap returns the address or -errno. */
+long sgx_mmap(struct sgx_file *f, uint64_t addr, uint64_t len, int prot, int flags);
+/* For a range that may touch enclave mappings. Return 1 if the driver handled the call
+ * (result in *ret as 0 or -errno), 0 if the range holds no enclave mapping. */
+int sgx_munmap(uint64_t addr, uint64_t len, long *ret);
+int sgx_mprotect(uint64_t addr, uint64_t len, int prot, long *ret);
+/* Whether [addr, addr+len) overlaps an enclave mapping. */
+bool sgx_range_is_enclave(uint64_t addr, uint64_t len);
+
+/* Fault handling, from the trap path. */
+enum sgx_fault_result {
+	SGX_FAULT_NOT_OURS,   /* not an enclave mapping */
+	SGX_FAULT_RETRY,      /* resolved: run the instruction again */
+	SGX_FAULT_SIGSEGV,    /* access error; *errcode is the page-fault error code */
+	SGX_FAULT_SIGBUS,     /* the kernel's VM_FAULT_SIGBUS; *errcode likewise */
+};
+/* access: ACCESS_R/W/X; lp: the thread's logical processor (in enclave mode or not). */
+enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu_lp *lp,
+				uint32_t *errcode);
+
+/* ENCLU on behalf of a thread, serialised against the driver's ENCLS. */
+long sgx_enclu(struct cpu_lp *lp, struct cpu_regs *regs, struct cpu_fault *f);
+void sgx_aex(struct cpu_lp *lp, struct cpu_regs *regs, unsigned vector, uint32_t errcode,
+	     uint64_t addr);
+
+/* After fork: the child gets a fresh platform; inherited enclave mappings become dead. */
+void sgx_platform_fork_child(uint8_t *epc);
+
+#endif

@@ -1,0 +1,227 @@
+/* The platform, device files and the enclave object: page table, references, release. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "driver/internal.h"
+#include "util/trace.h"
+
+struct sgx_platform sgx_pf;
+
+int epc_alloc_init(uint64_t npages);
+
+/* The cpu's view of the page tables: an enclave page is reachable at la when an enclave
+ * mapping covers la, the page is resident, and the mapping allows the access. */
+static uint32_t drv_translate(void *ctx, uint64_t la, bool write, uint32_t *idx)
+{
+	struct encl_vma *v = vma_find(la);
+	struct encl_page *p;
+	uint32_t err = X86_PF_U | (write ? X86_PF_W : 0);
+
+	(void)ctx;
+	if (!v)
+		return err;
+	p = encl_page_lookup(v->encl, la);
+	if (!p || p->epc == EPC_NONE)
+		return err;
+	if ((write && !(v->prot & PROT_WRITE)) || !(v->prot & PROT_READ))
+		return err | X86_PF_P;
+	*idx = p->epc;
+	return 0;
+}
+
+int sgx_platform_init(uint8_t *epc, uint64_t npages, const struct cpu_features *feat,
+		      const struct drv_mm *mm)
+{
+	if (sgx_pf.ready)
+		return 0;
+	if (cpu_init(&sgx_pf.cpu, epc, npages, feat) || epc_alloc_init(npages))
+		return -ENOMEM;
+	sgx_pf.cpu.mmu.translate = drv_translate;
+	sgx_pf.mm = mm;
+	sgx_pf.ready = true;
+	return 0;
+}
+
+bool sgx_platform_ready(void)
+{
+	return sgx_pf.ready;
+}
+
+struct sgx_cpu *sgx_platform_cpu(void)
+{
+	return &sgx_pf.cpu;
+}
+
+struct sgx_file *sgx_open(enum sgx_file_kind kind, int *err)
+{
+	struct sgx_file *f = calloc(1, sizeof(*f));
+
+	if (!f) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	f->kind = kind;
+	f->refs = 1;
+	if (kind == SGX_FILE_ENCLAVE) {
+		f->encl = calloc(1, sizeof(*f->encl));
+		if (!f->encl) {
+			free(f);
+			*err = -ENOMEM;
+			return NULL;
+		}
+		f->encl->refs = 1;
+		f->encl->secs = EPC_NONE;
+	}
+	return f;
+}
+
+enum sgx_file_kind sgx_file_kind(const struct sgx_file *f)
+{
+	return f->kind;
+}
+
+void sgx_file_get(struct sgx_file *f)
+{
+	drv_lock(&sgx_pf.lock);
+	f->refs++;
+	drv_unlock(&sgx_pf.lock);
+}
+
+void sgx_file_put(struct sgx_file *f)
+{
+	drv_lock(&sgx_pf.lock);
+	if (--f->refs == 0) {
+		if (f->encl)
+			encl_put(f->encl);
+		free(f);
+	}
+	drv_unlock(&sgx_pf.lock);
+}
+
+struct encl_page *encl_page_lookup(struct sgx_encl *e, uint64_t addr)
+{
+	uint64_t n;
+	struct encl_page *leaf;
+
+	if (!e->pt || addr < e->base || addr - e->base >= e->size)
+		return NULL;
+	n = (addr - e->base) / SGX_PAGE_SIZE;
+	leaf = e->pt[n / ENCL_LEAF_PAGES];
+	if (!leaf || !leaf[n % ENCL_LEAF_PAGES].tracked)
+		return NULL;
+	return &leaf[n % ENCL_LEAF_PAGES];
+}
+
+struct encl_page *encl_page_create(struct sgx_encl *e, uint64_t addr)
+{
+	uint64_t n = (addr - e->base) / SGX_PAGE_SIZE;
+	struct encl_page **slot = &e->pt[n / ENCL_LEAF_PAGES];
+
+	if (!*slot) {
+		*slot = calloc(ENCL_LEAF_PAGES, sizeof(**slot));
+		if (!*slot)
+			return NULL;
+	}
+	return &(*slot)[n % ENCL_LEAF_PAGES];
+}
+
+int encl_pte_prot(const struct sgx_encl *e, const struct encl_page *p, int vma_prot)
+{
+	const struct epcm_entry *m;
+
+	(void)e;
+	if (!p || p->epc == EPC_NONE)
+		return PROT_NONE;
+	m = &sgx_pf.cpu.epcm[p->epc];
+	if (!m->valid || m->type != SGX_PT_REG || (m->flags & (EPCM_PENDING | EPCM_MODIFIED)))
+		return PROT_NONE;
+	return vma_prot & m->perm & VM_RWX;
+}
+
+static void encl_remove_page(struct sgx_encl *e, struct encl_page *p)
+{
+	struct cpu_fault f;
+
+	if (p->epc != EPC_NONE && !(e->flags & ENCL_DEAD)) {
+		long r = encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, p->epc), &f);
+
+		if (r != SGX_SUCCESS) {
+			/* The kernel leaks the page and warns; do the same, never reuse it. */
+			sgxemu_err("EREMOVE returned %ld and an EPC page was leaked", r);
+		} else {
+			epc_free_page(p->epc);
+		}
+	}
+	memset(p, 0, sizeof(*p));
+	p->epc = EPC_NONE;
+	e->page_cnt--;
+}
+
+static void encl_release(struct sgx_encl *e)
+{
+	struct cpu_fault f;
+
+	for (uint64_t t = 0; e->pt && t < e->pt_top; t++) {
+		struct encl_page *leaf = e->pt[t];
+
+		for (unsigned i = 0; leaf && i < ENCL_LEAF_PAGES; i++)
+			if (leaf[i].tracked)
+				encl_remove_page(e, &leaf[i]);
+		free(leaf);
+	}
+	free(e->pt);
+	if (e->secs != EPC_NONE && !(e->flags & ENCL_DEAD)) {
+		if (encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, e->secs), &f) == SGX_SUCCESS)
+			epc_free_page(e->secs);
+		else
+			sgxemu_err("EREMOVE of a SECS failed and an EPC page was leaked");
+	}
+	TRACE("enclave %lx released", (unsigned long)e->base);
+	free(e);
+}
+
+/* Called with the driver lock held. */
+void encl_put(struct sgx_encl *e)
+{
+	if (--e->refs == 0)
+		encl_release(e);
+}
+
+long sgx_enclu(struct cpu_lp *lp, struct cpu_regs *regs, struct cpu_fault *f)
+{
+	long r;
+
+	drv_lock(&sgx_pf.lock);
+	r = enclu(&sgx_pf.cpu, lp, regs, f);
+	drv_unlock(&sgx_pf.lock);
+	return r;
+}
+
+void sgx_aex(struct cpu_lp *lp, struct cpu_regs *regs, unsigned vector, uint32_t errcode,
+	     uint64_t addr)
+{
+	drv_lock(&sgx_pf.lock);
+	cpu_aex(&sgx_pf.cpu, lp, regs, vector, errcode, addr);
+	drv_unlock(&sgx_pf.lock);
+}
+
+void sgx_platform_fork_child(uint8_t *epc)
+{
+	/* The parent's enclaves live in EPC the child cannot share safely: everything the child
+	 * inherited becomes dead, and the child starts over on its own EPC. */
+	for (size_t i = 0; i < sgx_pf.nr_vmas; i++) {
+		struct encl_vma *v = &sgx_pf.vmas[i];
+
+		v->encl->flags |= ENCL_DEAD;
+		sgx_pf.mm->map_none(v->start, v->end - v->start);
+	}
+	memset(sgx_pf.cpu.epcm, 0, sgx_pf.cpu.epc_pages * sizeof(*sgx_pf.cpu.epcm));
+	sgx_pf.cpu.epc = epc;
+	for (uint64_t i = 0; i < sgx_pf.cpu.epc_pages; i++)
+		sgx_pf.free_map[i / 64] |= 1ULL << (i % 64);
+	sgx_pf.nr_free = sgx_pf.cpu.epc_pages;
+	atomic_store(&sgx_pf.lock.owner, 0);
+	sgx_pf.lock.depth = 0;
+}

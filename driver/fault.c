@@ -1,0 +1,80 @@
+/* The page-fault side: what the kernel's generic fault code plus sgx_vma_fault decide for an
+ * access to an enclave mapping (../shared/spec/linux.md §3). */
+#include <sys/mman.h>
+
+#include "driver/internal.h"
+
+enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu_lp *lp,
+				uint32_t *errcode)
+{
+	enum sgx_fault_result res;
+	struct encl_vma *v;
+	struct encl_page *p;
+	uint32_t err = X86_PF_U;
+	int need = 0;
+
+	if (access & ACCESS_W) {
+		err |= X86_PF_W;
+		need |= PROT_WRITE;
+	}
+	if (access & ACCESS_X) {
+		err |= X86_PF_I;
+		need |= PROT_EXEC;
+	}
+	if (access & ACCESS_R)
+		need |= PROT_READ;
+
+	/* A thread that faults while holding the driver lock is in our own code: not ours. */
+	if (drv_lock_held_by_self(&sgx_pf.lock))
+		return SGX_FAULT_NOT_OURS;
+	drv_lock(&sgx_pf.lock);
+	v = vma_find(addr);
+	if (!v) {
+		res = SGX_FAULT_NOT_OURS;
+		goto out;
+	}
+	p = encl_page_lookup(v->encl, addr);
+	if (v->encl->flags & ENCL_DEAD) {
+		res = SGX_FAULT_SIGBUS;
+		goto out;
+	}
+	/* Generic mm first: the VMA must allow the access. */
+	if ((need & ~v->prot) || !v->prot) {
+		if (p && p->epc != EPC_NONE)
+			err |= X86_PF_P;
+		res = SGX_FAULT_SIGSEGV;
+		goto out;
+	}
+	if (!p) {
+		/* No page: SGX1 has nothing to add (EAUG on fault arrives with EDMM). */
+		res = SGX_FAULT_SIGBUS;
+		goto out;
+	}
+	if (v->prot & ~p->max_prot & VM_RWX) {
+		res = SGX_FAULT_SIGBUS;
+		goto out;
+	}
+	/* The PTE is present with the VMA's rights, so what denied the access is the EPCM. */
+	err |= X86_PF_P;
+	if (lp && lp->in_enclave && p->epc != EPC_NONE) {
+		uint32_t e = epcm_check_access(&sgx_pf.cpu, lp, p->epc, addr, access);
+
+		if (e) {
+			*errcode = e;
+			res = SGX_FAULT_SIGSEGV;
+			goto out_epcm;
+		}
+		/* The EPCM allows it: our host mapping was stale. */
+		vma_refresh_page(v->encl, addr & SGX_PAGE_MASK);
+		res = SGX_FAULT_RETRY;
+		goto out;
+	}
+	/* Outside enclave mode the hardware would give abort-page semantics; we cannot, so the
+	 * access fails as an access error (docs/fidelity.md). */
+	res = SGX_FAULT_SIGSEGV;
+out:
+	*errcode = err;
+out_epcm:
+	drv_unlock(&sgx_pf.lock);
+	return res;
+}

@@ -1,0 +1,88 @@
+/* Driver-internal objects, shared by the driver's files. */
+#ifndef SGXEMU_DRIVER_INTERNAL_H
+#define SGXEMU_DRIVER_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "driver/driver.h"
+#include "driver/lock.h"
+
+#define EPC_NONE UINT32_MAX
+
+/* VM_READ/VM_WRITE/VM_EXEC as PROT_* bits (they coincide with SECINFO R/W/X). */
+#define VM_RWX 0x7
+
+struct encl_page {
+	uint32_t epc;       /* EPC index, EPC_NONE when not resident */
+	uint8_t tracked;    /* the kernel's xarray entry exists */
+	uint8_t type;       /* SGX_PT_* */
+	uint8_t max_prot;   /* vm_max_prot_bits */
+};
+
+#define ENCL_LEAF_PAGES 512
+
+enum encl_flags {
+	ENCL_CREATED = 1 << 0,
+	ENCL_INITIALIZED = 1 << 1,
+	ENCL_DEBUG = 1 << 2,
+	ENCL_DEAD = 1 << 3,   /* inherited through fork: unusable */
+};
+
+struct sgx_encl {
+	unsigned flags;
+	atomic_int ioctl_busy;
+	int refs;              /* files + VMAs */
+	uint64_t base, size;
+	uint64_t attributes;
+	uint64_t attributes_mask;
+	uint32_t secs;         /* EPC index of the SECS */
+	struct encl_page **pt; /* two-level table indexed by page number within ELRANGE */
+	uint64_t pt_top;
+	uint64_t page_cnt;
+};
+
+struct sgx_file {
+	enum sgx_file_kind kind;
+	int refs;
+	struct sgx_encl *encl;
+};
+
+struct encl_vma {
+	uint64_t start, end;
+	int prot;
+	struct sgx_encl *encl;
+};
+
+struct sgx_platform {
+	bool ready;
+	struct sgx_cpu cpu;
+	const struct drv_mm *mm;
+	struct drv_lock lock;
+	uint64_t *free_map;    /* bit set = free EPC page */
+	uint64_t nr_free;
+	uint64_t cursor;
+	struct encl_vma *vmas; /* sorted by start, non-overlapping */
+	size_t nr_vmas, cap_vmas;
+};
+
+extern struct sgx_platform sgx_pf;
+
+/* EPC allocator (epc_alloc.c). */
+long epc_alloc_page(void);
+void epc_free_page(uint32_t idx);
+
+/* Enclave pages (encl.c). */
+struct encl_page *encl_page_lookup(struct sgx_encl *e, uint64_t addr);
+struct encl_page *encl_page_create(struct sgx_encl *e, uint64_t addr);
+void encl_put(struct sgx_encl *e);
+int encl_pte_prot(const struct sgx_encl *e, const struct encl_page *p, int vma_prot);
+
+/* VMAs (mmap.c). */
+struct encl_vma *vma_find(uint64_t addr);
+void vma_refresh_page(struct sgx_encl *e, uint64_t addr);
+
+/* User memory (uaccess.c): 0 or -EFAULT. */
+int copy_from_user(void *dst, uint64_t src, size_t len);
+int copy_to_user(uint64_t dst, const void *src, size_t len);
+
+#endif
