@@ -1,0 +1,45 @@
+/* Shared state of the host binding. */
+#ifndef SGXEMU_HOST_HOST_H
+#define SGXEMU_HOST_HOST_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "driver/driver.h"
+#include "util/config.h"
+
+extern struct sgxemu_config host_cfg;
+extern bool host_active;       /* the preload initialised successfully */
+
+/* EPC memory and the mm interface (mem.c). */
+int mem_platform_up(void);     /* create the EPC on first use; 0 or -errno */
+extern const struct drv_mm host_mm;
+void mem_fork_child(void);
+
+/* File descriptors (fd.c). */
+struct sgx_file *fd_lookup(int fd);
+int fd_install(int fd, struct sgx_file *f);
+void fd_forget(int fd);        /* drop our entry (the fd itself is closed by the caller) */
+/* Which device a path names, 0 if none. */
+enum sgx_file_kind fd_device_of(const char *path);
+
+/* Signals (signal.c): the program's dispositions for the signals we use, and delivery. */
+bool signal_is_ours(int sig);
+int signal_program_action(int sig, const struct sigaction *act, struct sigaction *old);
+/* Deliver sig to the program as the kernel would: its handler, or the default action. */
+void signal_deliver(int sig, siginfo_t *si, void *uc);
+void signal_install(void);
+
+/* Traps (trap.c). */
+void trap_handler(int sig, siginfo_t *si, void *uc);
+
+/* CPUID (cpuid.c). */
+void cpuid_init(void);
+bool cpuid_faulting_enabled(void);
+void cpuid_query(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+
+/* Raw-syscall helpers that set errno like libc (interposition entry points only). */
+long host_ret(long r);
+
+#endif

@@ -1,0 +1,137 @@
+/* The EPC's backing memory and the mm interface the driver uses to shape enclave mappings. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "host/host.h"
+#include "util/rawsys.h"
+#include "util/trace.h"
+
+static int epc_fd = -1;
+static uint8_t *epc_map;
+static uint64_t epc_bytes;
+
+static long mmap_raw(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t off)
+{
+	return raw_syscall6(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
+}
+
+static bool is_err(long r)
+{
+	return r < 0 && r > -4096;
+}
+
+static int mm_map_epc(uint64_t addr, uint64_t epc_off, uint64_t len, int prot)
+{
+	long r = mmap_raw(addr, len, prot, MAP_SHARED | MAP_FIXED, epc_fd, epc_off);
+
+	return is_err(r) ? (int)r : 0;
+}
+
+static int mm_map_none(uint64_t addr, uint64_t len)
+{
+	long r = mmap_raw(addr, len, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+
+	return is_err(r) ? (int)r : 0;
+}
+
+static int mm_protect(uint64_t addr, uint64_t len, int prot)
+{
+	long r = raw_syscall3(SYS_mprotect, addr, len, prot);
+
+	if (is_err(r)) {
+		errno = (int)-r;
+		return -1;
+	}
+	return 0;
+}
+
+static int mm_unmap(uint64_t addr, uint64_t len)
+{
+	long r = raw_syscall2(SYS_munmap, addr, len);
+
+	return is_err(r) ? (int)r : 0;
+}
+
+static uint64_t mm_reserve(uint64_t hint, uint64_t len)
+{
+	long r = mmap_raw(hint, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return is_err(r) ? 0 : (uint64_t)r;
+}
+
+const struct drv_mm host_mm = {
+	.map_epc = mm_map_epc,
+	.map_none = mm_map_none,
+	.protect = mm_protect,
+	.unmap = mm_unmap,
+	.reserve = mm_reserve,
+};
+
+/* A memfd holds the EPC; the driver maps its pages into ELRANGE and the emulator reaches all
+ * of it through one shared mapping, populated up front so enclave builds do not pay for
+ * first-touch faults. */
+static int epc_create(void)
+{
+	long fd, p;
+	int hi;
+
+	fd = raw_syscall2(SYS_memfd_create, "sgxemu-epc", MFD_CLOEXEC);
+	if (is_err(fd))
+		return (int)fd;
+	/* Keep it away from the low fds programs like to dup2 onto. */
+	hi = (int)raw_syscall3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 800);
+	if (hi >= 0) {
+		raw_syscall1(SYS_close, fd);
+		fd = hi;
+	}
+	if (raw_syscall2(SYS_ftruncate, fd, epc_bytes)) {
+		raw_syscall1(SYS_close, fd);
+		return -ENOMEM;
+	}
+	p = mmap_raw(0, epc_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, (int)fd, 0);
+	if (is_err(p)) {
+		raw_syscall1(SYS_close, fd);
+		return (int)p;
+	}
+	epc_fd = (int)fd;
+	epc_map = (uint8_t *)p;
+	return 0;
+}
+
+int mem_platform_up(void)
+{
+	struct cpu_features feat;
+	int r;
+
+	if (sgx_platform_ready())
+		return 0;
+	epc_bytes = host_cfg.epc_size;
+	r = epc_create();
+	if (r)
+		return r;
+	cpu_features_default(&feat, host_cfg.epc_size, host_cfg.sgx2);
+	r = sgx_platform_init(epc_map, epc_bytes / 4096, &feat, &host_mm);
+	if (!r)
+		TRACE("platform up: EPC %lu KiB, %s", (unsigned long)(epc_bytes >> 10),
+		      host_cfg.sgx2 ? "SGX2" : "SGX1");
+	return r;
+}
+
+void mem_fork_child(void)
+{
+	int old = epc_fd;
+	uint8_t *old_map = epc_map;
+
+	if (!sgx_platform_ready())
+		return;
+	if (epc_create()) {
+		sgxemu_err("cannot create the EPC of the forked child");
+		return;
+	}
+	sgx_platform_fork_child(epc_map);
+	raw_syscall2(SYS_munmap, old_map, epc_bytes);
+	raw_syscall1(SYS_close, old);
+}

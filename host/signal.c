@@ -1,0 +1,98 @@
+/* Signals shared with the program. For the signals the emulator traps (SIGILL, SIGSEGV,
+ * SIGBUS, SIGFPE, SIGTRAP) our handler stays installed; the program's own disposition is kept
+ * here, reported back by sigaction/signal, and honoured when a signal is not ours. */
+#include <dlfcn.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host/host.h"
+#include "util/rawsys.h"
+#include "util/trace.h"
+
+static const int trapped[] = { SIGILL, SIGSEGV, SIGBUS, SIGFPE, SIGTRAP };
+static struct sigaction prog_act[NSIG];
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+
+bool signal_is_ours(int sig)
+{
+	for (unsigned i = 0; i < sizeof(trapped) / sizeof(trapped[0]); i++)
+		if (trapped[i] == sig)
+			return host_active;
+	return false;
+}
+
+int signal_program_action(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (old)
+		*old = prog_act[sig];
+	if (act)
+		prog_act[sig] = *act;
+	return 0;
+}
+
+void signal_install(void)
+{
+	struct sigaction sa;
+
+	real_sigaction = (int (*)(int, const struct sigaction *, struct sigaction *))
+		dlsym(RTLD_NEXT, "sigaction");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = trap_handler;
+	/* All signals blocked while we run: the program's handlers must never see a half-
+	 * switched thread (enclave FS/GS base, emulator locks held). */
+	sigfillset(&sa.sa_mask);
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+	for (unsigned i = 0; i < sizeof(trapped) / sizeof(trapped[0]); i++)
+		real_sigaction(trapped[i], &sa, &prog_act[trapped[i]]);
+}
+
+static void kmask(int how, const uint64_t *set, uint64_t *old)
+{
+	raw_syscall4(SYS_rt_sigprocmask, how, set, old, sizeof(uint64_t));
+}
+
+void signal_deliver(int sig, siginfo_t *si, void *ucv)
+{
+	struct sigaction a = prog_act[sig];
+	ucontext_t *uc = ucv;
+	uint64_t mask, saved;
+	uint64_t bit = 1ULL << (sig - 1);
+
+	if (a.sa_handler == SIG_DFL || a.sa_handler == SIG_IGN) {
+		/* A synchronous fault cannot be ignored: the kernel forces the default action.
+		 * Re-raise with the default disposition; it arrives once we return. */
+		struct sigaction dfl;
+
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		real_sigaction(sig, &dfl, NULL);
+		memcpy(&mask, &uc->uc_sigmask, sizeof(mask));
+		mask &= ~bit;
+		memcpy(&uc->uc_sigmask, &mask, sizeof(mask));
+		raw_syscall3(SYS_tgkill, raw_syscall0(SYS_getpid), raw_gettid(), sig);
+		return;
+	}
+	/* The mask the kernel would set for the program's handler: the interrupted mask plus
+	 * sa_mask, plus the signal itself unless SA_NODEFER. */
+	memcpy(&mask, &uc->uc_sigmask, sizeof(mask));
+	{
+		uint64_t extra;
+
+		memcpy(&extra, &a.sa_mask, sizeof(extra));
+		mask |= extra;
+	}
+	if (a.sa_flags & SA_NODEFER)
+		mask &= ~bit;
+	else
+		mask |= bit;
+	if (a.sa_flags & SA_RESETHAND) {
+		prog_act[sig].sa_handler = SIG_DFL;
+		prog_act[sig].sa_flags &= ~SA_SIGINFO;
+	}
+	kmask(SIG_SETMASK, &mask, &saved);
+	if (a.sa_flags & SA_SIGINFO)
+		a.sa_sigaction(sig, si, uc);
+	else
+		a.sa_handler(sig);
+	kmask(SIG_SETMASK, &saved, NULL);
+}

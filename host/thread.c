@@ -1,0 +1,132 @@
+#include "host/thread.h"
+
+#include <asm/prctl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "util/rawsys.h"
+
+#define THREAD_SLOTS 4096
+#define ALTSTACK_SIZE (64 * 1024)
+
+static struct thread_rec threads[THREAD_SLOTS];
+
+static bool thread_alive(int tid)
+{
+	return raw_syscall3(SYS_tgkill, raw_syscall0(SYS_getpid), tid, 0) == 0;
+}
+
+struct thread_rec *thread_self(void)
+{
+	int tid = (int)raw_gettid();
+	unsigned h = (unsigned)tid % THREAD_SLOTS;
+
+	for (unsigned i = 0; i < THREAD_SLOTS; i++) {
+		struct thread_rec *t = &threads[(h + i) % THREAD_SLOTS];
+		int cur = atomic_load(&t->tid);
+
+		if (cur == tid)
+			return t;
+		if (cur == 0) {
+			int expect = 0;
+
+			if (atomic_compare_exchange_strong(&t->tid, &expect, tid)) {
+				memset(&t->lp, 0, sizeof(t->lp));
+				return t;
+			}
+			if (expect == tid)
+				return t;
+		}
+	}
+	/* Full: reclaim the slot of a thread that has exited (not one inside an enclave). */
+	for (unsigned i = 0; i < THREAD_SLOTS; i++) {
+		struct thread_rec *t = &threads[(h + i) % THREAD_SLOTS];
+		int cur = atomic_load(&t->tid);
+
+		if (!t->lp.in_enclave && !thread_alive(cur) &&
+		    atomic_compare_exchange_strong(&t->tid, &cur, tid)) {
+			memset(&t->lp, 0, sizeof(t->lp));
+			return t;
+		}
+	}
+	return NULL;
+}
+
+void thread_ensure_altstack(struct thread_rec *t)
+{
+	stack_t cur, ss;
+
+	if (raw_syscall2(SYS_sigaltstack, NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE))
+		return;
+	if (!t->altstack) {
+		long p = raw_syscall6(SYS_mmap, 0, ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+
+		if (p < 0 && p > -4096)
+			return;
+		t->altstack = (void *)p;
+	}
+	ss.ss_sp = t->altstack;
+	ss.ss_size = ALTSTACK_SIZE;
+	ss.ss_flags = 0;
+	raw_syscall2(SYS_sigaltstack, &ss, NULL);
+}
+
+void thread_reset_all(void)
+{
+	int self = (int)raw_gettid();
+
+	for (unsigned i = 0; i < THREAD_SLOTS; i++) {
+		if (atomic_load(&threads[i].tid) != self) {
+			atomic_store(&threads[i].tid, 0);
+			threads[i].altstack = NULL;
+		}
+	}
+}
+
+static bool use_fsgsbase;
+
+void fsgs_init(bool allow_insn)
+{
+	use_fsgsbase = allow_insn;
+}
+
+uint64_t fs_base_get(void)
+{
+	uint64_t v = 0;
+
+	if (use_fsgsbase)
+		__asm__ volatile("rdfsbase %0" : "=r"(v));
+	else
+		raw_syscall2(SYS_arch_prctl, ARCH_GET_FS, &v);
+	return v;
+}
+
+void fs_base_set(uint64_t v)
+{
+	if (use_fsgsbase)
+		__asm__ volatile("wrfsbase %0" : : "r"(v) : "memory");
+	else
+		raw_syscall2(SYS_arch_prctl, ARCH_SET_FS, v);
+}
+
+uint64_t gs_base_get(void)
+{
+	uint64_t v = 0;
+
+	if (use_fsgsbase)
+		__asm__ volatile("rdgsbase %0" : "=r"(v));
+	else
+		raw_syscall2(SYS_arch_prctl, ARCH_GET_GS, &v);
+	return v;
+}
+
+void gs_base_set(uint64_t v)
+{
+	if (use_fsgsbase)
+		__asm__ volatile("wrgsbase %0" : : "r"(v) : "memory");
+	else
+		raw_syscall2(SYS_arch_prctl, ARCH_SET_GS, v);
+}

@@ -1,0 +1,234 @@
+/* The trap paths: ENCLU (SIGILL where the CPU has no SGX, SIGSEGV where it raises #GP/#PF
+ * for it), exceptions inside an enclave (AEX), faults on enclave mappings, CPUID faulting.
+ * Async-signal-safe: no malloc, no stdio, no lock the interrupted code may hold; the host
+ * FS/GS bases are restored before anything may touch TLS. Built without stack protector. */
+#include <string.h>
+#include <ucontext.h>
+
+#include "host/host.h"
+#include "host/thread.h"
+#include "host/vdso.h"
+#include "util/trace.h"
+
+#define SI_KERNEL_CODE 0x80
+
+static void regs_from_uc(struct cpu_regs *r, const ucontext_t *uc)
+{
+	const greg_t *g = uc->uc_mcontext.gregs;
+
+	r->rax = (uint64_t)g[REG_RAX]; r->rbx = (uint64_t)g[REG_RBX];
+	r->rcx = (uint64_t)g[REG_RCX]; r->rdx = (uint64_t)g[REG_RDX];
+	r->rsi = (uint64_t)g[REG_RSI]; r->rdi = (uint64_t)g[REG_RDI];
+	r->rsp = (uint64_t)g[REG_RSP]; r->rbp = (uint64_t)g[REG_RBP];
+	r->r8 = (uint64_t)g[REG_R8]; r->r9 = (uint64_t)g[REG_R9];
+	r->r10 = (uint64_t)g[REG_R10]; r->r11 = (uint64_t)g[REG_R11];
+	r->r12 = (uint64_t)g[REG_R12]; r->r13 = (uint64_t)g[REG_R13];
+	r->r14 = (uint64_t)g[REG_R14]; r->r15 = (uint64_t)g[REG_R15];
+	r->rip = (uint64_t)g[REG_RIP]; r->rflags = (uint64_t)g[REG_EFL];
+	r->fx = (uint8_t *)uc->uc_mcontext.fpregs;
+}
+
+static void regs_to_uc(const struct cpu_regs *r, ucontext_t *uc)
+{
+	greg_t *g = uc->uc_mcontext.gregs;
+
+	g[REG_RAX] = (greg_t)r->rax; g[REG_RBX] = (greg_t)r->rbx;
+	g[REG_RCX] = (greg_t)r->rcx; g[REG_RDX] = (greg_t)r->rdx;
+	g[REG_RSI] = (greg_t)r->rsi; g[REG_RDI] = (greg_t)r->rdi;
+	g[REG_RSP] = (greg_t)r->rsp; g[REG_RBP] = (greg_t)r->rbp;
+	g[REG_R8] = (greg_t)r->r8; g[REG_R9] = (greg_t)r->r9;
+	g[REG_R10] = (greg_t)r->r10; g[REG_R11] = (greg_t)r->r11;
+	g[REG_R12] = (greg_t)r->r12; g[REG_R13] = (greg_t)r->r13;
+	g[REG_R14] = (greg_t)r->r14; g[REG_R15] = (greg_t)r->r15;
+	g[REG_RIP] = (greg_t)r->rip; g[REG_EFL] = (greg_t)r->rflags;
+}
+
+static bool insn_is(uint64_t rip, const uint8_t *bytes, unsigned n)
+{
+	return memcmp((const void *)(uintptr_t)rip, bytes, n) == 0;
+}
+
+static unsigned access_of(uint64_t err)
+{
+	if (err & X86_PF_I)
+		return ACCESS_X;
+	return (err & X86_PF_W) ? ACCESS_W : ACCESS_R;
+}
+
+/* What the kernel's vDSO fixup does for an exception on its ENCLU: resume at the vDSO's
+ * exception label with the trap number, error code and address in RDI, RSI, RDX. */
+static void vdso_fixup(ucontext_t *uc, unsigned vector, uint32_t err, uint64_t addr)
+{
+	greg_t *g = uc->uc_mcontext.gregs;
+
+	g[REG_RIP] = (greg_t)vdso_fixup_ip();
+	g[REG_RDI] = vector;
+	g[REG_RSI] = err;
+	g[REG_RDX] = (greg_t)addr;
+}
+
+static void deliver_fault(int sig, int code, unsigned vector, uint32_t err, uint64_t addr,
+			  const siginfo_t *orig, ucontext_t *uc)
+{
+	siginfo_t si;
+
+	if (orig)
+		si = *orig;
+	else
+		memset(&si, 0, sizeof(si));
+	si.si_signo = sig;
+	si.si_code = code;
+	si.si_errno = 0;
+	si.si_addr = (void *)(uintptr_t)addr;
+	uc->uc_mcontext.gregs[REG_TRAPNO] = vector;
+	uc->uc_mcontext.gregs[REG_ERR] = err;
+	if (vector == X86_PF)
+		uc->uc_mcontext.gregs[REG_CR2] = (greg_t)addr;
+	signal_deliver(sig, &si, uc);
+}
+
+/* An exception while the thread is in enclave mode: AEX, then report it as the kernel would
+ * (through the vDSO if the AEP is the vDSO's ENCLU, else as a signal at the AEP). */
+static void enclave_exception(struct thread_rec *t, struct cpu_regs *r, ucontext_t *uc, int sig,
+			      const siginfo_t *si, unsigned vector, uint32_t err, uint64_t addr)
+{
+	int code = si ? si->si_code : SI_KERNEL_CODE;
+
+	TRACE("AEX vector=%u error=%x addr=%lx rip=%lx tcs=%lx", vector, err, (unsigned long)addr,
+	      (unsigned long)r->rip, (unsigned long)t->lp.tcs_la);
+	sgx_aex(&t->lp, r, vector, err, addr);
+	regs_to_uc(r, uc);
+	/* The OS sees only the page of a #PF taken in enclave mode. */
+	if (vector == X86_PF)
+		addr &= SGX_PAGE_MASK;
+	else if (vector == X86_GP)
+		addr = 0;
+	if (vector != X86_DB && vector != X86_BP && r->rip == vdso_enclu_ip()) {
+		vdso_fixup(uc, vector, err & 0xFFFF, addr);
+		return;
+	}
+	deliver_fault(sig, code, vector, err, addr, si, uc);
+}
+
+static void handle_enclu(struct thread_rec *t, struct cpu_regs *r, ucontext_t *uc)
+{
+	unsigned leaf = (unsigned)r->rax;
+	uint64_t rip = r->rip;
+	bool was_in = t->lp.in_enclave;
+	struct cpu_fault f;
+	long res;
+
+	if (!was_in && (leaf == ENCLU_EENTER || leaf == ENCLU_ERESUME))
+		thread_ensure_altstack(t);
+	res = sgx_enclu(&t->lp, r, &f);
+	if (res == 0) {
+		TRACE("%s rbx=%lx -> ok rip=%lx", sgx_enclu_name(leaf), (unsigned long)uc->uc_mcontext.gregs[REG_RBX],
+		      (unsigned long)r->rip);
+		regs_to_uc(r, uc);
+		return;
+	}
+	TRACE("%s rbx=%lx -> %s error=%x addr=%lx", sgx_enclu_name(leaf), (unsigned long)r->rbx,
+	      f.vector == X86_GP ? "#GP" : "#PF", f.errcode, (unsigned long)f.addr);
+	if (was_in) {
+		enclave_exception(t, r, uc, f.vector == X86_GP ? SIGSEGV : SIGSEGV, NULL, f.vector,
+				  f.errcode, f.addr);
+		return;
+	}
+	if (rip == vdso_enclu_ip()) {
+		vdso_fixup(uc, f.vector, f.errcode & 0xFFFF, f.addr);
+		return;
+	}
+	if (f.vector == X86_GP)
+		deliver_fault(SIGSEGV, SI_KERNEL_CODE, X86_GP, 0, 0, NULL, uc);
+	else
+		deliver_fault(SIGSEGV, (f.errcode & X86_PF_P) ? SEGV_ACCERR : SEGV_MAPERR, X86_PF,
+			      f.errcode, f.addr, NULL, uc);
+}
+
+static void emulate_cpuid(ucontext_t *uc)
+{
+	greg_t *g = uc->uc_mcontext.gregs;
+	uint32_t regs[4];
+
+	cpuid_query((uint32_t)g[REG_RAX], (uint32_t)g[REG_RCX], regs);
+	g[REG_RAX] = regs[0];
+	g[REG_RBX] = regs[1];
+	g[REG_RCX] = regs[2];
+	g[REG_RDX] = regs[3];
+	g[REG_RIP] += 2;
+}
+
+void trap_handler(int sig, siginfo_t *si, void *ucv)
+{
+	static const uint8_t enclu_bytes[3] = { 0x0F, 0x01, 0xD7 };
+	static const uint8_t cpuid_bytes[2] = { 0x0F, 0xA2 };
+	ucontext_t *uc = ucv;
+	greg_t *g = uc->uc_mcontext.gregs;
+	struct thread_rec *t = thread_self();
+	bool was_in = t && t->lp.in_enclave;
+	unsigned trapno = (unsigned)g[REG_TRAPNO];
+	uint64_t err = (uint64_t)g[REG_ERR];
+	bool fetch_fault = sig == SIGSEGV && trapno == X86_PF && (err & X86_PF_I);
+	struct cpu_regs r;
+
+	regs_from_uc(&r, uc);
+	if (was_in) {
+		/* The enclave's FS/GS are live; switch to ours before anything else. */
+		r.fsbase = fs_base_get();
+		r.gsbase = gs_base_get();
+		fs_base_set(t->lp.out_fsbase);
+		gs_base_set(t->lp.out_gsbase);
+	} else {
+		r.fsbase = fs_base_get();
+		r.gsbase = gs_base_get();
+	}
+
+	if (t && host_active && !fetch_fault && (sig == SIGILL || sig == SIGSEGV || sig == SIGBUS) &&
+	    insn_is(r.rip, enclu_bytes, 3)) {
+		handle_enclu(t, &r, uc);
+	} else if (was_in) {
+		unsigned vector = trapno;
+		uint64_t addr = (uint64_t)(uintptr_t)si->si_addr;
+		uint32_t e = (uint32_t)err;
+		int dsig = sig;
+
+		if (sig == SIGSEGV && trapno == X86_PF) {
+			uint32_t e2 = 0;
+			enum sgx_fault_result res = sgx_fault(addr, access_of(err), &t->lp, &e2);
+
+			if (res == SGX_FAULT_RETRY)
+				goto out;
+			if (res == SGX_FAULT_SIGSEGV || res == SGX_FAULT_SIGBUS)
+				e = e2;
+			if (res == SGX_FAULT_SIGBUS)
+				dsig = SIGBUS;
+		} else if (sig == SIGILL) {
+			vector = X86_UD;
+		}
+		enclave_exception(t, &r, uc, dsig, si, vector, e, addr);
+	} else if (sig == SIGSEGV && !fetch_fault && cpuid_faulting_enabled() &&
+		   insn_is(r.rip, cpuid_bytes, 2)) {
+		emulate_cpuid(uc);
+	} else if (sig == SIGSEGV && trapno == X86_PF && host_active && t) {
+		uint64_t addr = (uint64_t)(uintptr_t)si->si_addr;
+		uint32_t e2 = 0;
+
+		switch (sgx_fault(addr, access_of(err), &t->lp, &e2)) {
+		case SGX_FAULT_RETRY:
+			break;
+		case SGX_FAULT_SIGBUS:
+			deliver_fault(SIGBUS, BUS_ADRERR, X86_PF, e2, addr, si, uc);
+			break;
+		default:
+			signal_deliver(sig, si, uc);
+			break;
+		}
+	} else {
+		signal_deliver(sig, si, uc);
+	}
+out:
+	if (t && t->lp.in_enclave) {
+		fs_base_set(r.fsbase);
+		gs_base_set(r.gsbase);
+	}
+}
