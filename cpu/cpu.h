@@ -115,6 +115,13 @@ long enclu(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *regs, struct
 void cpu_aex(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *regs, unsigned vector,
 	     uint32_t errcode, uint64_t addr);
 
+/* An operand of an ENCLU leaf that lives in enclave memory (SECINFO, KEYREQUEST, REPORT...):
+ * la must be inside ELRANGE (#GP), mapped (#PF) and a valid PT_REG page of the current enclave
+ * allowing the access (#PF with the SGX bit). The object [la, la+size) must not cross a page.
+ * Returns the emulator's pointer to it, or NULL with *f set. */
+void *cpu_enclave_ptr(struct sgx_cpu *cpu, const struct cpu_lp *lp, uint64_t la, uint64_t size,
+		      unsigned access, struct cpu_fault *f);
+
 /* EPCM permission check for an enclave-mode access to la (a PT_REG page of the current
  * enclave); returns 0 or the page-fault error code (with X86_PF_SGX) hardware would raise. */
 uint32_t epcm_check_access(const struct sgx_cpu *cpu, const struct cpu_lp *lp, uint32_t idx,

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cpu/cpu.h"
+#include "cpu/keys.h"
 
 static long gp(struct cpu_fault *f)
 {
@@ -51,6 +52,29 @@ static long ssa_frame_check(struct sgx_cpu *cpu, uint32_t secs, uint64_t la, uin
 			return pf(f, p, X86_PF_SGX | X86_PF_P | X86_PF_W), -1;
 	}
 	return idx;
+}
+
+void *cpu_enclave_ptr(struct sgx_cpu *cpu, const struct cpu_lp *lp, uint64_t la, uint64_t size,
+		      unsigned access, struct cpu_fault *f)
+{
+	uint32_t idx = 0, err;
+
+	if (la < lp->base || la - lp->base >= lp->size ||
+	    ((la & (SGX_PAGE_SIZE - 1)) + size > SGX_PAGE_SIZE)) {
+		gp(f);
+		return NULL;
+	}
+	err = cpu->mmu.translate(cpu->mmu.ctx, la, access & ACCESS_W, &idx);
+	if (err) {
+		pf(f, la, err);
+		return NULL;
+	}
+	err = epcm_check_access(cpu, lp, idx, la, access);
+	if (err) {
+		pf(f, la, err);
+		return NULL;
+	}
+	return epc_page(cpu, idx) + (la & (SGX_PAGE_SIZE - 1));
 }
 
 /* Checks shared by EENTER and ERESUME (SDM steps 2-6); claims the TCS on success. */
@@ -233,6 +257,14 @@ long enclu(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, struct cp
 		if (!lp->in_enclave)
 			return gp(f);
 		return eexit(cpu, lp, r, f);
+	case ENCLU_EREPORT:
+		if (!lp->in_enclave)
+			return gp(f);
+		return enclu_ereport(cpu, lp, r, f);
+	case ENCLU_EGETKEY:
+		if (!lp->in_enclave)
+			return gp(f);
+		return enclu_egetkey(cpu, lp, r, f);
 	default:
 		return gp(f);
 	}
