@@ -218,17 +218,21 @@ _Static_assert(sizeof(struct sgx_sigstruct_header) == 128, "SIGSTRUCT header");
 struct sgx_sigstruct_body {
 	uint32_t miscselect;
 	uint32_t misc_mask;
-	uint8_t reserved1[20];
+	uint8_t reserved1[4];         /* CET_ATTRIBUTES and its mask on CET parts */
+	uint8_t isv_family_id[16];    /* KSS */
 	struct sgx_attributes attributes;
 	struct sgx_attributes attributes_mask;
 	uint8_t mrenclave[32];
-	uint8_t reserved2[32];
+	uint8_t reserved2[16];
+	uint8_t isv_ext_prod_id[16];  /* KSS */
 	uint16_t isv_prod_id;
 	uint16_t isv_svn;
 } __attribute__((packed));
 _Static_assert(sizeof(struct sgx_sigstruct_body) == 128, "SIGSTRUCT body");
 _Static_assert(offsetof(struct sgx_sigstruct_body, attributes) == 28, "body.ATTRIBUTES");
 _Static_assert(offsetof(struct sgx_sigstruct_body, mrenclave) == 60, "body.ENCLAVEHASH");
+_Static_assert(offsetof(struct sgx_sigstruct_body, isv_family_id) == 912 - 900, "body.ISVFAMILYID");
+_Static_assert(offsetof(struct sgx_sigstruct_body, isv_ext_prod_id) == 1008 - 900, "body.ISVEXTPRODID");
 
 #define SGX_MODULUS_SIZE 384
 
@@ -269,5 +273,87 @@ struct sgx_einittoken {
 };
 _Static_assert(sizeof(struct sgx_einittoken) == 304, "EINITTOKEN size");
 _Static_assert(offsetof(struct sgx_einittoken, keyid) == 256, "EINITTOKEN.KEYID");
+
+/* KEYREQUEST.KEYNAME */
+enum sgx_keyname {
+	SGX_KEYNAME_EINITTOKEN = 0,
+	SGX_KEYNAME_PROVISION = 1,
+	SGX_KEYNAME_PROVISION_SEAL = 2,
+	SGX_KEYNAME_REPORT = 3,
+	SGX_KEYNAME_SEAL = 4,
+};
+
+/* KEYREQUEST.KEYPOLICY bits; all but the first two need KSS. */
+#define SGX_KEYPOLICY_MRENCLAVE    0x0001
+#define SGX_KEYPOLICY_MRSIGNER     0x0002
+#define SGX_KEYPOLICY_NOISVPRODID  0x0004
+#define SGX_KEYPOLICY_CONFIGID     0x0008
+#define SGX_KEYPOLICY_ISVFAMILYID  0x0010
+#define SGX_KEYPOLICY_ISVEXTPRODID 0x0020
+#define SGX_KEYPOLICY_KSS_MASK     0x003C
+#define SGX_KEYPOLICY_RESERVED     0xFFC0
+
+struct sgx_report_body {
+	uint8_t cpusvn[16];
+	uint32_t miscselect;
+	uint8_t cet_attributes;
+	uint8_t reserved1[11];
+	uint8_t isv_ext_prod_id[16];
+	struct sgx_attributes attributes;
+	uint8_t mrenclave[32];
+	uint8_t reserved2[32];
+	uint8_t mrsigner[32];
+	uint8_t reserved3[32];
+	uint8_t config_id[64];
+	uint16_t isv_prod_id;
+	uint16_t isv_svn;
+	uint16_t config_svn;
+	uint8_t reserved4[42];
+	uint8_t isv_family_id[16];
+	uint8_t report_data[64];
+};
+_Static_assert(sizeof(struct sgx_report_body) == 384, "REPORT body size");
+_Static_assert(offsetof(struct sgx_report_body, isv_prod_id) == 256, "REPORT.ISVPRODID");
+_Static_assert(offsetof(struct sgx_report_body, isv_family_id) == 304, "REPORT.ISVFAMILYID");
+
+/* What EREPORT writes: the body, then the KEYID and MAC that tell its target how to check it. */
+struct sgx_report {
+	struct sgx_report_body body;
+	uint8_t keyid[32];
+	uint8_t mac[16];  /* AES-128-CMAC over body with the target's REPORT key */
+};
+_Static_assert(sizeof(struct sgx_report) == 432, "REPORT size");
+_Static_assert(offsetof(struct sgx_report, mac) == 416, "REPORT.MAC");
+
+struct sgx_targetinfo {
+	uint8_t measurement[32];
+	struct sgx_attributes attributes;
+	uint8_t cet_attributes;
+	uint8_t reserved1;
+	uint16_t config_svn;
+	uint32_t miscselect;
+	uint8_t reserved2[8];
+	uint8_t config_id[64];
+	uint8_t reserved3[384];
+};
+_Static_assert(sizeof(struct sgx_targetinfo) == 512, "TARGETINFO size");
+_Static_assert(offsetof(struct sgx_targetinfo, miscselect) == 52, "TARGETINFO.MISCSELECT");
+_Static_assert(offsetof(struct sgx_targetinfo, config_id) == 64, "TARGETINFO.CONFIGID");
+
+struct sgx_keyrequest {
+	uint16_t keyname;
+	uint16_t keypolicy;
+	uint16_t isv_svn;
+	uint8_t reserved1[2];   /* CET_ATTRIBUTES_MASK on CET parts */
+	uint8_t cpusvn[16];
+	struct sgx_attributes attribute_mask;
+	uint8_t keyid[32];
+	uint32_t misc_mask;
+	uint16_t config_svn;
+	uint8_t reserved2[434];
+};
+_Static_assert(sizeof(struct sgx_keyrequest) == 512, "KEYREQUEST size");
+_Static_assert(offsetof(struct sgx_keyrequest, keyid) == 40, "KEYREQUEST.KEYID");
+_Static_assert(offsetof(struct sgx_keyrequest, config_svn) == 76, "KEYREQUEST.CONFIGSVN");
 
 #endif

@@ -35,6 +35,7 @@ struct epcm_entry {
 	atomic_uint busy;      /* TCS: a logical processor is inside on it */
 	uint32_t secs;         /* EPC index of the owning SECS */
 	uint64_t linaddr;
+	uint64_t bepoch;       /* tracking epoch of the last EBLOCK/EMODPR/EMODT */
 	struct secs_meta *meta; /* SECS pages only: the hidden enclave state */
 };
 
@@ -45,6 +46,10 @@ struct secs_meta {
 	struct measure *mr;
 	atomic_uint children;   /* valid child pages */
 	atomic_uint active;     /* logical processors inside the enclave */
+	/* Tracking (../shared/spec/isa.md §10): the current epoch and the threads inside by
+	 * the parity of the epoch they entered in (only two epochs can have threads inside). */
+	atomic_ulong epoch;
+	atomic_uint active_ep[2];
 	uint8_t padding[352];   /* from the signature at EINIT (key derivation) */
 };
 
@@ -53,6 +58,9 @@ struct secs_meta {
  * error code bits a page walk would report (P set if a PTE exists). */
 struct cpu_mmu {
 	uint32_t (*translate)(void *ctx, uint64_t la, bool write, uint32_t *epc_index);
+	/* The EPCM entry of the page at la changed under a running enclave (EACCEPT, EMODPE):
+	 * cached translations must follow. */
+	void (*epcm_changed)(void *ctx, uint64_t la);
 	void *ctx;
 };
 
@@ -84,8 +92,10 @@ struct cpu_lp {
 	uint64_t tcs_la;
 	uint64_t base, size;    /* ELRANGE */
 	uint64_t ssa_la;        /* current SSA frame (for AEX) */
+	uint32_t ssa_first, ssa_last; /* its first and last EPC pages, found at entry */
 	uint32_t ssa_frame_size;
 	uint64_t out_fsbase, out_gsbase; /* outside FS/GS bases saved by EENTER/ERESUME */
+	uint64_t entry_epoch;   /* tracking epoch at EENTER/ERESUME */
 };
 
 int cpu_init(struct sgx_cpu *cpu, uint8_t *epc, uint64_t epc_pages, const struct cpu_features *f);
@@ -105,6 +115,17 @@ long encls_eextend(struct sgx_cpu *cpu, void *secs, void *chunk, struct cpu_faul
 long encls_einit(struct sgx_cpu *cpu, const struct sgx_sigstruct *sig, void *secs,
 		 const struct sgx_einittoken *token, struct cpu_fault *f);
 long encls_eremove(struct sgx_cpu *cpu, void *epc_page, struct cpu_fault *f);
+/* SGX2 (cpu/edmm.c). */
+long encls_eaug(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_dst, struct cpu_fault *f);
+long encls_emodpr(struct sgx_cpu *cpu, const struct sgx_secinfo *si, void *epc_pg, struct cpu_fault *f);
+long encls_emodt(struct sgx_cpu *cpu, const struct sgx_secinfo *si, void *epc_pg, struct cpu_fault *f);
+long encls_etrack(struct sgx_cpu *cpu, void *secs, struct cpu_fault *f);
+/* Whether the tracking cycle that covers a change made at bepoch is complete. */
+bool secs_tracking_done(const struct secs_meta *m, uint64_t bepoch);
+
+long enclu_eaccept(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs *r, struct cpu_fault *f);
+long enclu_eacceptcopy(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs *r, struct cpu_fault *f);
+long enclu_emodpe(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs *r, struct cpu_fault *f);
 
 /* ENCLU: executes the leaf in regs->rax for the logical processor lp, whose RIP points at the
  * ENCLU instruction. On success regs holds the state after the instruction. */

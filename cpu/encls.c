@@ -135,6 +135,7 @@ long encls_ecreate(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc
 	free(secs);
 
 	meta->eid = atomic_fetch_add(&cpu->next_eid, 1);
+	atomic_store(&meta->epoch, 1);
 	e->type = SGX_PT_SECS;
 	e->perm = 0;
 	e->flags = 0;

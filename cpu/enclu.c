@@ -34,7 +34,7 @@ static struct sgx_gprsgx *ssa_gpr(struct sgx_cpu *cpu, uint32_t frame_last_page_
 /* Every page of the SSA frame at la must be a valid RW REG page of the enclave. Returns the
  * EPC index of the frame's last page (where GPRSGX lives), or -1 with *f set. */
 static long ssa_frame_check(struct sgx_cpu *cpu, uint32_t secs, uint64_t la, uint32_t pages,
-			    struct cpu_fault *f)
+			    uint32_t *first, struct cpu_fault *f)
 {
 	uint32_t idx = 0;
 
@@ -50,6 +50,8 @@ static long ssa_frame_check(struct sgx_cpu *cpu, uint32_t secs, uint64_t la, uin
 		    (e->flags & (EPCM_PENDING | EPCM_MODIFIED | EPCM_BLOCKED)) ||
 		    (e->perm & (SGX_SECINFO_R | SGX_SECINFO_W)) != (SGX_SECINFO_R | SGX_SECINFO_W))
 			return pf(f, p, X86_PF_SGX | X86_PF_P | X86_PF_W), -1;
+		if (i == 0)
+			*first = idx;
 	}
 	return idx;
 }
@@ -110,7 +112,7 @@ static long tcs_enter(struct sgx_cpu *cpu, struct cpu_regs *r, uint32_t *tcs_idx
 }
 
 static void lp_enter(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, uint32_t tcs_idx,
-		     uint32_t secs_idx, uint64_t ssa_la)
+		     uint32_t secs_idx, uint64_t ssa_la, uint32_t ssa_first, uint32_t ssa_last)
 {
 	const struct sgx_secs *secs = (const struct sgx_secs *)epc_page(cpu, secs_idx);
 	struct sgx_tcs *tcs = (struct sgx_tcs *)epc_page(cpu, tcs_idx);
@@ -123,20 +125,31 @@ static void lp_enter(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r,
 	lp->size = secs->size;
 	lp->ssa_la = ssa_la;
 	lp->ssa_frame_size = secs->ssa_frame_size;
+	lp->ssa_first = ssa_first;
+	lp->ssa_last = ssa_last;
 	lp->out_fsbase = r->fsbase;
 	lp->out_gsbase = r->gsbase;
 	tcs->aep = r->rcx;
 	r->fsbase = secs->base + tcs->ofsbase;
 	r->gsbase = secs->base + tcs->ogsbase;
-	atomic_fetch_add(&cpu->epcm[secs_idx].meta->active, 1);
+	{
+		struct secs_meta *m = cpu->epcm[secs_idx].meta;
+
+		lp->entry_epoch = atomic_load(&m->epoch);
+		atomic_fetch_add(&m->active_ep[lp->entry_epoch & 1], 1);
+		atomic_fetch_add(&m->active, 1);
+	}
 }
 
 static void lp_leave(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r)
 {
+	struct secs_meta *m = cpu->epcm[lp->secs].meta;
+
 	r->fsbase = lp->out_fsbase;
 	r->gsbase = lp->out_gsbase;
 	atomic_store(&cpu->epcm[lp->tcs].busy, 0);
-	atomic_fetch_sub(&cpu->epcm[lp->secs].meta->active, 1);
+	atomic_fetch_sub(&m->active_ep[lp->entry_epoch & 1], 1);
+	atomic_fetch_sub(&m->active, 1);
 	lp->in_enclave = false;
 }
 
@@ -148,6 +161,7 @@ static long eenter(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, s
 	struct sgx_gprsgx *gpr;
 	unsigned zero = 0;
 	uint64_t ssa_la, target;
+	uint32_t first = 0;
 	long last;
 
 	if (tcs_enter(cpu, r, &tcs_idx, &secs_idx, f))
@@ -157,7 +171,7 @@ static long eenter(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, s
 	if (tcs->cssa >= tcs->nssa)
 		return gp(f);
 	ssa_la = secs->base + tcs->ossa + (uint64_t)tcs->cssa * secs->ssa_frame_size * SGX_PAGE_SIZE;
-	last = ssa_frame_check(cpu, secs_idx, ssa_la, secs->ssa_frame_size, f);
+	last = ssa_frame_check(cpu, secs_idx, ssa_la, secs->ssa_frame_size, &first, f);
 	if (last < 0)
 		return CPU_FAULT;
 	target = secs->base + tcs->oentry;
@@ -171,7 +185,7 @@ static long eenter(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, s
 	gpr = ssa_gpr(cpu, (uint32_t)last);
 	gpr->ursp = r->rsp;
 	gpr->urbp = r->rbp;
-	lp_enter(cpu, lp, r, tcs_idx, secs_idx, ssa_la);
+	lp_enter(cpu, lp, r, tcs_idx, secs_idx, ssa_la, first, (uint32_t)last);
 	r->rax = tcs->cssa;
 	r->rcx = r->rip + 3;
 	r->rip = target;
@@ -189,6 +203,7 @@ static long eresume(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, 
 	struct sgx_gprsgx *gpr;
 	unsigned zero = 0;
 	uint64_t ssa_la;
+	uint32_t first = 0;
 	long last;
 
 	if (tcs_enter(cpu, r, &tcs_idx, &secs_idx, f))
@@ -199,7 +214,7 @@ static long eresume(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, 
 		return gp(f);
 	ssa_la = secs->base + tcs->ossa +
 		 (uint64_t)(tcs->cssa - 1) * secs->ssa_frame_size * SGX_PAGE_SIZE;
-	last = ssa_frame_check(cpu, secs_idx, ssa_la, secs->ssa_frame_size, f);
+	last = ssa_frame_check(cpu, secs_idx, ssa_la, secs->ssa_frame_size, &first, f);
 	if (last < 0)
 		return CPU_FAULT;
 	gpr = ssa_gpr(cpu, (uint32_t)last);
@@ -210,15 +225,11 @@ static long eresume(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, 
 
 	gpr->ursp = r->rsp;
 	gpr->urbp = r->rbp;
-	lp_enter(cpu, lp, r, tcs_idx, secs_idx, ssa_la);
-	/* Classic ERESUME: the interrupted context comes back from the frame. */
-	if (r->fx) {
-		uint32_t first = 0;
-
-		/* The XSAVE area starts the frame, which ssa_frame_check found mapped. */
-		cpu->mmu.translate(cpu->mmu.ctx, ssa_la, true, &first);
+	lp_enter(cpu, lp, r, tcs_idx, secs_idx, ssa_la, first, (uint32_t)last);
+	/* Classic ERESUME: the interrupted context comes back from the frame, whose XSAVE area
+	 * starts the frame. */
+	if (r->fx)
 		memcpy(r->fx, epc_page(cpu, first), 512);
-	}
 	r->rax = gpr->rax; r->rcx = gpr->rcx; r->rdx = gpr->rdx; r->rbx = gpr->rbx;
 	r->rsp = gpr->rsp; r->rbp = gpr->rbp; r->rsi = gpr->rsi; r->rdi = gpr->rdi;
 	r->r8 = gpr->r8; r->r9 = gpr->r9; r->r10 = gpr->r10; r->r11 = gpr->r11;
@@ -243,9 +254,30 @@ static long eexit(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, st
 	return 0;
 }
 
+/* Leaves that run inside the enclave and continue at the next instruction. */
+static long enclu_inside(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r,
+			 struct cpu_fault *f)
+{
+	switch ((unsigned)r->rax) {
+	case ENCLU_EREPORT:
+		return enclu_ereport(cpu, lp, r, f);
+	case ENCLU_EGETKEY:
+		return enclu_egetkey(cpu, lp, r, f);
+	case ENCLU_EACCEPT:
+		return cpu->feat.sgx2 ? enclu_eaccept(cpu, lp, r, f) : gp(f);
+	case ENCLU_EMODPE:
+		return cpu->feat.sgx2 ? enclu_emodpe(cpu, lp, r, f) : gp(f);
+	case ENCLU_EACCEPTCOPY:
+		return cpu->feat.sgx2 ? enclu_eacceptcopy(cpu, lp, r, f) : gp(f);
+	default:
+		return gp(f);
+	}
+}
+
 long enclu(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, struct cpu_fault *f)
 {
 	unsigned leaf = (unsigned)r->rax;
+	long res;
 
 	switch (leaf) {
 	case ENCLU_EENTER:
@@ -257,16 +289,13 @@ long enclu(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, struct cp
 		if (!lp->in_enclave)
 			return gp(f);
 		return eexit(cpu, lp, r, f);
-	case ENCLU_EREPORT:
-		if (!lp->in_enclave)
-			return gp(f);
-		return enclu_ereport(cpu, lp, r, f);
-	case ENCLU_EGETKEY:
-		if (!lp->in_enclave)
-			return gp(f);
-		return enclu_egetkey(cpu, lp, r, f);
 	default:
-		return gp(f);
+		if (!lp->in_enclave)
+			return gp(f);
+		res = enclu_inside(cpu, lp, r, f);
+		if (res == 0)
+			r->rip += 3;
+		return res;
 	}
 }
 
@@ -282,15 +311,11 @@ void cpu_aex(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, unsigne
 {
 	const struct sgx_secs *secs = (const struct sgx_secs *)epc_page(cpu, lp->secs);
 	struct sgx_tcs *tcs = (struct sgx_tcs *)epc_page(cpu, lp->tcs);
-	uint64_t last_la = lp->ssa_la + ((uint64_t)lp->ssa_frame_size - 1) * SGX_PAGE_SIZE;
-	uint32_t last = 0, first = 0;
+	uint32_t first = lp->ssa_first;
 	struct sgx_gprsgx *gpr;
 
-	/* EENTER/ERESUME checked the frame; the EPCM does not change under a running thread
-	 * except through the EDMM flows, which first make it exit. */
-	cpu->mmu.translate(cpu->mmu.ctx, last_la, true, &last);
-	cpu->mmu.translate(cpu->mmu.ctx, lp->ssa_la, true, &first);
-	gpr = ssa_gpr(cpu, last);
+	/* The frame was checked and located at EENTER/ERESUME (the hardware caches it too). */
+	gpr = ssa_gpr(cpu, lp->ssa_last);
 	gpr->rax = r->rax; gpr->rcx = r->rcx; gpr->rdx = r->rdx; gpr->rbx = r->rbx;
 	gpr->rsp = r->rsp; gpr->rbp = r->rbp; gpr->rsi = r->rsi; gpr->rdi = r->rdi;
 	gpr->r8 = r->r8; gpr->r9 = r->r9; gpr->r10 = r->r10; gpr->r11 = r->r11;
@@ -300,7 +325,9 @@ void cpu_aex(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, unsigne
 	gpr->fsbase = r->fsbase;
 	gpr->gsbase = r->gsbase;
 	gpr->exitinfo = 0;
-	if (exitinfo_reported(vector) ||
+	if (vector > 31) {
+		/* An interrupt: EXITINFO stays invalid. */
+	} else if (exitinfo_reported(vector) ||
 	    ((vector == X86_PF || vector == X86_GP) && (secs->miscselect & SGX_MISC_EXINFO))) {
 		gpr->exitinfo = vector | ((vector == X86_BP ? SGX_EXITINFO_TYPE_SW : SGX_EXITINFO_TYPE_HW) << 8) |
 				SGX_EXITINFO_VALID;

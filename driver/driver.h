@@ -20,6 +20,9 @@ struct drv_mm {
 	int (*protect)(uint64_t addr, uint64_t len, int prot);
 	/* Remove mappings: 0 or -errno. */
 	int (*unmap)(uint64_t addr, uint64_t len);
+	/* Make every thread executing inside the enclave with this SECS exit (AEX) and re-enter,
+	 * as the kernel's IPIs do after ETRACK; returns once they have (or after a bound). */
+	void (*ipi)(uint32_t secs, uint64_t epoch);
 	/* Find and reserve len bytes (hint addr, 0 = anywhere); returns the address or 0. */
 	uint64_t (*reserve)(uint64_t hint, uint64_t len);
 };

@@ -31,6 +31,15 @@ static uint32_t drv_translate(void *ctx, uint64_t la, bool write, uint32_t *idx)
 	return 0;
 }
 
+static void drv_epcm_changed(void *ctx, uint64_t la)
+{
+	struct encl_vma *v = vma_find(la);
+
+	(void)ctx;
+	if (v)
+		vma_refresh_page(v->encl, la & SGX_PAGE_MASK);
+}
+
 int sgx_platform_init(uint8_t *epc, uint64_t npages, const struct cpu_features *feat,
 		      const struct drv_mm *mm)
 {
@@ -39,6 +48,7 @@ int sgx_platform_init(uint8_t *epc, uint64_t npages, const struct cpu_features *
 	if (cpu_init(&sgx_pf.cpu, epc, npages, feat) || epc_alloc_init(npages))
 		return -ENOMEM;
 	sgx_pf.cpu.mmu.translate = drv_translate;
+	sgx_pf.cpu.mmu.epcm_changed = drv_epcm_changed;
 	sgx_pf.mm = mm;
 	sgx_pf.ready = true;
 	return 0;
@@ -199,12 +209,13 @@ long sgx_enclu(struct cpu_lp *lp, struct cpu_regs *regs, struct cpu_fault *f)
 	return r;
 }
 
+/* Without the driver lock: an AEX touches only the thread's own TCS and SSA frame, which
+ * cannot go away while it is inside, and a thread forced out by the ETRACK IPIs must be able
+ * to exit while the ioctl that sent them holds the lock. */
 void sgx_aex(struct cpu_lp *lp, struct cpu_regs *regs, unsigned vector, uint32_t errcode,
 	     uint64_t addr)
 {
-	drv_lock(&sgx_pf.lock);
 	cpu_aex(&sgx_pf.cpu, lp, regs, vector, errcode, addr);
-	drv_unlock(&sgx_pf.lock);
 }
 
 void sgx_platform_fork_child(uint8_t *epc)

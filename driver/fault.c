@@ -1,8 +1,43 @@
 /* The page-fault side: what the kernel's generic fault code plus sgx_vma_fault decide for an
  * access to an enclave mapping (../shared/spec/linux.md §3). */
+#include <errno.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "driver/internal.h"
+#include "util/trace.h"
+
+int encl_eaug_page(struct sgx_encl *e, uint64_t addr)
+{
+	struct sgx_pageinfo pi __attribute__((aligned(32)));
+	struct encl_page *p;
+	struct cpu_fault f;
+	long idx = epc_alloc_page(), r;
+
+	if (idx < 0)
+		return -ENOMEM;
+	p = encl_page_create(e, addr);
+	if (!p) {
+		epc_free_page((uint32_t)idx);
+		return -ENOMEM;
+	}
+	memset(&pi, 0, sizeof(pi));
+	pi.linaddr = addr;
+	pi.secs = (uintptr_t)epc_page(&sgx_pf.cpu, e->secs);
+	r = encls_eaug(&sgx_pf.cpu, &pi, epc_page(&sgx_pf.cpu, (uint32_t)idx), &f);
+	TRACE("EAUG %lx -> %s", (unsigned long)addr, r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
+	if (r != SGX_SUCCESS) {
+		epc_free_page((uint32_t)idx);
+		return -EFAULT;
+	}
+	p->epc = (uint32_t)idx;
+	p->tracked = 1;
+	p->type = SGX_PT_REG;
+	p->max_prot = VM_RWX;
+	e->page_cnt++;
+	vma_refresh_page(e, addr);
+	return 0;
+}
 
 enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu_lp *lp,
 				uint32_t *errcode)
@@ -46,8 +81,11 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 		goto out;
 	}
 	if (!p) {
-		/* No page: SGX1 has nothing to add (EAUG on fault arrives with EDMM). */
-		res = SGX_FAULT_SIGBUS;
+		/* No page: on SGX2 an initialised enclave gets one (EAUG), PENDING until the
+		 * enclave accepts it; otherwise the kernel answers VM_FAULT_SIGBUS. */
+		res = sgx_pf.cpu.feat.sgx2 && (v->encl->flags & ENCL_INITIALIZED) &&
+			      !encl_eaug_page(v->encl, addr & SGX_PAGE_MASK) ?
+			      SGX_FAULT_RETRY : SGX_FAULT_SIGBUS;
 		goto out;
 	}
 	if (v->prot & ~p->max_prot & VM_RWX) {

@@ -81,6 +81,14 @@ int encl_pte_prot(const struct sgx_encl *e, const struct encl_page *p, int vma_p
 struct encl_vma *vma_find(uint64_t addr);
 void vma_refresh_page(struct sgx_encl *e, uint64_t addr);
 
+/* SGX2 ioctls (edmm.c). */
+long ioc_restrict_permissions(struct sgx_encl *e, uint64_t arg);
+long ioc_modify_types(struct sgx_encl *e, uint64_t arg);
+long ioc_remove_pages(struct sgx_encl *e, uint64_t arg);
+
+/* EAUG from the fault handler (fault.c): 0 or -errno. */
+int encl_eaug_page(struct sgx_encl *e, uint64_t addr);
+
 /* User memory (uaccess.c): 0 or -EFAULT. */
 int copy_from_user(void *dst, uint64_t src, size_t len);
 int copy_to_user(uint64_t dst, const void *src, size_t len);

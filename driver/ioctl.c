@@ -324,6 +324,15 @@ long sgx_ioctl(struct sgx_file *file, unsigned long cmd, unsigned long arg,
 	case SGX_IOC_ENCLAVE_PROVISION:
 		r = ioc_provision(e, arg, lookup_file);
 		break;
+	case SGX_IOC_ENCLAVE_RESTRICT_PERMISSIONS:
+		r = ioc_restrict_permissions(e, arg);
+		break;
+	case SGX_IOC_ENCLAVE_MODIFY_TYPES:
+		r = ioc_modify_types(e, arg);
+		break;
+	case SGX_IOC_ENCLAVE_REMOVE_PAGES:
+		r = ioc_remove_pages(e, arg);
+		break;
 	default:
 		r = -ENOTTY;
 		break;

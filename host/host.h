@@ -33,6 +33,12 @@ void signal_install(void);
 
 /* Traps (trap.c). */
 void trap_handler(int sig, siginfo_t *si, void *uc);
+void ipi_handler(int sig, siginfo_t *si, void *uc);
+/* The signal that stands in for the kernel's IPIs, and the value that marks ours. */
+#define SGXEMU_IPI_SIGNAL (SIGRTMAX)
+#define SGXEMU_IPI_MAGIC 0x5367784e
+#define SGX_AEX_INTERRUPT 0xFFU
+void host_ipi(uint32_t secs, uint64_t epoch);
 
 /* CPUID (cpuid.c). */
 void cpuid_init(void);

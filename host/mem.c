@@ -4,7 +4,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <string.h>
+
 #include "host/host.h"
+#include "host/thread.h"
 #include "util/rawsys.h"
 #include "util/trace.h"
 
@@ -62,11 +65,52 @@ static uint64_t mm_reserve(uint64_t hint, uint64_t len)
 	return is_err(r) ? 0 : (uint64_t)r;
 }
 
+struct ipi_req {
+	uint32_t secs;
+	uint64_t epoch;
+	unsigned pending;
+	bool send;
+};
+
+static void ipi_one(struct thread_rec *t, void *arg)
+{
+	struct ipi_req *q = arg;
+	siginfo_t si;
+
+	if (!t->lp.in_enclave || t->lp.secs != q->secs || t->lp.entry_epoch >= q->epoch)
+		return;
+	q->pending++;
+	if (!q->send)
+		return;
+	memset(&si, 0, sizeof(si));
+	si.si_signo = SGXEMU_IPI_SIGNAL;
+	si.si_code = SI_QUEUE;
+	si.si_pid = (pid_t)raw_syscall0(SYS_getpid);
+	si.si_value.sival_int = SGXEMU_IPI_MAGIC;
+	raw_syscall4(SYS_rt_tgsigqueueinfo, si.si_pid, atomic_load(&t->tid), SGXEMU_IPI_SIGNAL, &si);
+}
+
+/* Make the threads inside the enclave that entered before epoch leave it, and wait (bounded:
+ * a thread with the signal blocked cannot be forced) until they have. */
+void host_ipi(uint32_t secs, uint64_t epoch)
+{
+	struct ipi_req q = { secs, epoch, 0, true };
+
+	thread_for_each(ipi_one, &q);
+	for (int i = 0; i < 20000 && q.pending; i++) {
+		q.pending = 0;
+		q.send = false;
+		raw_syscall0(SYS_sched_yield);
+		thread_for_each(ipi_one, &q);
+	}
+}
+
 const struct drv_mm host_mm = {
 	.map_epc = mm_map_epc,
 	.map_none = mm_map_none,
 	.protect = mm_protect,
 	.unmap = mm_unmap,
+	.ipi = host_ipi,
 	.reserve = mm_reserve,
 };
 

@@ -15,6 +15,8 @@ static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 
 bool signal_is_ours(int sig)
 {
+	if (sig == SGXEMU_IPI_SIGNAL)
+		return host_active;
 	for (unsigned i = 0; i < sizeof(trapped) / sizeof(trapped[0]); i++)
 		if (trapped[i] == sig)
 			return host_active;
@@ -44,6 +46,8 @@ void signal_install(void)
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
 	for (unsigned i = 0; i < sizeof(trapped) / sizeof(trapped[0]); i++)
 		real_sigaction(trapped[i], &sa, &prog_act[trapped[i]]);
+	sa.sa_sigaction = ipi_handler;
+	real_sigaction(SGXEMU_IPI_SIGNAL, &sa, &prog_act[SGXEMU_IPI_SIGNAL]);
 }
 
 static void kmask(int how, const uint64_t *set, uint64_t *old)

@@ -74,6 +74,18 @@ void thread_ensure_altstack(struct thread_rec *t)
 	raw_syscall2(SYS_sigaltstack, &ss, NULL);
 }
 
+void thread_for_each(void (*fn)(struct thread_rec *t, void *arg), void *arg)
+{
+	int self = (int)raw_gettid();
+
+	for (unsigned i = 0; i < THREAD_SLOTS; i++) {
+		int tid = atomic_load(&threads[i].tid);
+
+		if (tid && tid != self)
+			fn(&threads[i], arg);
+	}
+}
+
 void thread_reset_all(void)
 {
 	int self = (int)raw_gettid();

@@ -20,6 +20,8 @@ struct thread_rec {
 struct thread_rec *thread_self(void);
 /* Give the calling thread an alternate signal stack unless it has one. Async-signal-safe. */
 void thread_ensure_altstack(struct thread_rec *t);
+/* Call fn for every record of a live thread other than the caller. */
+void thread_for_each(void (*fn)(struct thread_rec *t, void *arg), void *arg);
 /* Forget every record (the child of a fork has one thread). */
 void thread_reset_all(void);
 

@@ -130,8 +130,15 @@ static void handle_enclu(struct thread_rec *t, struct cpu_regs *r, ucontext_t *u
 	TRACE("%s rbx=%lx -> %s error=%x addr=%lx", sgx_enclu_name(leaf), (unsigned long)r->rbx,
 	      f.vector == X86_GP ? "#GP" : "#PF", f.errcode, (unsigned long)f.addr);
 	if (was_in) {
-		enclave_exception(t, r, uc, f.vector == X86_GP ? SIGSEGV : SIGSEGV, NULL, f.vector,
-				  f.errcode, f.addr);
+		/* An operand page the kernel can provide (EAUG, reload) is fixed up and the ENCLU
+		 * runs again, invisibly, as after a resolved #PF on hardware. */
+		if (f.vector == X86_PF && !(f.errcode & X86_PF_SGX)) {
+			uint32_t e2 = 0;
+
+			if (sgx_fault(f.addr, access_of(f.errcode), &t->lp, &e2) == SGX_FAULT_RETRY)
+				return;
+		}
+		enclave_exception(t, r, uc, SIGSEGV, NULL, f.vector, f.errcode, f.addr);
 		return;
 	}
 	if (rip == vdso_enclu_ip()) {
@@ -156,6 +163,30 @@ static void emulate_cpuid(ucontext_t *uc)
 	g[REG_RCX] = regs[2];
 	g[REG_RDX] = regs[3];
 	g[REG_RIP] += 2;
+}
+
+/* The emulated IPI of the driver's ETRACK: a thread in enclave mode takes an AEX (an
+ * interrupt: nothing is reported) and continues at its AEP, which resumes the enclave. */
+void ipi_handler(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	struct thread_rec *t = thread_self();
+	struct cpu_regs r;
+
+	if (!t || !t->lp.in_enclave) {
+		if (si->si_code != SI_QUEUE || si->si_value.sival_int != SGXEMU_IPI_MAGIC)
+			signal_deliver(sig, si, uc);
+		return;
+	}
+	regs_from_uc(&r, uc);
+	r.fsbase = fs_base_get();
+	r.gsbase = gs_base_get();
+	fs_base_set(t->lp.out_fsbase);
+	gs_base_set(t->lp.out_gsbase);
+	sgx_aex(&t->lp, &r, SGX_AEX_INTERRUPT, 0, 0);
+	regs_to_uc(&r, uc);
+	if (si->si_code != SI_QUEUE || si->si_value.sival_int != SGXEMU_IPI_MAGIC)
+		signal_deliver(sig, si, uc);
 }
 
 void trap_handler(int sig, siginfo_t *si, void *ucv)
