@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include "driver/internal.h"
+#include "driver/vepc.h"
 #include "util/trace.h"
 
 struct sgx_platform sgx_pf;
@@ -83,6 +84,15 @@ struct sgx_file *sgx_open(enum sgx_file_kind kind, int *err)
 		}
 		f->encl->refs = 1;
 		f->encl->secs = EPC_NONE;
+	} else if (kind == SGX_FILE_VEPC) {
+		drv_lock(&sgx_pf.lock);
+		f->vepc = vepc_create();
+		drv_unlock(&sgx_pf.lock);
+		if (!f->vepc) {
+			free(f);
+			*err = -ENODEV;
+			return NULL;
+		}
 	}
 	return f;
 }
@@ -105,6 +115,8 @@ void sgx_file_put(struct sgx_file *f)
 	if (--f->refs == 0) {
 		if (f->encl)
 			encl_put(f->encl);
+		if (f->vepc)
+			vepc_release(f->vepc);
 		free(f);
 	}
 	drv_unlock(&sgx_pf.lock);

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include "driver/internal.h"
+#include "driver/vepc.h"
 #include "util/trace.h"
 
 int encl_eaug_page(struct sgx_encl *e, uint64_t addr)
@@ -65,7 +66,7 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 	drv_lock(&sgx_pf.lock);
 	v = vma_find(addr);
 	if (!v) {
-		res = SGX_FAULT_NOT_OURS;
+		res = vepc_fault(addr, access, &err);
 		goto out;
 	}
 	p = encl_page_lookup(v->encl, addr);

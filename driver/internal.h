@@ -41,10 +41,13 @@ struct sgx_encl {
 	uint64_t page_cnt;
 };
 
+struct sgx_vepc;
+
 struct sgx_file {
 	enum sgx_file_kind kind;
 	int refs;
 	struct sgx_encl *encl;
+	struct sgx_vepc *vepc;
 };
 
 struct encl_vma {

@@ -10,6 +10,8 @@
 #include "cpu/measure.h"
 #include "cpu/sigstruct.h"
 #include "driver/internal.h"
+#include "driver/policy.h"
+#include "driver/vepc.h"
 #include "util/trace.h"
 
 #define SGX_ATTR_RESERVED_MASK 0xFFFFFFFFFFFFFB48ULL
@@ -126,6 +128,9 @@ static long add_one_page(struct sgx_encl *e, uint64_t src, uint64_t addr,
 	/* Enclave memory is VM_IO|VM_PFNMAP in the kernel: it cannot be a source. */
 	if (sgx_range_is_enclave(src, SGX_PAGE_SIZE) || copy_from_user(buf, src, SGX_PAGE_SIZE))
 		return -EFAULT;
+	r = policy_add_page(e, src, addr, si);
+	if (r)
+		return r;
 	idx = epc_alloc_page();
 	if (idx < 0)
 		return -ENOMEM;
@@ -259,6 +264,9 @@ static long ioc_init(struct sgx_encl *e, uint64_t arg)
 		r = -EINVAL;
 		goto out;
 	}
+	r = policy_init_enclave(e, sig);
+	if (r)
+		goto out;
 	/* Flexible launch control: the kernel writes the signer's hash into the MSRs. */
 	if (sigstruct_mrsigner(sig, sgx_pf.cpu.lepubkeyhash)) {
 		r = -ENOMEM;
@@ -302,6 +310,12 @@ long sgx_ioctl(struct sgx_file *file, unsigned long cmd, unsigned long arg,
 	int zero = 0;
 	long r;
 
+	if (file->kind == SGX_FILE_VEPC) {
+		drv_lock(&sgx_pf.lock);
+		r = vepc_ioctl(file->vepc, cmd, arg);
+		drv_unlock(&sgx_pf.lock);
+		return r;
+	}
 	if (file->kind != SGX_FILE_ENCLAVE)
 		return -ENOTTY;
 	if (!atomic_compare_exchange_strong(&e->ioctl_busy, &zero, 1))

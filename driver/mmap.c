@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include "driver/internal.h"
+#include "driver/vepc.h"
 #include "util/trace.h"
 
 struct encl_vma *vma_find(uint64_t addr)
@@ -152,6 +153,12 @@ long sgx_mmap(struct sgx_file *f, uint64_t addr, uint64_t len, int prot, int fla
 	uint64_t start, end;
 	long r;
 
+	if (f->kind == SGX_FILE_VEPC) {
+		drv_lock(&sgx_pf.lock);
+		r = vepc_mmap(f->vepc, addr, len, prot, flags, 0);
+		drv_unlock(&sgx_pf.lock);
+		return r;
+	}
 	if (f->kind != SGX_FILE_ENCLAVE)
 		return -ENODEV;
 	if (!len)
