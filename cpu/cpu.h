@@ -51,6 +51,8 @@ struct secs_meta {
 	atomic_ulong epoch;
 	atomic_uint active_ep[2];
 	uint8_t padding[352];   /* from the signature at EINIT (key derivation) */
+	uint8_t isv_family_id[16];   /* from SIGSTRUCT at EINIT, KSS enclaves only */
+	uint8_t isv_ext_prod_id[16];
 };
 
 /* How ENCLU leaves reach enclave pages through the (emulated) page tables. Returns 0 and the
@@ -71,7 +73,10 @@ struct sgx_cpu {
 	struct cpu_features feat;
 	atomic_ulong next_eid;
 	uint8_t lepubkeyhash[32]; /* IA32_SGXLEPUBKEYHASH0-3, written before EINIT (FLC) */
+	struct evp_cipher_ctx_st *paging_ctx; /* AES-128-GCM with the per-boot paging key */
+	atomic_ulong paging_version;          /* never reused under one key */
 	struct cpu_mmu mmu;
+	struct cpu_keys *keys;  /* the key hierarchy (keys.c); EREPORT/EGETKEY #GP without it */
 };
 
 /* Registers an ENCLU leaf reads and writes. fx points at the 512-byte FXSAVE image of the
@@ -120,6 +125,20 @@ long encls_eaug(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_ds
 long encls_emodpr(struct sgx_cpu *cpu, const struct sgx_secinfo *si, void *epc_pg, struct cpu_fault *f);
 long encls_emodt(struct sgx_cpu *cpu, const struct sgx_secinfo *si, void *epc_pg, struct cpu_fault *f);
 long encls_etrack(struct sgx_cpu *cpu, void *secs, struct cpu_fault *f);
+/* EPC paging (cpu/paging.c). Callers serialise them (the driver lock): they share one
+ * pre-created cipher context, so they never allocate and may run in the fault path. */
+long encls_epa(struct sgx_cpu *cpu, void *epc_pg, struct cpu_fault *f);
+long encls_eblock(struct sgx_cpu *cpu, void *epc_pg, struct cpu_fault *f);
+long encls_ewb(struct sgx_cpu *cpu, struct sgx_pageinfo *pi, void *epc_pg, uint64_t *va_slot,
+	       struct cpu_fault *f);
+long encls_eldu(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_pg, uint64_t *va_slot,
+		struct cpu_fault *f);
+int cpu_paging_init(struct sgx_cpu *cpu);
+/* Tracking for a thread that leaves and re-enters enclave mode around a fault the OS
+ * resolves (the AEX and ERESUME hardware does for every #PF). */
+void cpu_lp_pause(struct sgx_cpu *cpu, struct cpu_lp *lp);
+void cpu_lp_resume(struct sgx_cpu *cpu, struct cpu_lp *lp);
+
 /* Whether the tracking cycle that covers a change made at bepoch is complete. */
 bool secs_tracking_done(const struct secs_meta *m, uint64_t bepoch);
 

@@ -330,3 +330,18 @@ long enclu_emodpe(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs 
 		cpu->mmu.epcm_changed(cpu->mmu.ctx, r->rcx);
 	return 0;
 }
+
+void cpu_lp_pause(struct sgx_cpu *cpu, struct cpu_lp *lp)
+{
+	struct secs_meta *m = cpu->epcm[lp->secs].meta;
+
+	atomic_fetch_sub(&m->active_ep[lp->entry_epoch & 1], 1);
+}
+
+void cpu_lp_resume(struct sgx_cpu *cpu, struct cpu_lp *lp)
+{
+	struct secs_meta *m = cpu->epcm[lp->secs].meta;
+
+	lp->entry_epoch = atomic_load(&m->epoch);
+	atomic_fetch_add(&m->active_ep[lp->entry_epoch & 1], 1);
+}

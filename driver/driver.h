@@ -23,6 +23,11 @@ struct drv_mm {
 	/* Make every thread executing inside the enclave with this SECS exit (AEX) and re-enter,
 	 * as the kernel's IPIs do after ETRACK; returns once they have (or after a bound). */
 	void (*ipi)(uint32_t secs, uint64_t epoch);
+	/* Backing store for swapped-out pages (the kernel's shmem): create, drop a range's
+	 * contents, destroy. */
+	void *(*backing_create)(uint64_t len);
+	void (*backing_discard)(void *p, uint64_t len);
+	void (*backing_destroy)(void *p, uint64_t len);
 	/* Find and reserve len bytes (hint addr, 0 = anywhere); returns the address or 0. */
 	uint64_t (*reserve)(uint64_t hint, uint64_t len);
 };
@@ -71,6 +76,12 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 long sgx_enclu(struct cpu_lp *lp, struct cpu_regs *regs, struct cpu_fault *f);
 void sgx_aex(struct cpu_lp *lp, struct cpu_regs *regs, unsigned vector, uint32_t errcode,
 	     uint64_t addr);
+
+/* Paging counters, for sgxemu stat. */
+struct sgx_stats {
+	uint64_t epc_pages, free_pages, swapped_out, swapped_in;
+};
+void sgx_stats_get(struct sgx_stats *s);
 
 /* After fork: the child gets a fresh platform; inherited enclave mappings become dead. */
 void sgx_platform_fork_child(uint8_t *epc);

@@ -35,7 +35,11 @@ static struct encl_page *encl_load_page(struct sgx_encl *e, uint64_t addr, int *
 {
 	struct encl_page *p = encl_page_lookup(e, addr);
 
-	if (!p || p->epc == EPC_NONE) {
+	if (!p) {
+		*err = -EFAULT;
+		return NULL;
+	}
+	if (p->epc == EPC_NONE && encl_load(e, p, addr)) {
 		*err = -EFAULT;
 		return NULL;
 	}
@@ -227,6 +231,7 @@ long ioc_remove_pages(struct sgx_encl *e, uint64_t arg)
 		r = encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, p->epc), &f);
 		TRACE("EREMOVE %lx -> %s", (unsigned long)addr,
 		      r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
+		epc_owner_clear(p->epc);
 		if (r == SGX_SUCCESS)
 			epc_free_page(p->epc);
 		else

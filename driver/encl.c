@@ -46,7 +46,11 @@ int sgx_platform_init(uint8_t *epc, uint64_t npages, const struct cpu_features *
 {
 	if (sgx_pf.ready)
 		return 0;
-	if (cpu_init(&sgx_pf.cpu, epc, npages, feat) || epc_alloc_init(npages))
+	if (cpu_init(&sgx_pf.cpu, epc, npages, feat) || epc_alloc_init(npages) ||
+	    cpu_paging_init(&sgx_pf.cpu))
+		return -ENOMEM;
+	sgx_pf.owner = calloc(npages, sizeof(*sgx_pf.owner));
+	if (!sgx_pf.owner)
 		return -ENOMEM;
 	sgx_pf.cpu.mmu.translate = drv_translate;
 	sgx_pf.cpu.mmu.epcm_changed = drv_epcm_changed;
@@ -169,6 +173,7 @@ static void encl_remove_page(struct sgx_encl *e, struct encl_page *p)
 	if (p->epc != EPC_NONE && !(e->flags & ENCL_DEAD)) {
 		long r = encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, p->epc), &f);
 
+		epc_owner_clear(p->epc);
 		if (r != SGX_SUCCESS) {
 			/* The kernel leaks the page and warns; do the same, never reuse it. */
 			sgxemu_err("EREMOVE returned %ld and an EPC page was leaked", r);
@@ -176,6 +181,8 @@ static void encl_remove_page(struct sgx_encl *e, struct encl_page *p)
 			epc_free_page(p->epc);
 		}
 	}
+	if (!(e->flags & ENCL_DEAD))
+		encl_va_slot_free(e, p);
 	memset(p, 0, sizeof(*p));
 	p->epc = EPC_NONE;
 	e->page_cnt--;
@@ -194,6 +201,8 @@ static void encl_release(struct sgx_encl *e)
 		free(leaf);
 	}
 	free(e->pt);
+	if (!(e->flags & ENCL_DEAD))
+		encl_paging_release(e);
 	if (e->secs != EPC_NONE && !(e->flags & ENCL_DEAD)) {
 		if (encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, e->secs), &f) == SGX_SUCCESS)
 			epc_free_page(e->secs);
@@ -213,9 +222,16 @@ void encl_put(struct sgx_encl *e)
 
 long sgx_enclu(struct cpu_lp *lp, struct cpu_regs *regs, struct cpu_fault *f)
 {
+	bool inside = lp->in_enclave;
 	long r;
 
+	/* Waiting for the lock is time outside the enclave, as after an AEX: a reclaim that
+	 * holds the lock must not wait for this thread to leave. */
+	if (inside)
+		cpu_lp_pause(&sgx_pf.cpu, lp);
 	drv_lock(&sgx_pf.lock);
+	if (inside)
+		cpu_lp_resume(&sgx_pf.cpu, lp);
 	r = enclu(&sgx_pf.cpu, lp, regs, f);
 	drv_unlock(&sgx_pf.lock);
 	return r;

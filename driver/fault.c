@@ -13,8 +13,12 @@ int encl_eaug_page(struct sgx_encl *e, uint64_t addr)
 	struct sgx_pageinfo pi __attribute__((aligned(32)));
 	struct encl_page *p;
 	struct cpu_fault f;
-	long idx = epc_alloc_page(), r;
+	long idx, r;
 
+	r = encl_va_grow(e);
+	if (r)
+		return (int)r;
+	idx = epc_get_page();
 	if (idx < 0)
 		return -ENOMEM;
 	p = encl_page_create(e, addr);
@@ -36,6 +40,7 @@ int encl_eaug_page(struct sgx_encl *e, uint64_t addr)
 	p->type = SGX_PT_REG;
 	p->max_prot = VM_RWX;
 	e->page_cnt++;
+	epc_owner_set((uint32_t)idx, e, addr);
 	vma_refresh_page(e, addr);
 	return 0;
 }
@@ -63,6 +68,10 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 	/* A thread that faults while holding the driver lock is in our own code: not ours. */
 	if (drv_lock_held_by_self(&sgx_pf.lock))
 		return SGX_FAULT_NOT_OURS;
+	/* Resolving a fault is time outside the enclave (hardware takes an AEX for every #PF):
+	 * it must not hold up a tracking cycle. */
+	if (lp && lp->in_enclave)
+		cpu_lp_pause(&sgx_pf.cpu, (struct cpu_lp *)lp);
 	drv_lock(&sgx_pf.lock);
 	v = vma_find(addr);
 	if (!v) {
@@ -93,6 +102,10 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 		res = SGX_FAULT_SIGBUS;
 		goto out;
 	}
+	if (p->epc == EPC_NONE) {
+		res = encl_load(v->encl, p, addr & SGX_PAGE_MASK) ? SGX_FAULT_SIGBUS : SGX_FAULT_RETRY;
+		goto out;
+	}
 	/* The PTE is present with the VMA's rights, so what denied the access is the EPCM. */
 	err |= X86_PF_P;
 	if (lp && lp->in_enclave && p->epc != EPC_NONE) {
@@ -114,6 +127,8 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 out:
 	*errcode = err;
 out_epcm:
+	if (lp && lp->in_enclave)
+		cpu_lp_resume(&sgx_pf.cpu, (struct cpu_lp *)lp);
 	drv_unlock(&sgx_pf.lock);
 	return res;
 }

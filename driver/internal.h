@@ -14,9 +14,12 @@
 
 struct encl_page {
 	uint32_t epc;       /* EPC index, EPC_NONE when not resident */
+	uint32_t va;        /* while swapped out: EPC index of the VA page holding its version */
+	uint16_t va_slot;
 	uint8_t tracked;    /* the kernel's xarray entry exists */
 	uint8_t type;       /* SGX_PT_* */
 	uint8_t max_prot;   /* vm_max_prot_bits */
+	uint8_t swapped;    /* contents are in the backing store */
 };
 
 #define ENCL_LEAF_PAGES 512
@@ -39,6 +42,13 @@ struct sgx_encl {
 	struct encl_page **pt; /* two-level table indexed by page number within ELRANGE */
 	uint64_t pt_top;
 	uint64_t page_cnt;
+	/* Paging: encrypted contents at (addr - base), PCMDs from size on; VA pages with a
+	 * bitmap of free slots each. */
+	uint8_t *backing;
+	uint64_t backing_len;
+	struct encl_va { uint32_t epc; uint64_t free[8]; } *va;
+	uint32_t nr_va, cap_va;
+	uint64_t nr_resident, nr_swapped;
 };
 
 struct sgx_vepc;
@@ -56,8 +66,17 @@ struct encl_vma {
 	struct sgx_encl *encl;
 };
 
+/* Who owns a resident EPC page that can be reclaimed. */
+struct epc_owner {
+	struct sgx_encl *encl;
+	uint64_t addr;
+};
+
 struct sgx_platform {
 	bool ready;
+	struct epc_owner *owner; /* by EPC index */
+	uint64_t clock;          /* reclaim scan position */
+	uint64_t swapped_out, swapped_in;
 	struct sgx_cpu cpu;
 	const struct drv_mm *mm;
 	struct drv_lock lock;
@@ -73,6 +92,21 @@ extern struct sgx_platform sgx_pf;
 /* EPC allocator (epc_alloc.c). */
 long epc_alloc_page(void);
 void epc_free_page(uint32_t idx);
+
+/* Reclaim (reclaim.c). */
+/* An EPC page, reclaiming enclave pages when none is free: index or -ENOMEM. */
+long epc_get_page(void);
+void epc_owner_set(uint32_t idx, struct sgx_encl *e, uint64_t addr);
+void epc_owner_clear(uint32_t idx);
+/* One batch of up to 16 pages; returns how many pages it freed. */
+unsigned reclaim_batch(void);
+/* Bring a swapped-out page back (ELDU): 0, -ENOMEM, or -EFAULT if it cannot be reloaded. */
+int encl_load(struct sgx_encl *e, struct encl_page *p, uint64_t addr);
+/* Before adding a page: a new VA page every 512 pages, as the kernel does. 0 or -errno. */
+int encl_va_grow(struct sgx_encl *e);
+/* Paging state of an enclave going away (VA pages, backing). */
+void encl_paging_release(struct sgx_encl *e);
+void encl_va_slot_free(struct sgx_encl *e, struct encl_page *p);
 
 /* Enclave pages (encl.c). */
 struct encl_page *encl_page_lookup(struct sgx_encl *e, uint64_t addr);

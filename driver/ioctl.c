@@ -59,7 +59,7 @@ static long ioc_create(struct sgx_encl *e, uint64_t arg)
 	}
 	e->pt_top = (secs->size / SGX_PAGE_SIZE + ENCL_LEAF_PAGES - 1) / ENCL_LEAF_PAGES;
 	e->pt = calloc(e->pt_top, sizeof(*e->pt));
-	idx = e->pt ? epc_alloc_page() : -1;
+	idx = e->pt ? epc_get_page() : -1;
 	if (idx < 0) {
 		free(e->pt);
 		e->pt = NULL;
@@ -84,6 +84,22 @@ static long ioc_create(struct sgx_encl *e, uint64_t arg)
 	}
 	e->base = secs->base;
 	e->size = secs->size;
+	e->secs = (uint32_t)idx;
+	e->backing_len = secs->size + secs->size / 32;
+	e->backing = sgx_pf.mm->backing_create(e->backing_len);
+	e->page_cnt = 0;
+	if (!e->backing || encl_va_grow(e)) {
+		if (e->backing)
+			sgx_pf.mm->backing_destroy(e->backing, e->backing_len);
+		e->backing = NULL;
+		encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, (uint32_t)idx), &f);
+		epc_free_page((uint32_t)idx);
+		free(e->pt);
+		e->pt = NULL;
+		e->secs = EPC_NONE;
+		free(secs);
+		return -ENOMEM;
+	}
 	e->attributes = secs->attributes.flags;
 	e->attributes_mask |= SGX_ATTR_UNPRIV_MASK;
 	e->secs = (uint32_t)idx;
@@ -131,7 +147,10 @@ static long add_one_page(struct sgx_encl *e, uint64_t src, uint64_t addr,
 	r = policy_add_page(e, src, addr, si);
 	if (r)
 		return r;
-	idx = epc_alloc_page();
+	r = encl_va_grow(e);
+	if (r)
+		return r;
+	idx = epc_get_page();
 	if (idx < 0)
 		return -ENOMEM;
 	p = encl_page_create(e, addr);
@@ -171,6 +190,7 @@ static long add_one_page(struct sgx_encl *e, uint64_t src, uint64_t addr,
 			}
 		}
 	}
+	epc_owner_set((uint32_t)idx, e, addr);
 	vma_refresh_page(e, addr);
 	return 0;
 }

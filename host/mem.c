@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "cpu/keys.h"
 #include "host/host.h"
 #include "host/thread.h"
 #include "util/rawsys.h"
@@ -105,12 +106,33 @@ void host_ipi(uint32_t secs, uint64_t epoch)
 	}
 }
 
+static void *mm_backing_create(uint64_t len)
+{
+	long r = mmap_raw(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			  -1, 0);
+
+	return is_err(r) ? NULL : (void *)r;
+}
+
+static void mm_backing_discard(void *p, uint64_t len)
+{
+	raw_syscall3(SYS_madvise, p, len, MADV_DONTNEED);
+}
+
+static void mm_backing_destroy(void *p, uint64_t len)
+{
+	raw_syscall2(SYS_munmap, p, len);
+}
+
 const struct drv_mm host_mm = {
 	.map_epc = mm_map_epc,
 	.map_none = mm_map_none,
 	.protect = mm_protect,
 	.unmap = mm_unmap,
 	.ipi = host_ipi,
+	.backing_create = mm_backing_create,
+	.backing_discard = mm_backing_discard,
+	.backing_destroy = mm_backing_destroy,
 	.reserve = mm_reserve,
 };
 
@@ -145,22 +167,53 @@ static int epc_create(void)
 	return 0;
 }
 
+/* The platform's identity: its root secret and key registers (docs/keys.md). A platform
+ * whose identity cannot be had does not come up: sealing under a stand-in secret would be
+ * worse than failing. */
+static int keys_config(struct cpu_key_config *kc)
+{
+	char path[sizeof(host_cfg.platform_key_file) + 64], err[1024 + 160];
+
+	memset(kc, 0, sizeof(*kc));
+	if (config_platform_secret(&host_cfg, kc->root, path, sizeof(path), err, sizeof(err))) {
+		sgxemu_err("%s", err);
+		return -EIO;
+	}
+	memcpy(kc->cpusvn, host_cfg.cpusvn, sizeof(kc->cpusvn));
+	memcpy(kc->owner_epoch, host_cfg.owner_epoch, sizeof(kc->owner_epoch));
+	kc->fixed_report_keyid = host_cfg.platform_secret_set;
+	kc->checks = ((host_cfg.svn_checks & CONFIG_SVN_CPUSVN) ? KEYS_CHECK_CPUSVN : 0) |
+		     ((host_cfg.svn_checks & CONFIG_SVN_ISVSVN) ? KEYS_CHECK_ISVSVN : 0) |
+		     ((host_cfg.svn_checks & CONFIG_SVN_CONFIGSVN) ? KEYS_CHECK_CONFIGSVN : 0);
+	TRACE("platform key: %s", path[0] ? path : "fixed by SGXEMU_PLATFORM_SECRET");
+	return 0;
+}
+
 int mem_platform_up(void)
 {
 	struct cpu_features feat;
+	struct cpu_key_config kc;
 	int r;
 
 	if (sgx_platform_ready())
 		return 0;
+	r = keys_config(&kc);
+	if (r)
+		return r;
 	epc_bytes = host_cfg.epc_size;
 	r = epc_create();
 	if (r)
-		return r;
+		goto out;
 	cpu_features_default(&feat, host_cfg.epc_size, host_cfg.sgx2);
 	r = sgx_platform_init(epc_map, epc_bytes / 4096, &feat, &host_mm);
-	if (!r)
-		TRACE("platform up: EPC %lu KiB, %s", (unsigned long)(epc_bytes >> 10),
-		      host_cfg.sgx2 ? "SGX2" : "SGX1");
+	if (r)
+		goto out;
+	if (cpu_keys_init(sgx_platform_cpu(), &kc))
+		sgxemu_err("cannot set up the key hierarchy: EREPORT and EGETKEY will fault");
+	TRACE("platform up: EPC %lu KiB, %s", (unsigned long)(epc_bytes >> 10),
+	      host_cfg.sgx2 ? "SGX2" : "SGX1");
+out:
+	explicit_bzero(kc.root, sizeof(kc.root));
 	return r;
 }
 

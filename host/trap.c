@@ -129,15 +129,15 @@ static void handle_enclu(struct thread_rec *t, struct cpu_regs *r, ucontext_t *u
 	}
 	TRACE("%s rbx=%lx -> %s error=%x addr=%lx", sgx_enclu_name(leaf), (unsigned long)r->rbx,
 	      f.vector == X86_GP ? "#GP" : "#PF", f.errcode, (unsigned long)f.addr);
-	if (was_in) {
-		/* An operand page the kernel can provide (EAUG, reload) is fixed up and the ENCLU
-		 * runs again, invisibly, as after a resolved #PF on hardware. */
-		if (f.vector == X86_PF && !(f.errcode & X86_PF_SGX)) {
-			uint32_t e2 = 0;
+	/* An operand page the kernel can provide (EAUG, reload of a swapped page) is fixed up
+	 * and the ENCLU runs again, invisibly, as after a resolved #PF on hardware. */
+	if (f.vector == X86_PF && !(f.errcode & X86_PF_SGX)) {
+		uint32_t e2 = 0;
 
-			if (sgx_fault(f.addr, access_of(f.errcode), &t->lp, &e2) == SGX_FAULT_RETRY)
-				return;
-		}
+		if (sgx_fault(f.addr, access_of(f.errcode), &t->lp, &e2) == SGX_FAULT_RETRY)
+			return;
+	}
+	if (was_in) {
 		enclave_exception(t, r, uc, SIGSEGV, NULL, f.vector, f.errcode, f.addr);
 		return;
 	}
