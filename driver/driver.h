@@ -82,6 +82,9 @@ struct sgx_stats {
 	uint64_t epc_pages, free_pages, swapped_out, swapped_in;
 };
 void sgx_stats_get(struct sgx_stats *s);
+/* Keep a status image (include/sgxemu_stat.h) in memory the host shares with readers. */
+struct sgxemu_stat;
+void sgx_stat_attach(struct sgxemu_stat *st);
 
 /* After fork: the child gets a fresh platform; inherited enclave mappings become dead. */
 void sgx_platform_fork_child(uint8_t *epc);

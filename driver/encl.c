@@ -209,6 +209,9 @@ static void encl_release(struct sgx_encl *e)
 		else
 			sgxemu_err("EREMOVE of a SECS failed and an EPC page was leaked");
 	}
+	if (e->flags & ENCL_CREATED)
+		encl_unregister(e);
+	stat_publish();
 	TRACE("enclave %lx released", (unsigned long)e->base);
 	free(e);
 }

@@ -126,6 +126,8 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 	res = SGX_FAULT_SIGSEGV;
 out:
 	*errcode = err;
+	if (res == SGX_FAULT_RETRY)
+		stat_publish();
 out_epcm:
 	if (lp && lp->in_enclave)
 		cpu_lp_resume(&sgx_pf.cpu, (struct cpu_lp *)lp);

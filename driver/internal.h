@@ -77,6 +77,9 @@ struct sgx_platform {
 	struct epc_owner *owner; /* by EPC index */
 	uint64_t clock;          /* reclaim scan position */
 	uint64_t swapped_out, swapped_in;
+	struct sgx_encl **encls;  /* every created enclave, for accounting */
+	size_t nr_encls, cap_encls;
+	struct sgxemu_stat *stat; /* the shared status image, if the host gave one */
 	struct sgx_cpu cpu;
 	const struct drv_mm *mm;
 	struct drv_lock lock;
@@ -117,6 +120,11 @@ int encl_pte_prot(const struct sgx_encl *e, const struct encl_page *p, int vma_p
 /* VMAs (mmap.c). */
 struct encl_vma *vma_find(uint64_t addr);
 void vma_refresh_page(struct sgx_encl *e, uint64_t addr);
+
+/* Accounting (stat.c). */
+int encl_register(struct sgx_encl *e);
+void encl_unregister(struct sgx_encl *e);
+void stat_publish(void);
 
 /* SGX2 ioctls (edmm.c). */
 long ioc_restrict_permissions(struct sgx_encl *e, uint64_t arg);

@@ -100,6 +100,7 @@ static long ioc_create(struct sgx_encl *e, uint64_t arg)
 		free(secs);
 		return -ENOMEM;
 	}
+	encl_register(e);
 	e->attributes = secs->attributes.flags;
 	e->attributes_mask |= SGX_ATTR_UNPRIV_MASK;
 	e->secs = (uint32_t)idx;
@@ -226,6 +227,9 @@ static long ioc_add_pages(struct sgx_encl *e, uint64_t arg)
 				 a.flags & SGX_PAGE_MEASURE, buf);
 		if (r)
 			break;
+		/* Large builds: let `sgxemu stat` watch them grow. */
+		if ((c / SGX_PAGE_SIZE) % 1024 == 1023)
+			stat_publish();
 	}
 	free(buf);
 	TRACE("ADD_PAGES offset=%lx length=%lx flags=%lx secinfo=%lx -> %ld count=%lx",
@@ -372,6 +376,7 @@ long sgx_ioctl(struct sgx_file *file, unsigned long cmd, unsigned long arg,
 		break;
 	}
 out:
+	stat_publish();
 	drv_unlock(&sgx_pf.lock);
 	atomic_store(&e->ioctl_busy, 0);
 	return r;

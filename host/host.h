@@ -17,6 +17,10 @@ int mem_platform_up(void);     /* create the EPC on first use; 0 or -errno */
 extern const struct drv_mm host_mm;
 void mem_fork_child(void);
 
+/* Status file (stat.c). */
+void stat_file_create(void);
+void stat_file_remove(void);
+
 /* File descriptors (fd.c). */
 struct sgx_file *fd_lookup(int fd);
 int fd_install(int fd, struct sgx_file *f);

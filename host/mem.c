@@ -210,6 +210,7 @@ int mem_platform_up(void)
 		goto out;
 	if (cpu_keys_init(sgx_platform_cpu(), &kc))
 		sgxemu_err("cannot set up the key hierarchy: EREPORT and EGETKEY will fault");
+	stat_file_create();
 	TRACE("platform up: EPC %lu KiB, %s", (unsigned long)(epc_bytes >> 10),
 	      host_cfg.sgx2 ? "SGX2" : "SGX1");
 out:
@@ -229,6 +230,9 @@ void mem_fork_child(void)
 		return;
 	}
 	sgx_platform_fork_child(epc_map);
+	/* The parent's status file is the parent's. */
+	sgx_stat_attach(NULL);
+	stat_file_create();
 	raw_syscall2(SYS_munmap, old_map, epc_bytes);
 	raw_syscall1(SYS_close, old);
 }

@@ -18,6 +18,7 @@
 
 #include "cpu/cpuid.h"
 #include "util/config.h"
+#include "tools/cmds.h"
 
 #define PRELOAD_NAME "libsgxemu.so"
 #define SHIM_DIR_NAME "shim"
@@ -33,6 +34,8 @@ static void usage(void)
 		"  info                     print what the emulated CPU reports (CPUID, EPC, ...)\n"
 		"  cflags                   print the compiler flags for the cpuid.h shim; build\n"
 		"                           programs that test CPUID for SGX with them\n"
+		"  stat [PID]               EPC use of processes running under sgxemu: total,\n"
+		"                           free, per enclave, pages swapped out and in\n"
 		"\n"
 		"options (before or after run/info; each sets the SGXEMU_* variable in brackets):\n"
 		"  --epc-size SIZE          EPC size, e.g. 64M, 1G, 8388608 [SGXEMU_EPC_SIZE]\n"
@@ -370,6 +373,7 @@ int main(int argc, char **argv)
 		{ "run", cmd_run },
 		{ "info", cmd_info },
 		{ "cflags", cmd_cflags },
+		{ "stat", cmd_stat },
 	};
 	int i = 1, rc;
 	size_t k;

@@ -1,0 +1,64 @@
+/* The status file `sgxemu stat` reads: PID.stat in the stat directory, a shared mapping of
+ * struct sgxemu_stat that the driver updates in place. */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host/host.h"
+#include "include/sgxemu_stat.h"
+#include "util/stat_dir.h"
+
+static char stat_path[PATH_MAX];
+static struct sgxemu_stat *stat_map;
+
+void stat_file_remove(void)
+{
+	if (stat_map) {
+		munmap(stat_map, sizeof(*stat_map));
+		stat_map = NULL;
+	}
+	if (stat_path[0])
+		unlink(stat_path);
+	stat_path[0] = 0;
+}
+
+/* Best effort: a process that cannot write its status file still runs. */
+void stat_file_create(void)
+{
+	char dir[PATH_MAX - 32];
+	int fd;
+	void *p;
+
+	sgxemu_stat_dir(dir, sizeof(dir));
+	mkdir(dir, 0700);
+	snprintf(stat_path, sizeof(stat_path), "%s/%d.stat", dir, (int)getpid());
+	fd = open(stat_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, sizeof(struct sgxemu_stat))) {
+		if (fd >= 0)
+			close(fd);
+		stat_path[0] = 0;
+		return;
+	}
+	p = mmap(NULL, sizeof(struct sgxemu_stat), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		unlink(stat_path);
+		stat_path[0] = 0;
+		return;
+	}
+	stat_map = p;
+	stat_map->magic = SGXEMU_STAT_MAGIC;
+	stat_map->version = SGXEMU_STAT_VERSION;
+	stat_map->pid = (int32_t)getpid();
+	sgx_stat_attach(stat_map);
+}
+
+__attribute__((destructor)) static void stat_at_exit(void)
+{
+	stat_file_remove();
+}
