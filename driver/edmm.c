@@ -39,7 +39,7 @@ static struct encl_page *encl_load_page(struct sgx_encl *e, uint64_t addr, int *
 		*err = -EFAULT;
 		return NULL;
 	}
-	if (p->epc == EPC_NONE && encl_load(e, p, addr)) {
+	if (p->epc == EPC_NONE && encl_page_reload(e, p, addr)) {
 		*err = -EFAULT;
 		return NULL;
 	}

@@ -103,7 +103,7 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 		goto out;
 	}
 	if (p->epc == EPC_NONE) {
-		res = encl_load(v->encl, p, addr & SGX_PAGE_MASK) ? SGX_FAULT_SIGBUS : SGX_FAULT_RETRY;
+		res = encl_page_reload(v->encl, p, addr & SGX_PAGE_MASK) ? SGX_FAULT_SIGBUS : SGX_FAULT_RETRY;
 		goto out;
 	}
 	/* The PTE is present with the VMA's rights, so what denied the access is the EPCM. */

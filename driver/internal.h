@@ -104,7 +104,7 @@ void epc_owner_clear(uint32_t idx);
 /* One batch of up to 16 pages; returns how many pages it freed. */
 unsigned reclaim_batch(void);
 /* Bring a swapped-out page back (ELDU): 0, -ENOMEM, or -EFAULT if it cannot be reloaded. */
-int encl_load(struct sgx_encl *e, struct encl_page *p, uint64_t addr);
+int encl_page_reload(struct sgx_encl *e, struct encl_page *p, uint64_t addr);
 /* Before adding a page: a new VA page every 512 pages, as the kernel does. 0 or -errno. */
 int encl_va_grow(struct sgx_encl *e);
 /* Paging state of an enclave going away (VA pages, backing). */

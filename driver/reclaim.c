@@ -227,7 +227,7 @@ unsigned reclaim_batch(void)
 	return freed;
 }
 
-int encl_load(struct sgx_encl *e, struct encl_page *p, uint64_t addr)
+int encl_page_reload(struct sgx_encl *e, struct encl_page *p, uint64_t addr)
 {
 	struct sgx_pageinfo pi __attribute__((aligned(32)));
 	struct cpu_fault f;

@@ -1,4 +1,5 @@
-/* /dev/sgx_vepc: raw EPC handed to a VMM (../shared/spec/linux.md §6). */
+/* /dev/sgx_vepc: raw EPC handed to a VMM (../shared/spec/linux.md §6). The driver's files
+ * call these with the driver lock held. */
 #ifndef SGXEMU_DRIVER_VEPC_H
 #define SGXEMU_DRIVER_VEPC_H
 
@@ -6,14 +7,32 @@
 
 struct sgx_vepc;
 
-/* Called with the driver lock held. */
 struct sgx_vepc *vepc_create(void);
+/* The file's reference is gone; the pages go when the last mapping does too. */
 void vepc_release(struct sgx_vepc *v);
 long vepc_ioctl(struct sgx_vepc *v, unsigned long cmd, unsigned long arg);
+/* A mapping from a caller that does not know the file offset or mode (offset 0, writable). */
 long vepc_mmap(struct sgx_vepc *v, uint64_t addr, uint64_t len, int prot, int flags, uint64_t pgoff);
-/* A fault in a vEPC mapping: RETRY after allocating the page, SIGBUS, or NOT_OURS. */
+/* A fault in a vEPC mapping: RETRY after allocating (or re-mapping) the page, SIGBUS when
+ * the EPC has no page left, SIGSEGV for an access the mapping or the EPCM denies, NOT_OURS
+ * outside vEPC mappings. */
 enum sgx_fault_result vepc_fault(uint64_t addr, unsigned access, uint32_t *errcode);
 /* munmap/mprotect of ranges that hold vEPC mappings: 1 if handled (result in *ret). */
 int vepc_munmap(uint64_t addr, uint64_t len, long *ret);
+int vepc_mprotect(uint64_t addr, uint64_t len, int prot, long *ret);
+bool vepc_range_mapped(uint64_t addr, uint64_t len);
+
+/* The cpu's page walk for guest enclaves: la inside a vEPC mapping whose page is allocated
+ * and whose mapping allows the access. Same contract as cpu_mmu.translate. */
+uint32_t vepc_translate(uint64_t la, bool write, uint32_t *idx);
+/* The EPCM of the page mapped at la changed: make the host mapping follow. */
+void vepc_epcm_changed(uint64_t la);
+/* EPC index behind a vEPC address, allocating the page if alloc (as a fault would);
+ * -EFAULT outside vEPC mappings, -ENOMEM when the EPC is exhausted. */
+long vepc_epc_of(uint64_t addr, bool alloc);
+/* After fork: vEPC mappings are not inherited and the pages stay with the parent. */
+void vepc_fork_child(void);
+/* Pages held by vEPC instances (including zombie SECS pages). */
+uint64_t vepc_nr_pages(void);
 
 #endif
