@@ -34,6 +34,10 @@ int signal_program_action(int sig, const struct sigaction *act, struct sigaction
 /* Deliver sig to the program as the kernel would: its handler, or the default action. */
 void signal_deliver(int sig, siginfo_t *si, void *uc);
 void signal_install(void);
+/* sigaction for the other signals (async_signal_handler wraps the program's handler). */
+int signal_async_action(int sig, const struct sigaction *act, struct sigaction *old);
+void signal_call_program(int sig, siginfo_t *si, void *uc);
+void async_signal_handler(int sig, siginfo_t *si, void *uc);
 
 /* Traps (trap.c). */
 void trap_handler(int sig, siginfo_t *si, void *uc);

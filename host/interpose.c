@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/ioctl.h>
@@ -35,6 +36,36 @@ long host_ret(long r)
 
 /* ---- device files ---- */
 
+/* /dev/sgx_provision is root:GROUP with a configured mode (docs/keys.md); who may open it
+ * is decided as the VFS decides for such a node, with the effective ids for open and the
+ * real ones for access(2). */
+static bool provision_permitted(int want, bool effective)
+{
+	gid_t gid = config_provision_gid(&host_cfg), *groups = NULL;
+	bool in = (effective ? getegid() : getgid()) == gid;
+	int n = in ? 0 : getgroups(0, NULL);
+
+	if (n > 0 && (groups = malloc((size_t)n * sizeof(*groups)))) {
+		n = getgroups(n, groups);
+		for (int i = 0; i < n && !in; i++)
+			in = groups[i] == gid;
+		free(groups);
+	}
+	return config_provision_access(&host_cfg, effective ? geteuid() : getuid(), in, want);
+}
+
+static int open_want(int flags)
+{
+	switch (flags & O_ACCMODE) {
+	case O_WRONLY:
+		return W_OK;
+	case O_RDWR:
+		return R_OK | W_OK;
+	default:
+		return R_OK;
+	}
+}
+
 static int dev_open(enum sgx_file_kind kind, int flags)
 {
 	struct sgx_file *f;
@@ -43,6 +74,11 @@ static int dev_open(enum sgx_file_kind kind, int flags)
 	REAL(open);
 	if (kind == SGX_FILE_VEPC)
 		return (int)host_ret(-ENOENT); /* no vEPC on this platform yet */
+	if (kind == SGX_FILE_PROVISION && !provision_permitted(open_want(flags), true)) {
+		TRACE("open /dev/sgx_provision: EACCES (mode %03o, group %s)",
+		      host_cfg.provision_mode, host_cfg.provision_group);
+		return (int)host_ret(-EACCES);
+	}
 	r = mem_platform_up();
 	if (r)
 		return (int)host_ret(r);
@@ -117,7 +153,9 @@ EXPORT int __openat_2(int dirfd, const char *path, int flags)
 static int dev_stat(enum sgx_file_kind k, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_mode = S_IFCHR | (k == SGX_FILE_PROVISION ? 0660 : 0666);
+	st->st_mode = S_IFCHR | (k == SGX_FILE_PROVISION ? host_cfg.provision_mode : 0666);
+	if (k == SGX_FILE_PROVISION)
+		st->st_gid = config_provision_gid(&host_cfg);
 	st->st_rdev = makedev(10, k == SGX_FILE_ENCLAVE ? 125 : 126);
 	st->st_nlink = 1;
 	st->st_blksize = 4096;
@@ -154,20 +192,30 @@ EXPORT int stat64(const char *path, struct stat64 *st) __attribute__((alias("sta
 EXPORT int lstat64(const char *path, struct stat64 *st) __attribute__((alias("lstat")));
 EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags) __attribute__((alias("fstatat")));
 
+static int dev_access(enum sgx_file_kind k, int mode, bool effective)
+{
+	if (mode & X_OK)
+		return (int)host_ret(-EACCES);
+	if (k == SGX_FILE_PROVISION && (mode & (R_OK | W_OK)) &&
+	    !provision_permitted(mode, effective))
+		return (int)host_ret(-EACCES);
+	return 0;
+}
+
 EXPORT int access(const char *path, int mode)
 {
+	enum sgx_file_kind k = device_at(AT_FDCWD, path);
+
 	REAL(access);
-	if (device_at(AT_FDCWD, path))
-		return (mode & X_OK) ? (int)host_ret(-EACCES) : 0;
-	return real_access(path, mode);
+	return k ? dev_access(k, mode, false) : real_access(path, mode);
 }
 
 EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
+	enum sgx_file_kind k = device_at(dirfd, path);
+
 	REAL(faccessat);
-	if (device_at(dirfd, path))
-		return (mode & X_OK) ? (int)host_ret(-EACCES) : 0;
-	return real_faccessat(dirfd, path, mode, flags);
+	return k ? dev_access(k, mode, flags & AT_EACCESS) : real_faccessat(dirfd, path, mode, flags);
 }
 
 EXPORT int close(int fd)
@@ -346,6 +394,8 @@ EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old
 	REAL(sigaction);
 	if (signal_is_ours(sig))
 		return signal_program_action(sig, act, old);
+	if (host_active && sig > 0 && sig < NSIG && sig != SIGKILL && sig != SIGSTOP)
+		return signal_async_action(sig, act, old);
 	return real_sigaction(sig, act, old);
 }
 
@@ -362,14 +412,18 @@ static sighandler_t bsd_style(int sig, sighandler_t h, int flags)
 	sa.sa_handler = h;
 	sa.sa_flags = flags;
 	sigemptyset(&sa.sa_mask);
-	signal_program_action(sig, &sa, &old);
+	if (signal_is_ours(sig))
+		signal_program_action(sig, &sa, &old);
+	else if (signal_async_action(sig, &sa, &old))
+		return SIG_ERR;
 	return old.sa_handler;
 }
 
 EXPORT sighandler_t signal(int sig, sighandler_t h)
 {
 	REAL(signal);
-	if (signal_is_ours(sig))
+	if (signal_is_ours(sig) || (host_active && sig > 0 && sig < NSIG && sig != SIGKILL &&
+				     sig != SIGSTOP))
 		return bsd_style(sig, h, SA_RESTART);
 	return real_signal(sig, h);
 }
@@ -382,7 +436,8 @@ EXPORT sighandler_t bsd_signal(int sig, sighandler_t h)
 EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
 {
 	REAL(sysv_signal);
-	if (signal_is_ours(sig))
+	if (signal_is_ours(sig) || (host_active && sig > 0 && sig < NSIG && sig != SIGKILL &&
+				     sig != SIGSTOP))
 		return bsd_style(sig, h, SA_RESETHAND | SA_NODEFER);
 	return real_sysv_signal(sig, h);
 }

@@ -32,6 +32,53 @@ int signal_program_action(int sig, const struct sigaction *act, struct sigaction
 	return 0;
 }
 
+/* Any other signal with a handler: the kernel runs our wrapper, with the program's own mask
+ * and flags, so a signal that arrives in enclave mode first takes the AEX hardware would take
+ * (the handler then sees the AEP context, with the host's FS/GS bases). On an alternate stack:
+ * the enclave's stack is not the program's. */
+int signal_async_action(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	struct sigaction sa;
+	int r;
+
+	if (!act || act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN) {
+		r = real_sigaction(sig, act, old);
+		if (!r && act)
+			prog_act[sig] = *act;
+		if (!r && old && prog_act[sig].sa_handler != SIG_DFL &&
+		    prog_act[sig].sa_handler != SIG_IGN && old->sa_sigaction == async_signal_handler)
+			*old = prog_act[sig];
+		return r;
+	}
+	sa = *act;
+	sa.sa_sigaction = async_signal_handler;
+	sa.sa_flags |= SA_SIGINFO | SA_ONSTACK;
+	r = real_sigaction(sig, &sa, old);
+	if (r)
+		return r;
+	if (old && old->sa_sigaction == async_signal_handler)
+		*old = prog_act[sig];
+	prog_act[sig] = *act;
+	return 0;
+}
+
+void signal_call_program(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction a = prog_act[sig];
+
+	/* The kernel already applied the program's mask and SA_RESETHAND. */
+	if (a.sa_flags & SA_RESETHAND) {
+		prog_act[sig].sa_handler = SIG_DFL;
+		prog_act[sig].sa_flags &= ~SA_SIGINFO;
+	}
+	if (a.sa_handler == SIG_DFL || a.sa_handler == SIG_IGN)
+		return;
+	if (a.sa_flags & SA_SIGINFO)
+		a.sa_sigaction(sig, si, uc);
+	else
+		a.sa_handler(sig);
+}
+
 void signal_install(void)
 {
 	struct sigaction sa;

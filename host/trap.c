@@ -189,6 +189,28 @@ void ipi_handler(int sig, siginfo_t *si, void *ucv)
 		signal_deliver(sig, si, uc);
 }
 
+/* A signal of the program's own (asynchronous: a timer, another thread's kill): in enclave
+ * mode, the AEX comes first; the program's handler then runs at the AEP context and its
+ * return resumes the enclave through the AEP, as on hardware. */
+void async_signal_handler(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	struct thread_rec *t = thread_self();
+
+	if (t && t->lp.in_enclave) {
+		struct cpu_regs r;
+
+		regs_from_uc(&r, uc);
+		r.fsbase = fs_base_get();
+		r.gsbase = gs_base_get();
+		fs_base_set(t->lp.out_fsbase);
+		gs_base_set(t->lp.out_gsbase);
+		sgx_aex(&t->lp, &r, SGX_AEX_INTERRUPT, 0, 0);
+		regs_to_uc(&r, uc);
+	}
+	signal_call_program(sig, si, uc);
+}
+
 void trap_handler(int sig, siginfo_t *si, void *ucv)
 {
 	static const uint8_t enclu_bytes[3] = { 0x0F, 0x01, 0xD7 };
