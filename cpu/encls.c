@@ -34,7 +34,7 @@ static bool aligned(uint64_t v, uint64_t a)
 
 static bool is_canonical(uint64_t a)
 {
-	return (uint64_t)(((int64_t)a << 16) >> 16) == a;
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
 }
 
 static bool all_zero(const void *p, size_t n)

@@ -22,7 +22,7 @@ static long pf(struct cpu_fault *f, uint64_t addr, uint32_t err)
 
 static bool is_canonical(uint64_t a)
 {
-	return (uint64_t)(((int64_t)a << 16) >> 16) == a;
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
 }
 
 static struct sgx_gprsgx *ssa_gpr(struct sgx_cpu *cpu, uint32_t frame_last_page_idx)

@@ -10,6 +10,14 @@
 
 #include "cpu/cpu.h"
 
+/* The mapping an ADD_PAGES source address lies in (policy.c). */
+struct drv_src_vma {
+	uint64_t start, end;
+	bool may_exec;   /* VM_MAYEXEC: not a file on a noexec mount */
+	bool anonymous;  /* no file behind it: heap, stack, anonymous or memfd memory */
+	bool writable;   /* mapped writable */
+};
+
 /* What the driver needs from the address space (the host implements it with mmap(2)). */
 struct drv_mm {
 	/* Map len bytes of EPC (starting at EPC byte offset epc_off) at addr with prot. */
@@ -30,6 +38,9 @@ struct drv_mm {
 	void (*backing_destroy)(void *p, uint64_t len);
 	/* Find and reserve len bytes (hint addr, 0 = anywhere); returns the address or 0. */
 	uint64_t (*reserve)(uint64_t hint, uint64_t len);
+	/* Describe the first mapping that ends above user address addr (as find_vma does):
+	 * 0, or -EFAULT when there is none. NULL: sources count as ordinary files. */
+	int (*src_vma)(uint64_t addr, struct drv_src_vma *out);
 };
 
 enum sgx_file_kind { SGX_FILE_ENCLAVE = 1, SGX_FILE_PROVISION = 2, SGX_FILE_VEPC = 3 };

@@ -166,6 +166,7 @@ long ioc_modify_types(struct sgx_encl *e, uint64_t arg)
 				break;
 			}
 			p->max_prot = PROT_READ | PROT_WRITE;
+			p->pte = 0; /* the kernel zaps a new TCS's PTEs */
 		}
 		r = encls_emodt(&sgx_pf.cpu, &si, epc_page(&sgx_pf.cpu, p->epc), &f);
 		TRACE("EMODT %lx type=%lx -> %s", (unsigned long)addr, (unsigned long)mt.page_type,

@@ -22,7 +22,7 @@ static uint32_t drv_translate(void *ctx, uint64_t la, bool write, uint32_t *idx)
 
 	(void)ctx;
 	if (!v)
-		return err;
+		return vepc_translate(la, write, idx); /* a guest enclave's page, or nothing */
 	p = encl_page_lookup(v->encl, la);
 	if (!p || p->epc == EPC_NONE)
 		return err;
@@ -39,6 +39,8 @@ static void drv_epcm_changed(void *ctx, uint64_t la)
 	(void)ctx;
 	if (v)
 		vma_refresh_page(v->encl, la & SGX_PAGE_MASK);
+	else
+		vepc_epcm_changed(la & SGX_PAGE_MASK);
 }
 
 int sgx_platform_init(uint8_t *epc, uint64_t npages, const struct cpu_features *feat,
@@ -259,6 +261,7 @@ void sgx_platform_fork_child(uint8_t *epc)
 		v->encl->flags |= ENCL_DEAD;
 		sgx_pf.mm->map_none(v->start, v->end - v->start);
 	}
+	vepc_fork_child();
 	memset(sgx_pf.cpu.epcm, 0, sgx_pf.cpu.epc_pages * sizeof(*sgx_pf.cpu.epcm));
 	sgx_pf.cpu.epc = epc;
 	for (uint64_t i = 0; i < sgx_pf.cpu.epc_pages; i++)

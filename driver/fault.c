@@ -39,6 +39,7 @@ int encl_eaug_page(struct sgx_encl *e, uint64_t addr)
 	p->tracked = 1;
 	p->type = SGX_PT_REG;
 	p->max_prot = VM_RWX;
+	p->pte = 1;
 	e->page_cnt++;
 	epc_owner_set((uint32_t)idx, e, addr);
 	vma_refresh_page(e, addr);
@@ -85,7 +86,8 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 	}
 	/* Generic mm first: the VMA must allow the access. */
 	if ((need & ~v->prot) || !v->prot) {
-		if (p && p->epc != EPC_NONE)
+		/* x86 PROT_NONE PTEs are not present. */
+		if (p && p->epc != EPC_NONE && p->pte && v->prot != PROT_NONE)
 			err |= X86_PF_P;
 		res = SGX_FAULT_SIGSEGV;
 		goto out;
@@ -104,6 +106,17 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 	}
 	if (p->epc == EPC_NONE) {
 		res = encl_page_reload(v->encl, p, addr & SGX_PAGE_MASK) ? SGX_FAULT_SIGBUS : SGX_FAULT_RETRY;
+		if (res == SGX_FAULT_RETRY) {
+			p->pte = 1;
+			vma_refresh_page(v->encl, addr & SGX_PAGE_MASK);
+		}
+		goto out;
+	}
+	if (!p->pte) {
+		/* First touch: the kernel inserts the PFN with the VMA's protection. */
+		p->pte = 1;
+		vma_refresh_page(v->encl, addr & SGX_PAGE_MASK);
+		res = SGX_FAULT_RETRY;
 		goto out;
 	}
 	/* The PTE is present with the VMA's rights, so what denied the access is the EPCM. */

@@ -20,6 +20,7 @@ struct encl_page {
 	uint8_t type;       /* SGX_PT_* */
 	uint8_t max_prot;   /* vm_max_prot_bits */
 	uint8_t swapped;    /* contents are in the backing store */
+	uint8_t pte;        /* a PTE maps it (installed by the first fault, as Linux does) */
 };
 
 #define ENCL_LEAF_PAGES 512

@@ -35,6 +35,7 @@ bool sgx_range_is_enclave(uint64_t addr, uint64_t len)
 	for (size_t i = 0; i < sgx_pf.nr_vmas; i++)
 		if (sgx_pf.vmas[i].start < addr + len && addr < sgx_pf.vmas[i].end)
 			r = true;
+	r = r || vepc_range_mapped(addr, len); /* VM_IO|VM_PFNMAP as well */
 	drv_unlock(&sgx_pf.lock);
 	return r;
 }
@@ -61,15 +62,31 @@ static int vma_insert(uint64_t start, uint64_t end, int prot, struct sgx_encl *e
 	return 0;
 }
 
+/* The PTEs of [start, end) are gone (unmapped, or replaced by a new mapping). */
+static void zap_ptes(struct sgx_encl *e, uint64_t start, uint64_t end)
+{
+	uint64_t lo = start > e->base ? start : e->base;
+	uint64_t hi = end < e->base + e->size ? end : e->base + e->size;
+
+	for (uint64_t a = lo; a < hi; a += SGX_PAGE_SIZE) {
+		struct encl_page *p = encl_page_lookup(e, a);
+
+		if (p)
+			p->pte = 0;
+	}
+}
+
 /* Remove [start, end) from the VMA list, splitting VMAs that straddle it. Does not touch
  * the host mappings. */
-static int vma_cut(uint64_t start, uint64_t end)
+static int vma_cut(uint64_t start, uint64_t end, bool zap)
 {
 	for (size_t i = 0; i < sgx_pf.nr_vmas; i++) {
 		struct encl_vma v = sgx_pf.vmas[i];
 
 		if (v.end <= start || v.start >= end)
 			continue;
+		if (zap)
+			zap_ptes(v.encl, start > v.start ? start : v.start, end < v.end ? end : v.end);
 		if (v.start < start && v.end > end) {
 			/* Split in two: keep the head here, insert the tail. */
 			sgx_pf.vmas[i].end = start;
@@ -102,7 +119,7 @@ static void vma_populate(const struct encl_vma *v, uint64_t start, uint64_t end)
 
 	for (uint64_t a = start; a <= end; a += SGX_PAGE_SIZE) {
 		struct encl_page *p = a < end ? encl_page_lookup(v->encl, a) : NULL;
-		bool mapped = p && p->epc != EPC_NONE && !(v->encl->flags & ENCL_DEAD);
+		bool mapped = p && p->epc != EPC_NONE && p->pte && !(v->encl->flags & ENCL_DEAD);
 		int prot = mapped ? encl_pte_prot(v->encl, p, v->prot) : PROT_NONE;
 		uint64_t epc_off = mapped ? (uint64_t)p->epc * SGX_PAGE_SIZE : 0;
 		bool extends = a < end && a > run_start && mapped == run_mapped && prot == run_prot &&
@@ -193,7 +210,8 @@ long sgx_mmap(struct sgx_file *f, uint64_t addr, uint64_t len, int prot, int fla
 		}
 	}
 	end = start + len;
-	vma_cut(start, end);
+	vma_cut(start, end, true);
+	zap_ptes(e, start, end);
 	r = vma_insert(start, end, prot, e);
 	if (r)
 		goto out;
@@ -219,7 +237,16 @@ int sgx_munmap(uint64_t addr, uint64_t len, long *ret)
 		/* Unmap first: once the VMA is gone its enclave may be released. */
 		*ret = sgx_pf.mm->unmap(addr, len);
 		if (*ret == 0)
-			vma_cut(addr, end);
+			vma_cut(addr, end, true);
+	}
+	{
+		long vr;
+
+		if (vepc_munmap(addr, len, &vr)) {
+			if (!ours)
+				*ret = vr;
+			ours = true;
+		}
 	}
 	drv_unlock(&sgx_pf.lock);
 	return ours;
@@ -236,8 +263,10 @@ int sgx_mprotect(uint64_t addr, uint64_t len, int prot, long *ret)
 		if (sgx_pf.vmas[i].start < end && addr < sgx_pf.vmas[i].end)
 			ours = true;
 	if (!ours) {
+		int handled = vepc_mprotect(addr, len, prot, ret);
+
 		drv_unlock(&sgx_pf.lock);
-		return 0;
+		return handled;
 	}
 	/* Piece by piece as the kernel walks VMAs: earlier pieces stay changed on failure. */
 	for (uint64_t a = addr; a < end;) {
@@ -250,7 +279,10 @@ int sgx_mprotect(uint64_t addr, uint64_t len, int prot, long *ret)
 			while (i < sgx_pf.nr_vmas && sgx_pf.vmas[i].start <= a)
 				i++;
 			next = i < sgx_pf.nr_vmas && sgx_pf.vmas[i].start < end ? sgx_pf.vmas[i].start : end;
-			if (sgx_pf.mm->protect(a, next - a, prot)) {
+			if (vepc_mprotect(a, next - a, prot, &r)) {
+				if (r)
+					break;
+			} else if (sgx_pf.mm->protect(a, next - a, prot)) {
 				r = -errno;
 				break;
 			}
@@ -266,7 +298,7 @@ int sgx_mprotect(uint64_t addr, uint64_t len, int prot, long *ret)
 
 			/* Split off [a, next) with the new protection; hold the enclave across. */
 			e->refs++;
-			vma_cut(a, next);
+			vma_cut(a, next, false);
 			r = vma_insert(a, next, prot, e);
 			encl_put(e);
 			if (r)

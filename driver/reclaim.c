@@ -178,6 +178,7 @@ static bool evict(struct victim *v)
 	epc_owner_clear(v->epc);
 	epc_free_page(v->epc);
 	v->page->epc = EPC_NONE;
+	v->page->pte = 0;
 	v->page->swapped = 1;
 	e->nr_swapped++;
 	sgx_pf.swapped_out++;

@@ -15,6 +15,8 @@ extern bool host_active;       /* the preload initialised successfully */
 /* EPC memory and the mm interface (mem.c). */
 int mem_platform_up(void);     /* create the EPC on first use; 0 or -errno */
 extern const struct drv_mm host_mm;
+/* The driver's src_vma: what /proc/self/maps says about a user address (maps.c). */
+int maps_src_vma(uint64_t addr, struct drv_src_vma *out);
 void mem_fork_child(void);
 
 /* Status file (stat.c). */

@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "driver/virt.h"
 #include "host/host.h"
 #include "host/vdso.h"
 #include "util/trace.h"
@@ -72,8 +73,6 @@ static int dev_open(enum sgx_file_kind kind, int flags)
 	int fd, err = 0, r;
 
 	REAL(open);
-	if (kind == SGX_FILE_VEPC)
-		return (int)host_ret(-ENOENT); /* no vEPC on this platform yet */
 	if (kind == SGX_FILE_PROVISION && !provision_permitted(open_want(flags), true)) {
 		TRACE("open /dev/sgx_provision: EACCES (mode %03o, group %s)",
 		      host_cfg.provision_mode, host_cfg.provision_group);
@@ -85,13 +84,16 @@ static int dev_open(enum sgx_file_kind kind, int flags)
 	f = sgx_open(kind, &err);
 	if (!f)
 		return (int)host_ret(err);
-	fd = real_open("/dev/null", O_RDWR | (flags & O_CLOEXEC));
+	/* A vEPC's open mode decides what may be mapped: the fd keeps it. */
+	fd = real_open("/dev/null", (kind == SGX_FILE_VEPC ? flags & O_ACCMODE : O_RDWR) |
+					    (flags & O_CLOEXEC));
 	if (fd < 0) {
 		sgx_file_put(f);
 		return -1;
 	}
 	fd_install(fd, f);
-	TRACE("open %s -> fd %d", kind == SGX_FILE_ENCLAVE ? "/dev/sgx_enclave" : "/dev/sgx_provision", fd);
+	TRACE("open %s -> fd %d", kind == SGX_FILE_ENCLAVE ? "/dev/sgx_enclave" :
+				  kind == SGX_FILE_VEPC ? "/dev/sgx_vepc" : "/dev/sgx_provision", fd);
 	return fd;
 }
 
@@ -305,6 +307,15 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 
 /* ---- memory ---- */
 
+static unsigned vepc_fmode(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	int acc = fl < 0 ? -1 : fl & O_ACCMODE;
+
+	return (acc == O_RDONLY || acc == O_RDWR ? VEPC_FMODE_READ : 0) |
+	       (acc == O_WRONLY || acc == O_RDWR ? VEPC_FMODE_WRITE : 0);
+}
+
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	struct sgx_file *f = (flags & MAP_ANONYMOUS) ? NULL : fd_lookup(fd);
@@ -312,7 +323,11 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 
 	REAL(mmap);
 	if (f) {
-		r = sgx_file_kind(f) == SGX_FILE_ENCLAVE ? sgx_mmap(f, (uintptr_t)addr, len, prot, flags) : -ENODEV;
+		if (sgx_file_kind(f) == SGX_FILE_VEPC)
+			r = sgx_vepc_mmap(f, (uintptr_t)addr, len, prot, flags, (uint64_t)off,
+					  vepc_fmode(fd));
+		else
+			r = sgx_file_kind(f) == SGX_FILE_ENCLAVE ? sgx_mmap(f, (uintptr_t)addr, len, prot, flags) : -ENODEV;
 		if (r < 0 && r > -4096) {
 			errno = (int)-r;
 			return MAP_FAILED;

@@ -134,6 +134,7 @@ const struct drv_mm host_mm = {
 	.backing_discard = mm_backing_discard,
 	.backing_destroy = mm_backing_destroy,
 	.reserve = mm_reserve,
+	.src_vma = maps_src_vma,
 };
 
 /* A memfd holds the EPC; the driver maps its pages into ELRANGE and the emulator reaches all

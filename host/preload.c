@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <sys/auxv.h>
 
+#include "driver/policy.h"
 #include "host/host.h"
 #include "host/thread.h"
 #include "host/vdso.h"
@@ -23,9 +24,16 @@ static void fork_child(void)
 
 __attribute__((constructor)) static void sgxemu_preload_init(void)
 {
-	char err[256];
+	char err[512];
 
 	if (config_load(&host_cfg, err, sizeof(err))) {
+		sgxemu_err("%s; SGX emulation is off", err);
+		return;
+	}
+	/* A policy is applied whole or the platform stays off: never half an administrator's
+	 * rules. */
+	if (policy_load(host_cfg.policy_file, err, sizeof(err)) ||
+	    policy_set_audit(host_cfg.audit_file, err, sizeof(err))) {
 		sgxemu_err("%s; SGX emulation is off", err);
 		return;
 	}

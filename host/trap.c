@@ -98,15 +98,18 @@ static void enclave_exception(struct thread_rec *t, struct cpu_regs *r, ucontext
 	      (unsigned long)r->rip, (unsigned long)t->lp.tcs_la);
 	sgx_aex(&t->lp, r, vector, err, addr);
 	regs_to_uc(r, uc);
-	/* The OS sees only the page of a #PF taken in enclave mode. */
+	/* The OS sees only the page of a #PF taken in enclave mode; for other traps the kernel
+	 * reports no address to the vDSO, and the signal's si_addr is the (AEP) instruction. */
 	if (vector == X86_PF)
 		addr &= SGX_PAGE_MASK;
-	else if (vector == X86_GP)
+	else
 		addr = 0;
 	if (vector != X86_DB && vector != X86_BP && r->rip == vdso_enclu_ip()) {
 		vdso_fixup(uc, vector, err & 0xFFFF, addr);
 		return;
 	}
+	if (vector != X86_PF && vector != X86_GP)
+		addr = r->rip;
 	deliver_fault(sig, code, vector, err, addr, si, uc);
 }
 

@@ -123,6 +123,7 @@ int config_load(struct sgxemu_config *cfg, char *err, unsigned errlen)
 	cfg->trace = env_flag("SGXEMU_TRACE");
 	env_str("SGXEMU_TRACE_FILE", cfg->trace_file, sizeof(cfg->trace_file));
 	env_str("SGXEMU_POLICY", cfg->policy_file, sizeof(cfg->policy_file));
+	env_str("SGXEMU_AUDIT", cfg->audit_file, sizeof(cfg->audit_file));
 	if (cfg->trace_file[0])
 		cfg->trace = true;
 

@@ -14,6 +14,7 @@ struct sgxemu_config {
 	char platform_key_file[1024]; /* SGXEMU_PLATFORM_KEY: file with the platform root secret
 				       * ("" = the default, see config_platform_secret) */
 	char policy_file[256];  /* SGXEMU_POLICY */
+	char audit_file[256];   /* SGXEMU_AUDIT: audit log of policy decisions (docs/policy.md) */
 	/* Platform identity and key registers (docs/keys.md). Hex strings give bytes in memory
 	 * order, byte 0 first. */
 	bool platform_secret_set;    /* SGXEMU_PLATFORM_SECRET: 64 hex digits fix the root secret */

@@ -1,0 +1,29 @@
+# Integration tests: tests/integ/NAME.c -> $(BUILD)/tests/integ/NAME (generic rule in the
+# Makefile), run under `sgxemu run` by tests/run.sh. They load the test enclave and the
+# signing key from $(BUILD)/tests/encl/, found relative to their own binary, and test_demo
+# runs $(BUILD)/demo/demo_host. Uses ENCL_CFLAGS, ENCL_LDFLAGS, ENCL_BOOT from demo/demo.mk.
+
+TEST_ENCL_DIR := $(BUILD)/tests/encl
+TEST_ENCL := $(TEST_ENCL_DIR)/test_encl.elf
+TEST_KEY := $(TEST_ENCL_DIR)/test_key.pem
+TEST_KEY_SRC := $(wildcard tests/data/test_signing_key.pem)
+
+integ: $(TEST_ENCL) $(TEST_KEY) demo
+
+# Outside $(BUILD)/tests/integ/: everything executable there is run as a test.
+$(TEST_ENCL): tests/integ/encl/test_encl.c tests/integ/encl/test_encl.h $(ENCL_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ENCL_CFLAGS) -o $@ tests/integ/encl/test_encl.c $(ENCL_BOOT) $(ENCL_LDFLAGS)
+
+ifneq ($(TEST_KEY_SRC),)
+$(TEST_KEY): $(TEST_KEY_SRC)
+	@mkdir -p $(dir $@)
+	cp $< $@
+else
+$(TEST_KEY):
+	@mkdir -p $(dir $@)
+	openssl genrsa -3 -out $@ 3072 2>/dev/null
+endif
+
+# The generic rule knows only the .c file; these headers shape every test.
+$(INTEG_BINS): tests/integ/integ.h tests/integ/encl/test_encl.h tests/lib/encl_loader.h
