@@ -54,7 +54,7 @@ struct thread_rec *thread_self(void)
 	return NULL;
 }
 
-void thread_ensure_altstack(struct thread_rec *t)
+void thread_ensure_altstack(struct thread_rec *t, stack_t *saved)
 {
 	stack_t cur, ss;
 
@@ -71,7 +71,10 @@ void thread_ensure_altstack(struct thread_rec *t)
 	ss.ss_sp = t->altstack;
 	ss.ss_size = ALTSTACK_SIZE;
 	ss.ss_flags = 0;
-	raw_syscall2(SYS_sigaltstack, &ss, NULL);
+	/* rt_sigreturn re-applies the alternate stack saved in the signal frame: record ours
+	 * there too, or returning from this handler would switch it off again. */
+	if (raw_syscall2(SYS_sigaltstack, &ss, NULL) == 0 && saved)
+		*saved = ss;
 }
 
 void thread_for_each(void (*fn)(struct thread_rec *t, void *arg), void *arg)

@@ -3,6 +3,7 @@
 #ifndef SGXEMU_HOST_THREAD_H
 #define SGXEMU_HOST_THREAD_H
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,8 +19,9 @@ struct thread_rec {
 /* The calling thread's record, created on first use; NULL only if the table is full of
  * live threads. Async-signal-safe. */
 struct thread_rec *thread_self(void);
-/* Give the calling thread an alternate signal stack unless it has one. Async-signal-safe. */
-void thread_ensure_altstack(struct thread_rec *t);
+/* Give the calling thread an alternate signal stack unless it has one; saved is the
+ * uc_stack of the signal frame being handled. Async-signal-safe. */
+void thread_ensure_altstack(struct thread_rec *t, stack_t *saved);
 /* Call fn for every record of a live thread other than the caller. */
 void thread_for_each(void (*fn)(struct thread_rec *t, void *arg), void *arg);
 /* Forget every record (the child of a fork has one thread). */

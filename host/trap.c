@@ -122,7 +122,7 @@ static void handle_enclu(struct thread_rec *t, struct cpu_regs *r, ucontext_t *u
 	long res;
 
 	if (!was_in && (leaf == ENCLU_EENTER || leaf == ENCLU_ERESUME))
-		thread_ensure_altstack(t);
+		thread_ensure_altstack(t, &uc->uc_stack);
 	res = sgx_enclu(&t->lp, r, &f);
 	if (res == 0) {
 		TRACE("%s rbx=%lx -> ok rip=%lx", sgx_enclu_name(leaf), (unsigned long)uc->uc_mcontext.gregs[REG_RBX],
