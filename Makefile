@@ -86,6 +86,7 @@ $(BUILD)/tests/integ/%: tests/integ/%.c $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.
 
 -include tests/unit/vdso.mk
 -include demo/demo.mk
+-include samples/attest/attest.mk
 -include tests/integ/integ.mk
 -include bench/bench.mk
 

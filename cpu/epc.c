@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cpu/cpu.h"
+#include "cpu/measure.h"
 
 int cpu_init(struct sgx_cpu *cpu, uint8_t *epc, uint64_t epc_pages, const struct cpu_features *f)
 {
@@ -19,8 +20,11 @@ int cpu_init(struct sgx_cpu *cpu, uint8_t *epc, uint64_t epc_pages, const struct
 
 void cpu_fini(struct sgx_cpu *cpu)
 {
-	for (uint64_t i = 0; cpu->epcm && i < cpu->epc_pages; i++)
+	for (uint64_t i = 0; cpu->epcm && i < cpu->epc_pages; i++) {
+		if (cpu->epcm[i].meta)
+			measure_free(cpu->epcm[i].meta->mr);
 		free(cpu->epcm[i].meta);
+	}
 	free(cpu->epcm);
 	cpu->epcm = NULL;
 }

@@ -211,6 +211,27 @@ static bool cpusvn_beyond(const struct cpu_keys *k, const uint8_t req[16])
 	return false;
 }
 
+/* A REPORT key: EREPORT builds it from the target's TARGETINFO, EGETKEY inside the target
+ * from its SECS. The two agree exactly when TARGETINFO repeats the SECS. */
+static void report_keydep(struct keydep *d, const struct cpu_keys *k,
+			  const struct sgx_attributes *attributes, const uint8_t mrenclave[32],
+			  uint32_t miscselect, const uint8_t config_id[64], uint16_t config_svn,
+			  const uint8_t keyid[32], const uint8_t padding[352])
+{
+	memset(d, 0, sizeof(*d));
+	d->keyname = SGX_KEYNAME_REPORT;
+	memcpy(d->owner_epoch, k->owner_epoch, 16);
+	d->attributes = *attributes;
+	memcpy(d->mrenclave, mrenclave, 32);
+	memcpy(d->keyid, keyid, 32);
+	memcpy(d->seal_key_fuses, k->seal_fuses, 16);
+	memcpy(d->cpusvn, k->cpusvn, 16);
+	memcpy(d->padding, padding, sizeof(d->padding));
+	d->miscselect = miscselect;
+	memcpy(d->config_id, config_id, 64);
+	d->config_svn = config_svn;
+}
+
 long enclu_ereport(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs *r,
 		   struct cpu_fault *f)
 {
@@ -254,25 +275,95 @@ long enclu_ereport(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs
 	memcpy(rep.body.report_data, data, 64);
 	memcpy(rep.keyid, k->report_keyid, 32);
 
-	/* The target's REPORT key, as EGETKEY will derive it inside the target. */
-	memset(&d, 0, sizeof(d));
-	d.keyname = SGX_KEYNAME_REPORT;
-	memcpy(d.owner_epoch, k->owner_epoch, 16);
-	d.attributes = ti.attributes;
-	memcpy(d.mrenclave, ti.measurement, 32);
-	memcpy(d.keyid, k->report_keyid, 32);
-	memcpy(d.seal_key_fuses, k->seal_fuses, 16);
-	memcpy(d.cpusvn, k->cpusvn, 16);
-	memcpy(d.padding, meta->padding, sizeof(d.padding));
-	d.miscselect = ti.miscselect;
-	memcpy(d.config_id, ti.config_id, 64);
-	d.config_svn = ti.config_svn;
+	report_keydep(&d, k, &ti.attributes, ti.measurement, ti.miscselect, ti.config_id,
+		      ti.config_svn, k->report_keyid, meta->padding);
 	rc = keys_derive(cpu, &d, key) || keys_cmac(cpu, key, &rep.body, sizeof(rep.body), rep.mac);
 	OPENSSL_cleanse(key, sizeof(key));
 	if (rc)
 		return gp(f); /* OpenSSL failed: no architectural outcome fits, and it cannot happen */
 	memcpy(out, &rep, sizeof(rep));
 	return 0;
+}
+
+/* EGETKEY's status checks for the keys other than REPORT, in the order we make them (the SDM
+ * leaves the order to the implementation): the attribute the key needs, then the SVNs. */
+static uint64_t request_checks(const struct cpu_keys *k, const struct sgx_secs *secs,
+			       const struct sgx_keyrequest *req)
+{
+	uint64_t flags = secs->attributes.flags;
+	bool sealing = req->keyname == SGX_KEYNAME_SEAL ||
+		       req->keyname == SGX_KEYNAME_PROVISION_SEAL;
+
+	if (req->keyname == SGX_KEYNAME_EINITTOKEN && !(flags & SGX_ATTR_EINITTOKENKEY))
+		return SGX_INVALID_ATTRIBUTE;
+	if ((req->keyname == SGX_KEYNAME_PROVISION || req->keyname == SGX_KEYNAME_PROVISION_SEAL) &&
+	    !(flags & SGX_ATTR_PROVISIONKEY))
+		return SGX_INVALID_ATTRIBUTE;
+	if (cpusvn_beyond(k, req->cpusvn))
+		return SGX_INVALID_CPUSVN;
+	if ((k->checks & KEYS_CHECK_ISVSVN) && req->isv_svn > secs->isv_svn)
+		return SGX_INVALID_ISVSVN;
+	/* CONFIGSVN is an input of the sealing keys only; it has no status code of its own. */
+	if ((k->checks & KEYS_CHECK_CONFIGSVN) && sealing && req->config_svn > secs->config_svn)
+		return SGX_INVALID_ISVSVN;
+	return SGX_SUCCESS;
+}
+
+/* KEYDEPENDENCIES of SEAL, PROVISION_SEAL, PROVISION and EINITTOKEN keys (isa.md §9.1). */
+static void request_keydep(struct keydep *d, const struct cpu_keys *k,
+			   const struct sgx_secs *secs, const struct secs_meta *meta,
+			   const struct sgx_keyrequest *req)
+{
+	uint16_t name = req->keyname, pol = req->keypolicy;
+
+	memset(d, 0, sizeof(*d));
+	d->keyname = name;
+	d->isv_svn = req->isv_svn;
+	/* INIT and DEBUG are bound whatever the mask says. */
+	d->attributes.flags = (req->attribute_mask.flags | SGX_ATTR_INIT | SGX_ATTR_DEBUG) &
+			      secs->attributes.flags;
+	d->attributes.xfrm = req->attribute_mask.xfrm & secs->attributes.xfrm;
+	memcpy(d->cpusvn, req->cpusvn, 16);
+	memcpy(d->padding, meta->padding, sizeof(d->padding));
+	d->miscselect = req->misc_mask & secs->miscselect;
+	if (name == SGX_KEYNAME_SEAL || name == SGX_KEYNAME_PROVISION_SEAL) {
+		/* The identity the policy names; PROVISION_SEAL is always the signer's. */
+		if (name == SGX_KEYNAME_SEAL && (pol & SGX_KEYPOLICY_MRENCLAVE))
+			memcpy(d->mrenclave, secs->mrenclave, 32);
+		if (name == SGX_KEYNAME_PROVISION_SEAL || (pol & SGX_KEYPOLICY_MRSIGNER))
+			memcpy(d->mrsigner, secs->mrsigner, 32);
+		if (!(pol & SGX_KEYPOLICY_NOISVPRODID))
+			d->isv_prod_id = secs->isv_prod_id;
+		if (pol & SGX_KEYPOLICY_ISVFAMILYID)
+			memcpy(d->isv_family_id, meta->isv_family_id, 16);
+		if (pol & SGX_KEYPOLICY_ISVEXTPRODID)
+			memcpy(d->isv_ext_prod_id, meta->isv_ext_prod_id, 16);
+		if (pol & SGX_KEYPOLICY_CONFIGID) {
+			memcpy(d->config_id, secs->config_id, 64);
+			d->config_svn = req->config_svn;
+		}
+		d->keypolicy = pol;
+		d->attribute_mask = req->attribute_mask;
+		d->misc_mask = ~req->misc_mask;
+		memcpy(d->seal_key_fuses, k->seal_fuses, 16);
+		if (name == SGX_KEYNAME_SEAL) {
+			memcpy(d->owner_epoch, k->owner_epoch, 16);
+			memcpy(d->keyid, req->keyid, 32);
+		}
+	} else if (name == SGX_KEYNAME_PROVISION) {
+		/* No OWNEREPOCH, fuses or KEYID: the key survives a change of owner, which is
+		 * what lets a provisioning service recognise the part. */
+		d->isv_prod_id = secs->isv_prod_id;
+		memcpy(d->mrsigner, secs->mrsigner, 32);
+		d->attribute_mask = req->attribute_mask;
+		d->misc_mask = ~req->misc_mask;
+	} else { /* EINITTOKEN */
+		d->isv_prod_id = secs->isv_prod_id;
+		memcpy(d->mrsigner, secs->mrsigner, 32);
+		memcpy(d->owner_epoch, k->owner_epoch, 16);
+		memcpy(d->keyid, req->keyid, 32);
+		memcpy(d->seal_key_fuses, k->seal_fuses, 16);
+	}
 }
 
 long enclu_egetkey(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs *r,
@@ -283,11 +374,9 @@ long enclu_egetkey(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs
 	struct cpu_keys *k = cpu->keys;
 	const struct sgx_keyrequest *req_p;
 	struct sgx_keyrequest req;
-	struct sgx_attributes attr;
-	uint64_t flags = secs->attributes.flags;
-	uint32_t misc;
 	struct keydep d;
 	uint8_t key[16];
+	uint64_t st;
 	void *out;
 	int rc;
 
@@ -306,101 +395,26 @@ long enclu_egetkey(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs
 	    !all_zero(req.reserved2, sizeof(req.reserved2)) ||
 	    (req.keypolicy & SGX_KEYPOLICY_RESERVED))
 		return gp(f);
-	if (!(flags & SGX_ATTR_KSS) && ((req.keypolicy & SGX_KEYPOLICY_KSS_MASK) || req.config_svn))
+	if (!(secs->attributes.flags & SGX_ATTR_KSS) &&
+	    ((req.keypolicy & SGX_KEYPOLICY_KSS_MASK) || req.config_svn))
 		return gp(f);
 
-	/* INIT and DEBUG are bound into every key whatever the mask says. */
-	attr.flags = (req.attribute_mask.flags | SGX_ATTR_INIT | SGX_ATTR_DEBUG) & flags;
-	attr.xfrm = req.attribute_mask.xfrm & secs->attributes.xfrm;
-	misc = req.misc_mask & secs->miscselect;
-
-	memset(&d, 0, sizeof(d));
-	d.keyname = req.keyname;
 	switch (req.keyname) {
+	case SGX_KEYNAME_REPORT:
+		report_keydep(&d, k, &secs->attributes, secs->mrenclave, secs->miscselect,
+			      secs->config_id, secs->config_svn, req.keyid, keys_pkcs1_padding);
+		break;
 	case SGX_KEYNAME_SEAL:
 	case SGX_KEYNAME_PROVISION_SEAL:
 	case SGX_KEYNAME_PROVISION:
 	case SGX_KEYNAME_EINITTOKEN:
-		if (req.keyname == SGX_KEYNAME_EINITTOKEN && !(flags & SGX_ATTR_EINITTOKENKEY))
-			return status(r, SGX_INVALID_ATTRIBUTE);
-		if ((req.keyname == SGX_KEYNAME_PROVISION ||
-		     req.keyname == SGX_KEYNAME_PROVISION_SEAL) && !(flags & SGX_ATTR_PROVISIONKEY))
-			return status(r, SGX_INVALID_ATTRIBUTE);
-		if (cpusvn_beyond(k, req.cpusvn))
-			return status(r, SGX_INVALID_CPUSVN);
-		if ((k->checks & KEYS_CHECK_ISVSVN) && req.isv_svn > secs->isv_svn)
-			return status(r, SGX_INVALID_ISVSVN);
-		/* There is no code of its own for a too-high CONFIGSVN. */
-		if ((k->checks & KEYS_CHECK_CONFIGSVN) && req.config_svn > secs->config_svn &&
-		    (req.keyname == SGX_KEYNAME_SEAL || req.keyname == SGX_KEYNAME_PROVISION_SEAL))
-			return status(r, SGX_INVALID_ISVSVN);
-		d.isv_svn = req.isv_svn;
-		d.attributes = attr;
-		memcpy(d.cpusvn, req.cpusvn, 16);
-		memcpy(d.padding, meta->padding, sizeof(d.padding));
-		d.miscselect = misc;
-		break;
-	case SGX_KEYNAME_REPORT:
-		d.attributes = secs->attributes;
-		memcpy(d.mrenclave, secs->mrenclave, 32);
-		memcpy(d.cpusvn, k->cpusvn, 16);
-		memcpy(d.padding, keys_pkcs1_padding, sizeof(d.padding));
-		d.miscselect = secs->miscselect;
-		memcpy(d.config_id, secs->config_id, 64);
-		d.config_svn = secs->config_svn;
+		st = request_checks(k, secs, &req);
+		if (st != SGX_SUCCESS)
+			return status(r, st);
+		request_keydep(&d, k, secs, meta, &req);
 		break;
 	default:
 		return status(r, SGX_INVALID_KEYNAME);
-	}
-
-	switch (req.keyname) {
-	case SGX_KEYNAME_SEAL:
-	case SGX_KEYNAME_PROVISION_SEAL:
-		/* The identity the policy names; PROVISION_SEAL is always bound to the signer. */
-		if (req.keyname == SGX_KEYNAME_SEAL && (req.keypolicy & SGX_KEYPOLICY_MRENCLAVE))
-			memcpy(d.mrenclave, secs->mrenclave, 32);
-		if (req.keyname == SGX_KEYNAME_PROVISION_SEAL ||
-		    (req.keypolicy & SGX_KEYPOLICY_MRSIGNER))
-			memcpy(d.mrsigner, secs->mrsigner, 32);
-		if (!(req.keypolicy & SGX_KEYPOLICY_NOISVPRODID))
-			d.isv_prod_id = secs->isv_prod_id;
-		if (req.keypolicy & SGX_KEYPOLICY_ISVFAMILYID)
-			memcpy(d.isv_family_id, meta->isv_family_id, 16);
-		if (req.keypolicy & SGX_KEYPOLICY_ISVEXTPRODID)
-			memcpy(d.isv_ext_prod_id, meta->isv_ext_prod_id, 16);
-		if (req.keypolicy & SGX_KEYPOLICY_CONFIGID) {
-			memcpy(d.config_id, secs->config_id, 64);
-			d.config_svn = req.config_svn;
-		}
-		d.keypolicy = req.keypolicy;
-		d.attribute_mask = req.attribute_mask;
-		d.misc_mask = ~req.misc_mask;
-		memcpy(d.seal_key_fuses, k->seal_fuses, 16);
-		if (req.keyname == SGX_KEYNAME_SEAL) {
-			memcpy(d.owner_epoch, k->owner_epoch, 16);
-			memcpy(d.keyid, req.keyid, 32);
-		}
-		break;
-	case SGX_KEYNAME_PROVISION:
-		/* Survives a change of owner (no OWNEREPOCH, no fuses, no KEYID): that is what
-		 * lets a provisioning service recognise the part. */
-		d.isv_prod_id = secs->isv_prod_id;
-		memcpy(d.mrsigner, secs->mrsigner, 32);
-		d.attribute_mask = req.attribute_mask;
-		d.misc_mask = ~req.misc_mask;
-		break;
-	case SGX_KEYNAME_EINITTOKEN:
-		d.isv_prod_id = secs->isv_prod_id;
-		memcpy(d.mrsigner, secs->mrsigner, 32);
-		memcpy(d.owner_epoch, k->owner_epoch, 16);
-		memcpy(d.keyid, req.keyid, 32);
-		memcpy(d.seal_key_fuses, k->seal_fuses, 16);
-		break;
-	case SGX_KEYNAME_REPORT:
-		memcpy(d.owner_epoch, k->owner_epoch, 16);
-		memcpy(d.keyid, req.keyid, 32);
-		memcpy(d.seal_key_fuses, k->seal_fuses, 16);
-		break;
 	}
 	rc = keys_derive(cpu, &d, key);
 	if (rc == 0)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cpu/cpuid.h"
+#include "driver/policy.h"
 #include "util/config.h"
 #include "tools/cmds.h"
 
@@ -36,14 +37,38 @@ static void usage(void)
 		"                           programs that test CPUID for SGX with them\n"
 		"  stat [PID]               EPC use of processes running under sgxemu: total,\n"
 		"                           free, per enclave, pages swapped out and in\n"
+		"  measure [--heap SIZE] ENCLAVE.elf\n"
+		"                           print the MRENCLAVE the enclave image will have\n"
+		"  sign --key KEY.pem [--isvprodid N] [--isvsvn N] [--attributes N] ... ENCLAVE.elf\n"
+		"                           write its SIGSTRUCT (RSA-3072, e = 3); sign --help\n"
+		"                           lists the options\n"
+		"\n"
+		"enclave images (measure, sign) are laid out as our loader and the kernel selftest\n"
+		"lay them out: an x86-64 ELF linked at 0; each PT_LOAD becomes pages at\n"
+		"base + p_vaddr; the first PT_LOAD (RW) holds the TCS pages, the others are\n"
+		"regular pages with the segment's R/W/X; every page is measured (EADD + EEXTEND,\n"
+		"zeros past p_filesz); an optional --heap of RW pages follows, added unmeasured;\n"
+		"ELRANGE is the next power of two; SSAFRAMESIZE 1 unless --ssa-frame-size.\n"
 		"\n"
 		"options (before or after run/info; each sets the SGXEMU_* variable in brackets):\n"
 		"  --epc-size SIZE          EPC size, e.g. 64M, 1G, 8388608 [SGXEMU_EPC_SIZE]\n"
 		"  --sgx1                   emulate SGX1 only: no SGX2/EDMM [SGXEMU_SGX1=1]\n"
 		"  --trace                  trace enclave events to stderr [SGXEMU_TRACE=1]\n"
 		"  --trace-file F           trace to file F instead [SGXEMU_TRACE_FILE]\n"
-		"  --platform-key F         platform root secret file [SGXEMU_PLATFORM_KEY]\n"
-		"  --policy F               policy file [SGXEMU_POLICY]\n"
+		"  --platform-key F         platform root secret file, created on first use\n"
+		"                           (default ~/.local/share/sgxemu/platform.key, see\n"
+		"                           docs/keys.md) [SGXEMU_PLATFORM_KEY]\n"
+		"  --platform-secret HEX    fixed root secret, 64 hex digits, instead of the file\n"
+		"                           [SGXEMU_PLATFORM_SECRET]\n"
+		"  --cpusvn HEX             CPUSVN, 32 hex digits [SGXEMU_CPUSVN]\n"
+		"  --owner-epoch HEX        OWNEREPOCH, 32 hex digits [SGXEMU_OWNER_EPOCH]\n"
+		"  --svn-checks LIST        EGETKEY's SVN checks: all (hardware), none, or a list\n"
+		"                           of cpusvn,isvsvn,configsvn [SGXEMU_SVN_CHECKS]\n"
+		"  --provision-mode MODE    mode of /dev/sgx_provision (root:GROUP), default 0660\n"
+		"                           [SGXEMU_PROVISION_MODE]\n"
+		"  --provision-group G      its group, default sgx_prv [SGXEMU_PROVISION_GROUP]\n"
+		"  --policy F               policy file, see docs/policy.md [SGXEMU_POLICY]\n"
+		"  --audit F                audit log of policy decisions [SGXEMU_AUDIT]\n"
 		"  -h, --help               this text\n"
 		"\n"
 		"Options may also be written --name=VALUE. Variables already in the environment\n"
@@ -94,7 +119,14 @@ static const struct opt opts[] = {
 	{ "--trace", "SGXEMU_TRACE", 0 },
 	{ "--trace-file", "SGXEMU_TRACE_FILE", 1 },
 	{ "--platform-key", "SGXEMU_PLATFORM_KEY", 1 },
+	{ "--platform-secret", "SGXEMU_PLATFORM_SECRET", 1 },
+	{ "--cpusvn", "SGXEMU_CPUSVN", 1 },
+	{ "--owner-epoch", "SGXEMU_OWNER_EPOCH", 1 },
+	{ "--svn-checks", "SGXEMU_SVN_CHECKS", 1 },
+	{ "--provision-mode", "SGXEMU_PROVISION_MODE", 1 },
+	{ "--provision-group", "SGXEMU_PROVISION_GROUP", 1 },
 	{ "--policy", "SGXEMU_POLICY", 1 },
+	{ "--audit", "SGXEMU_AUDIT", 1 },
 };
 
 /* Consume the options at argv[*i...]; stop at the first non-option or after "--" (which is
@@ -153,6 +185,19 @@ static int check_config(struct sgxemu_config *cfg)
 	return 0;
 }
 
+/* A policy file the preload would refuse is refused here, with its line number. */
+static int check_policy(const struct sgxemu_config *cfg)
+{
+	char err[512];
+
+	if (policy_load(cfg->policy_file, err, sizeof(err)) ||
+	    policy_set_audit(cfg->audit_file, err, sizeof(err))) {
+		fprintf(stderr, "sgxemu: %s\n", err);
+		return 2;
+	}
+	return 0;
+}
+
 /* LD_PRELOAD = our library first, then whatever was there (without another copy of ours). */
 static int set_preload(const char *lib)
 {
@@ -198,7 +243,7 @@ static int cmd_run(int argc, char **argv, int i)
 		return rc;
 	if (i >= argc)
 		return die_usage("run: no program given");
-	if (check_config(&cfg))
+	if (check_config(&cfg) || check_policy(&cfg))
 		return 2;
 	if (exe_dir(dir, sizeof(dir))) {
 		fprintf(stderr, "sgxemu: cannot find my own executable: %s\n", strerror(errno));
@@ -374,6 +419,8 @@ int main(int argc, char **argv)
 		{ "info", cmd_info },
 		{ "cflags", cmd_cflags },
 		{ "stat", cmd_stat },
+		{ "measure", cmd_measure },
+		{ "sign", cmd_sign },
 	};
 	int i = 1, rc;
 	size_t k;

@@ -82,6 +82,7 @@ ok $? "run --sgx1 sets SGXEMU_SGX1=1" "got '$out'"
 out=$("$SGXEMU" --sgx1 --epc-size=32M run -- sh -c 'echo "$SGXEMU_SGX1 $SGXEMU_EPC_SIZE"' 2>/dev/null)
 [ "$out" = "1 32M" ]
 ok $? "options before the command are honoured too" "got '$out'"
+: >"$T/pol" # run validates the policy file: an empty one is a valid policy
 out=$("$SGXEMU" run --trace --trace-file "$T/tr" --platform-key "$T/key" --policy "$T/pol" -- \
 	sh -c 'echo "$SGXEMU_TRACE|$SGXEMU_TRACE_FILE|$SGXEMU_PLATFORM_KEY|$SGXEMU_POLICY"' 2>/dev/null)
 [ "$out" = "1|$T/tr|$T/key|$T/pol" ]

@@ -289,10 +289,6 @@ int fx_machine_init(struct fx_machine *m, uint64_t npages)
 
 void fx_machine_fini(struct fx_machine *m)
 {
-	/* cpu_fini frees the hidden SECS state but not the running measurements it owns. */
-	for (uint64_t i = 0; m->cpu.epcm && i < m->npages; i++)
-		if (m->cpu.epcm[i].meta)
-			measure_free(m->cpu.epcm[i].meta->mr);
 	cpu_keys_fini(&m->cpu);
 	cpu_fini(&m->cpu);
 	free(m->epc);
