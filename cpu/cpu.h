@@ -101,6 +101,8 @@ struct cpu_lp {
 	uint32_t ssa_frame_size;
 	uint64_t out_fsbase, out_gsbase; /* outside FS/GS bases saved by EENTER/ERESUME */
 	uint64_t entry_epoch;   /* tracking epoch at EENTER/ERESUME */
+	bool opt_out;           /* entered through a TCS without DBGOPTIN */
+	uint64_t out_tf;        /* the outside RFLAGS.TF, suppressed inside when opting out */
 };
 
 int cpu_init(struct sgx_cpu *cpu, uint8_t *epc, uint64_t epc_pages, const struct cpu_features *f);

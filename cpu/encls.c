@@ -277,7 +277,11 @@ long encls_einit(struct sgx_cpu *cpu, const struct sgx_sigstruct *sig, void *sec
 	if ((sidx = secs_operand(cpu, secs_page, f)) < 0)
 		return CPU_FAULT;
 
+	/* Reserved: header bytes 44-127, body bytes 910-911 and 992-1007, bytes 1028-1039
+	 * (908-909 are CET_ATTRIBUTES on CET parts). */
 	if (!all_zero(sig->header.reserved, sizeof(sig->header.reserved)) ||
+	    !all_zero(sig->body.reserved1 + 2, 2) ||
+	    !all_zero(sig->body.reserved2, sizeof(sig->body.reserved2)) ||
 	    !all_zero(sig->reserved4, sizeof(sig->reserved4)))
 		return SGX_INVALID_SIG_STRUCT;
 	st = sigstruct_verify(sig);

@@ -20,6 +20,8 @@ static long pf(struct cpu_fault *f, uint64_t addr, uint32_t err)
 	return CPU_FAULT;
 }
 
+#define RFLAGS_TF 0x100ULL
+
 static bool is_canonical(uint64_t a)
 {
 	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
@@ -130,6 +132,9 @@ static void lp_enter(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r,
 	lp->out_fsbase = r->fsbase;
 	lp->out_gsbase = r->gsbase;
 	tcs->aep = r->rcx;
+	/* Without DBGOPTIN, single-stepping stops at the enclave boundary. */
+	lp->opt_out = !(tcs->flags & SGX_TCS_FLAGS_DBGOPTIN);
+	lp->out_tf = r->rflags & RFLAGS_TF;
 	r->fsbase = secs->base + tcs->ofsbase;
 	r->gsbase = secs->base + tcs->ogsbase;
 	{
@@ -189,6 +194,8 @@ static long eenter(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, s
 	r->rax = tcs->cssa;
 	r->rcx = r->rip + 3;
 	r->rip = target;
+	if (lp->opt_out)
+		r->rflags &= ~RFLAGS_TF;
 	return 0;
 }
 
@@ -235,6 +242,8 @@ static long eresume(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, 
 	r->r8 = gpr->r8; r->r9 = gpr->r9; r->r10 = gpr->r10; r->r11 = gpr->r11;
 	r->r12 = gpr->r12; r->r13 = gpr->r13; r->r14 = gpr->r14; r->r15 = gpr->r15;
 	r->rflags = (r->rflags & ~RFLAGS_RESTORED) | (gpr->rflags & RFLAGS_RESTORED);
+	if (lp->opt_out)
+		r->rflags &= ~RFLAGS_TF;
 	r->rip = gpr->rip;
 	r->fsbase = gpr->fsbase;
 	r->gsbase = gpr->gsbase;
@@ -250,6 +259,8 @@ static long eexit(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, st
 		return gp(f);
 	r->rip = r->rbx;
 	r->rcx = tcs->aep;
+	if (lp->opt_out)
+		r->rflags = (r->rflags & ~RFLAGS_TF) | lp->out_tf;
 	lp_leave(cpu, lp, r);
 	return 0;
 }
@@ -360,5 +371,7 @@ void cpu_aex(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, unsigne
 	r->rdx = r->rsi = r->rdi = 0;
 	r->r8 = r->r9 = r->r10 = r->r11 = r->r12 = r->r13 = r->r14 = r->r15 = 0;
 	r->rflags &= ~0x108D5ULL; /* CF PF AF ZF SF OF RF */
+	if (lp->opt_out)
+		r->rflags = (r->rflags & ~RFLAGS_TF) | lp->out_tf;
 	lp_leave(cpu, lp, r);
 }

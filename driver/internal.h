@@ -108,6 +108,8 @@ unsigned reclaim_batch(void);
 int encl_page_reload(struct sgx_encl *e, struct encl_page *p, uint64_t addr);
 /* Before adding a page: a new VA page every 512 pages, as the kernel does. 0 or -errno. */
 int encl_va_grow(struct sgx_encl *e);
+/* Undo the VA page encl_va_grow just added (the page it was for was not added). */
+void encl_va_shrink(struct sgx_encl *e);
 /* Paging state of an enclave going away (VA pages, backing). */
 void encl_paging_release(struct sgx_encl *e);
 void encl_va_slot_free(struct sgx_encl *e, struct encl_page *p);

@@ -140,24 +140,30 @@ static long add_one_page(struct sgx_encl *e, uint64_t src, uint64_t addr,
 	uint8_t *dst;
 	long idx, r;
 
-	if (encl_page_lookup(e, addr))
-		return -EBUSY;
-	/* Enclave memory is VM_IO|VM_PFNMAP in the kernel: it cannot be a source. */
-	if (sgx_range_is_enclave(src, SGX_PAGE_SIZE) || copy_from_user(buf, src, SGX_PAGE_SIZE))
-		return -EFAULT;
-	r = policy_add_page(e, src, addr, si);
-	if (r)
-		return r;
-	r = encl_va_grow(e);
-	if (r)
-		return r;
+	bool grew;
+
+	/* The kernel's order: EPC page (with reclaim), VA page, page-table insert (EBUSY), then
+	 * the source: its VMA must allow exec (EACCES), then it is pinned (EFAULT; enclave
+	 * memory is VM_IO|VM_PFNMAP and cannot be). */
 	idx = epc_get_page();
 	if (idx < 0)
 		return -ENOMEM;
-	p = encl_page_create(e, addr);
-	if (!p) {
+	grew = e->page_cnt % 512 == 0;
+	r = encl_va_grow(e);
+	if (!r && encl_page_lookup(e, addr))
+		r = -EBUSY;
+	if (!r)
+		r = policy_add_page(e, src, addr, si);
+	if (!r && (sgx_range_is_enclave(src, SGX_PAGE_SIZE) || copy_from_user(buf, src, SGX_PAGE_SIZE)))
+		r = -EFAULT;
+	p = r ? NULL : encl_page_create(e, addr);
+	if (!r && !p)
+		r = -ENOMEM;
+	if (r) {
+		if (grew)
+			encl_va_shrink(e);
 		epc_free_page((uint32_t)idx);
-		return -ENOMEM;
+		return r;
 	}
 	dst = epc_page(&sgx_pf.cpu, (uint32_t)idx);
 	memset(&pi, 0, sizeof(pi));

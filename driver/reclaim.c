@@ -68,6 +68,22 @@ int encl_va_grow(struct sgx_encl *e)
 	return 0;
 }
 
+void encl_va_shrink(struct sgx_encl *e)
+{
+	struct cpu_fault f;
+	struct encl_va *va;
+
+	if (!e->nr_va)
+		return;
+	va = &e->va[e->nr_va - 1];
+	for (unsigned w = 0; w < 8; w++)
+		if (va->free[w] != ~0ULL)
+			return; /* in use: keep it */
+	if (encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, va->epc), &f) == SGX_SUCCESS)
+		epc_free_page(va->epc);
+	e->nr_va--;
+}
+
 static uint64_t *va_slot_take(struct sgx_encl *e, struct encl_page *p)
 {
 	for (uint32_t i = 0; i < e->nr_va; i++) {
@@ -201,7 +217,12 @@ unsigned reclaim_batch(void)
 			n++;
 	}
 	for (unsigned i = 0; i < n; i++) {
-		sgx_pf.mm->map_none(vs[i].addr, SGX_PAGE_SIZE);
+		struct encl_vma *v = vma_find(vs[i].addr);
+
+		/* Zap the PTE only where an enclave mapping holds it. */
+		if (v && v->encl == vs[i].encl)
+			sgx_pf.mm->map_none(vs[i].addr, SGX_PAGE_SIZE);
+		vs[i].page->pte = 0;
 		if (encls_eblock(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, vs[i].epc), &f) != SGX_SUCCESS)
 			vs[i].encl = NULL;
 	}

@@ -1420,16 +1420,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_add_eadd_fault_eio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_enomem, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_noexec_source_eacces, setup, teardown),
-		/* TODO(spec): linux.md §1.8 per-page source checks: VMA, then VM_MAYEXEC (EACCES), then the
-		 * page is pinned (EFAULT); driver/ioctl.c reads the source (EFAULT) before the policy's
-		 * noexec check (EACCES). Re-enable when fixed:
-		 * cmocka_unit_test_setup_teardown(test_add_noexec_checked_before_reading, setup, teardown), */
-		/* TODO(spec): linux.md §1.8 per page: EPC allocation (ENOMEM) precedes the page-table insert
-		 * (EBUSY); driver/ioctl.c add_one_page checks EBUSY first. Re-enable when fixed:
-		 * cmocka_unit_test_setup_teardown(test_add_enomem_before_ebusy, setup, teardown), */
-		/* TODO(spec): linux.md §1.8 per page: EPC allocation (ENOMEM) precedes the source checks
-		 * (EFAULT); driver/ioctl.c add_one_page reads the source first. Re-enable when fixed:
-		 * cmocka_unit_test_setup_teardown(test_add_enomem_before_efault, setup, teardown), */
+		cmocka_unit_test_setup_teardown(test_add_noexec_checked_before_reading, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_enomem_before_ebusy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_enomem_before_efault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_after_init_einval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_before_create_einval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_ok_then_einval, setup, teardown),
@@ -1456,15 +1449,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fault_decisions_outside_enclave_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_decisions_in_enclave_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_reloads_swapped_page, setup, teardown),
-		/* TODO(spec): linux.md §4.4 step 3: reclaim zaps the victim's PTEs in the enclave's VMAs only;
-		 * driver/reclaim.c reclaim_batch calls mm->map_none on every victim address, replacing
-		 * whatever the process has mapped there when no enclave VMA covers it. Re-enable when fixed:
-		 * cmocka_unit_test_setup_teardown(test_reclaim_leaves_foreign_memory_alone, setup, teardown), */
+		cmocka_unit_test_setup_teardown(test_reclaim_leaves_foreign_memory_alone, setup, teardown),
 	};
 
-	(void)test_add_noexec_checked_before_reading; /* TODO(spec) above */
-	(void)test_add_enomem_before_ebusy; /* TODO(spec) above */
-	(void)test_add_enomem_before_efault; /* TODO(spec) above */
-	(void)test_reclaim_leaves_foreign_memory_alone; /* TODO(spec) above */
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -1144,10 +1144,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_einit_misc_mask_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_einit_einittokenkey_needs_le_signer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_einit_invalid_sig_struct, setup, teardown),
-		/* TODO(spec): isa.md §1.9 and §8 step 3: EINIT must return SGX_INVALID_SIG_STRUCT when the
-		 * reserved SIGSTRUCT bytes 910-911 or 992-1007 are non-zero; cpu/encls.c accepts them.
-		 * Re-enable when fixed:
-		 * cmocka_unit_test_setup_teardown(test_einit_body_reserved_bytes, setup, teardown), */
+		cmocka_unit_test_setup_teardown(test_einit_body_reserved_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_einit_isvfamilyid_without_kss, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_einit_invalid_signature, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_einit_invalid_einittoken, setup, teardown),
@@ -1159,6 +1156,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eremove_invalid_page_succeeds, setup, teardown),
 	};
 
-	(void)test_einit_body_reserved_bytes; /* TODO(spec) above */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -865,10 +865,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eexit_outside_gp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enter_in_enclave_mode_gp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aex_saves_and_loads_synthetic_state, setup, teardown),
-		/* TODO(spec): isa.md §5.1 (effects: DBGOPTIN=0 saves and clears TF), §5.3 (ERESUME: TF := 0 if
-		 * opt-out), §6 step 5 (AEX: TF := saved outside TF): cpu/enclu.c leaves RFLAGS.TF alone on
-		 * EENTER/ERESUME and keeps the enclave's TF in the AEX state. Re-enable when fixed:
-		 * cmocka_unit_test_setup_teardown(test_tf_opt_out, setup, teardown), */
+		cmocka_unit_test_setup_teardown(test_tf_opt_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aex_exitinfo_with_exinfo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aex_exitinfo_without_exinfo, setup_no_exinfo, teardown),
 		cmocka_unit_test_setup_teardown(test_aex_eresume_fx_state, setup, teardown),
@@ -879,6 +876,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enclave_ptr_checks, setup, teardown),
 	};
 
-	(void)test_tf_opt_out; /* TODO(spec) above */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
