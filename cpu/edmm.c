@@ -3,29 +3,9 @@
 #include <string.h>
 
 #include "cpu/cpu.h"
+#include "cpu/fault.h"
 
 #define ZF 0x40ULL
-
-static long gp(struct cpu_fault *f)
-{
-	f->vector = X86_GP;
-	f->errcode = 0;
-	f->addr = 0;
-	return CPU_FAULT;
-}
-
-static long pf(struct cpu_fault *f, uint64_t addr, uint32_t err)
-{
-	f->vector = X86_PF;
-	f->errcode = err;
-	f->addr = addr;
-	return CPU_FAULT;
-}
-
-static bool aligned(uint64_t v, uint64_t a)
-{
-	return (v & (a - 1)) == 0;
-}
 
 static bool secinfo_reserved_ok(const struct sgx_secinfo *si)
 {
@@ -66,24 +46,24 @@ long encls_eaug(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_ds
 	const struct sgx_secs *secs;
 	long idx, sidx;
 
-	if (!aligned((uintptr_t)pi, 32) || !aligned((uintptr_t)epc_dst, SGX_PAGE_SIZE))
-		return gp(f);
+	if (!cpu_aligned((uintptr_t)pi, 32) || !cpu_aligned((uintptr_t)epc_dst, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	if ((idx = epc_index(cpu, epc_dst)) < 0)
-		return pf(f, (uintptr_t)epc_dst, X86_PF_P);
-	if (!aligned(pi->secs, SGX_PAGE_SIZE) || !aligned(pi->linaddr, SGX_PAGE_SIZE) || pi->srcpge ||
+		return cpu_pf(f, (uintptr_t)epc_dst, X86_PF_P);
+	if (!cpu_aligned(pi->secs, SGX_PAGE_SIZE) || !cpu_aligned(pi->linaddr, SGX_PAGE_SIZE) || pi->srcpge ||
 	    pi->secinfo)
-		return gp(f);
+		return cpu_gp(f);
 	if ((sidx = epc_index(cpu, (void *)(uintptr_t)pi->secs)) < 0)
-		return pf(f, pi->secs, X86_PF_P);
+		return cpu_pf(f, pi->secs, X86_PF_P);
 	e = &cpu->epcm[idx];
 	s = &cpu->epcm[sidx];
 	if (e->valid)
-		return pf(f, (uintptr_t)epc_dst, X86_PF_SGX | X86_PF_P);
+		return cpu_pf(f, (uintptr_t)epc_dst, X86_PF_SGX | X86_PF_P);
 	if (!s->valid || s->type != SGX_PT_SECS)
-		return pf(f, pi->secs, X86_PF_SGX | X86_PF_P);
+		return cpu_pf(f, pi->secs, X86_PF_SGX | X86_PF_P);
 	secs = (const struct sgx_secs *)epc_page(cpu, (uint32_t)sidx);
 	if (!s->meta->initialized || pi->linaddr < secs->base || pi->linaddr - secs->base >= secs->size)
-		return gp(f);
+		return cpu_gp(f);
 	memset(epc_dst, 0, SGX_PAGE_SIZE);
 	e->type = SGX_PT_REG;
 	e->perm = SGX_SECINFO_R | SGX_SECINFO_W;
@@ -103,12 +83,12 @@ static struct epcm_entry *modify_target(struct sgx_cpu *cpu, const struct sgx_se
 {
 	long idx;
 
-	if (!aligned((uintptr_t)si, 64) || !aligned((uintptr_t)epc_pg, SGX_PAGE_SIZE)) {
-		gp(f);
+	if (!cpu_aligned((uintptr_t)si, 64) || !cpu_aligned((uintptr_t)epc_pg, SGX_PAGE_SIZE)) {
+		cpu_gp(f);
 		return NULL;
 	}
 	if ((idx = epc_index(cpu, epc_pg)) < 0) {
-		pf(f, (uintptr_t)epc_pg, X86_PF_P);
+		cpu_pf(f, (uintptr_t)epc_pg, X86_PF_P);
 		return NULL;
 	}
 	return &cpu->epcm[idx];
@@ -122,17 +102,17 @@ long encls_emodpr(struct sgx_cpu *cpu, const struct sgx_secinfo *si, void *epc_p
 		return CPU_FAULT;
 	if (!secinfo_reserved_ok(si) ||
 	    ((si->flags & SGX_SECINFO_W) && !(si->flags & SGX_SECINFO_R)))
-		return gp(f);
+		return cpu_gp(f);
 	if (!e->valid)
-		return pf(f, (uintptr_t)epc_pg, X86_PF_SGX | X86_PF_P);
+		return cpu_pf(f, (uintptr_t)epc_pg, X86_PF_SGX | X86_PF_P);
 	/* Before the type check: an unaccepted TRIM page answers here, an accepted one faults,
 	 * which is how the driver tells the two apart when removing pages. */
 	if (e->flags & (EPCM_PENDING | EPCM_MODIFIED))
 		return SGX_PAGE_NOT_MODIFIABLE;
 	if (e->type != SGX_PT_REG)
-		return pf(f, (uintptr_t)epc_pg, X86_PF_SGX | X86_PF_P);
+		return cpu_pf(f, (uintptr_t)epc_pg, X86_PF_SGX | X86_PF_P);
 	if (!cpu->epcm[e->secs].meta->initialized)
-		return gp(f);
+		return cpu_gp(f);
 	e->perm &= (uint8_t)(si->flags & SGX_SECINFO_PERM_MASK);
 	e->flags |= EPCM_PR;
 	e->bepoch = atomic_load(&cpu->epcm[e->secs].meta->epoch);
@@ -148,16 +128,16 @@ long encls_emodt(struct sgx_cpu *cpu, const struct sgx_secinfo *si, void *epc_pg
 		return CPU_FAULT;
 	to = secinfo_type(si);
 	if (!secinfo_reserved_ok(si) || (to != SGX_PT_TCS && to != SGX_PT_TRIM))
-		return gp(f);
+		return cpu_gp(f);
 	if (!e->valid)
-		return pf(f, (uintptr_t)epc_pg, X86_PF_SGX | X86_PF_P);
+		return cpu_pf(f, (uintptr_t)epc_pg, X86_PF_SGX | X86_PF_P);
 	if (!((e->type == SGX_PT_REG && (to == SGX_PT_TCS || to == SGX_PT_TRIM)) ||
 	      (e->type == SGX_PT_TCS && to == SGX_PT_TRIM)))
-		return pf(f, (uintptr_t)epc_pg, X86_PF_SGX | X86_PF_P);
+		return cpu_pf(f, (uintptr_t)epc_pg, X86_PF_SGX | X86_PF_P);
 	if (e->flags & (EPCM_PENDING | EPCM_MODIFIED))
 		return SGX_PAGE_NOT_MODIFIABLE;
 	if (!cpu->epcm[e->secs].meta->initialized)
-		return gp(f);
+		return cpu_gp(f);
 	e->type = (uint8_t)to;
 	e->perm = 0;
 	e->flags = (e->flags & ~EPCM_PR) | EPCM_MODIFIED;
@@ -171,12 +151,12 @@ long encls_etrack(struct sgx_cpu *cpu, void *secs, struct cpu_fault *f)
 	uint64_t e;
 	long idx;
 
-	if (!aligned((uintptr_t)secs, SGX_PAGE_SIZE))
-		return gp(f);
+	if (!cpu_aligned((uintptr_t)secs, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	if ((idx = epc_index(cpu, secs)) < 0)
-		return pf(f, (uintptr_t)secs, X86_PF_P);
+		return cpu_pf(f, (uintptr_t)secs, X86_PF_P);
 	if (!cpu->epcm[idx].valid || cpu->epcm[idx].type != SGX_PT_SECS)
-		return pf(f, (uintptr_t)secs, X86_PF_SGX | X86_PF_P);
+		return cpu_pf(f, (uintptr_t)secs, X86_PF_SGX | X86_PF_P);
 	m = cpu->epcm[idx].meta;
 	e = atomic_load(&m->epoch);
 	if (atomic_load(&m->active_ep[(e - 1) & 1]))
@@ -193,19 +173,19 @@ static struct epcm_entry *enclave_target(struct sgx_cpu *cpu, const struct cpu_l
 	struct epcm_entry *e;
 	uint32_t err;
 
-	if (!aligned(la, SGX_PAGE_SIZE) || la < lp->base || la - lp->base >= lp->size) {
-		gp(f);
+	if (!cpu_aligned(la, SGX_PAGE_SIZE) || la < lp->base || la - lp->base >= lp->size) {
+		cpu_gp(f);
 		return NULL;
 	}
 	err = cpu->mmu.translate(cpu->mmu.ctx, la, false, idx);
 	if (err) {
-		pf(f, la, err);
+		cpu_pf(f, la, err);
 		return NULL;
 	}
 	e = &cpu->epcm[*idx];
 	if (!e->valid || (e->flags & EPCM_BLOCKED) || e->secs != lp->secs || e->linaddr != la ||
 	    (e->type != SGX_PT_REG && e->type != SGX_PT_TCS && e->type != SGX_PT_TRIM)) {
-		pf(f, la, X86_PF_SGX | X86_PF_P);
+		cpu_pf(f, la, X86_PF_SGX | X86_PF_P);
 		return NULL;
 	}
 	return e;
@@ -214,8 +194,8 @@ static struct epcm_entry *enclave_target(struct sgx_cpu *cpu, const struct cpu_l
 static const struct sgx_secinfo *read_secinfo(struct sgx_cpu *cpu, const struct cpu_lp *lp,
 					      uint64_t la, struct cpu_fault *f)
 {
-	if (!aligned(la, 64)) {
-		gp(f);
+	if (!cpu_aligned(la, 64)) {
+		cpu_gp(f);
 		return NULL;
 	}
 	return cpu_enclave_ptr(cpu, lp, la, sizeof(struct sgx_secinfo), ACCESS_R, f);
@@ -227,8 +207,8 @@ static bool tcs_acceptable(const struct sgx_tcs *t)
 		if (t->reserved[i])
 			return false;
 	return !t->flags && t->cssa < t->nssa && !t->aep && !t->state &&
-	       aligned(t->ossa, SGX_PAGE_SIZE) && aligned(t->ofsbase, SGX_PAGE_SIZE) &&
-	       aligned(t->ogsbase, SGX_PAGE_SIZE);
+	       cpu_aligned(t->ossa, SGX_PAGE_SIZE) && cpu_aligned(t->ofsbase, SGX_PAGE_SIZE) &&
+	       cpu_aligned(t->ogsbase, SGX_PAGE_SIZE);
 }
 
 long enclu_eaccept(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs *r, struct cpu_fault *f)
@@ -244,14 +224,14 @@ long enclu_eaccept(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs
 		return CPU_FAULT;
 	req = *si;
 	if (!secinfo_reserved_ok(&req))
-		return gp(f);
+		return cpu_gp(f);
 	fl = req.flags;
 	type = secinfo_type(&req);
 	if (!((type == SGX_PT_REG && (fl & (SGX_SECINFO_PR | SGX_SECINFO_PENDING)) &&
 	       !(fl & SGX_SECINFO_MODIFIED)) ||
 	      ((type == SGX_PT_TCS || type == SGX_PT_TRIM) &&
 	       !(fl & (SGX_SECINFO_PR | SGX_SECINFO_PENDING)) && (fl & SGX_SECINFO_MODIFIED))))
-		return gp(f);
+		return cpu_gp(f);
 	e = enclave_target(cpu, lp, r->rcx, &idx, f);
 	if (!e)
 		return CPU_FAULT;
@@ -264,7 +244,7 @@ long enclu_eaccept(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs
 	    !secs_tracking_done(cpu->epcm[lp->secs].meta, e->bepoch))
 		return status(r, SGX_NOT_TRACKED);
 	if (type == SGX_PT_TCS && !tcs_acceptable((const struct sgx_tcs *)epc_page(cpu, idx)))
-		return gp(f);
+		return cpu_gp(f);
 	e->flags &= ~(EPCM_PENDING | EPCM_MODIFIED | EPCM_PR);
 	if (cpu->mmu.epcm_changed)
 		cpu->mmu.epcm_changed(cpu->mmu.ctx, r->rcx);
@@ -282,11 +262,11 @@ long enclu_eacceptcopy(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_
 	if (!si)
 		return CPU_FAULT;
 	req = *si;
-	if (!aligned(r->rcx, SGX_PAGE_SIZE) || !aligned(r->rdx, SGX_PAGE_SIZE))
-		return gp(f);
+	if (!cpu_aligned(r->rcx, SGX_PAGE_SIZE) || !cpu_aligned(r->rdx, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	if (!secinfo_reserved_ok(&req) || secinfo_type(&req) != SGX_PT_REG ||
 	    ((req.flags & SGX_SECINFO_W) && !(req.flags & SGX_SECINFO_R)))
-		return gp(f);
+		return cpu_gp(f);
 	src = cpu_enclave_ptr(cpu, lp, r->rdx, SGX_PAGE_SIZE, ACCESS_R, f);
 	if (!src)
 		return CPU_FAULT;
@@ -316,15 +296,15 @@ long enclu_emodpe(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs 
 		return CPU_FAULT;
 	req = *si;
 	if (!secinfo_reserved_ok(&req))
-		return gp(f);
+		return cpu_gp(f);
 	e = enclave_target(cpu, lp, r->rcx, &idx, f);
 	if (!e)
 		return CPU_FAULT;
 	if (e->type != SGX_PT_REG || (e->flags & (EPCM_PENDING | EPCM_MODIFIED)))
-		return pf(f, r->rcx, X86_PF_SGX | X86_PF_P);
+		return cpu_pf(f, r->rcx, X86_PF_SGX | X86_PF_P);
 	perm = e->perm | (uint8_t)(req.flags & SGX_SECINFO_PERM_MASK);
 	if ((perm & SGX_SECINFO_W) && !(perm & SGX_SECINFO_R))
-		return gp(f);
+		return cpu_gp(f);
 	e->perm = perm;
 	if (cpu->mmu.epcm_changed)
 		cpu->mmu.epcm_changed(cpu->mmu.ctx, r->rcx);

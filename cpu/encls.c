@@ -6,54 +6,19 @@
 #include <openssl/crypto.h>
 
 #include "cpu/cpu.h"
+#include "cpu/fault.h"
 #include "cpu/keys.h"
 #include "cpu/measure.h"
 #include "cpu/sigstruct.h"
 
-static long gp(struct cpu_fault *f)
-{
-	f->vector = X86_GP;
-	f->errcode = 0;
-	f->addr = 0;
-	return CPU_FAULT;
-}
-
 /* A fault on an EPC operand that failed an EPCM check. */
-static long pf(struct cpu_fault *f, const void *addr)
-{
-	f->vector = X86_PF;
-	f->errcode = X86_PF_SGX | X86_PF_P;
-	f->addr = (uintptr_t)addr;
-	return CPU_FAULT;
-}
-
-static bool aligned(uint64_t v, uint64_t a)
-{
-	return (v & (a - 1)) == 0;
-}
-
-static bool is_canonical(uint64_t a)
-{
-	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
-static bool all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i])
-			return false;
-	return true;
-}
-
 /* Resolve an EPC operand; -1 with *f set when it is not an aligned EPC page. */
 static long epc_operand(struct sgx_cpu *cpu, const void *p, uint64_t align, struct cpu_fault *f)
 {
 	long idx;
 
-	if (!aligned((uintptr_t)p, align))
-		return gp(f), -1;
+	if (!cpu_aligned((uintptr_t)p, align))
+		return cpu_gp(f), -1;
 	idx = epc_index(cpu, p);
 	if (idx < 0) {
 		f->vector = X86_PF;
@@ -76,26 +41,26 @@ long encls_ecreate(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc
 	long idx;
 	uint64_t maxsize;
 
-	if (!aligned((uintptr_t)pi, 32))
-		return gp(f);
+	if (!cpu_aligned((uintptr_t)pi, 32))
+		return cpu_gp(f);
 	if ((idx = epc_operand(cpu, epc_dst, SGX_PAGE_SIZE, f)) < 0)
 		return CPU_FAULT;
-	if (!aligned(pi->srcpge, SGX_PAGE_SIZE) || !aligned(pi->secinfo, 64) ||
+	if (!cpu_aligned(pi->srcpge, SGX_PAGE_SIZE) || !cpu_aligned(pi->secinfo, 64) ||
 	    pi->linaddr || pi->secs)
-		return gp(f);
+		return cpu_gp(f);
 	si = (const struct sgx_secinfo *)(uintptr_t)pi->secinfo;
-	if (!all_zero(si->reserved, sizeof(si->reserved)) ||
+	if (!cpu_all_zero(si->reserved, sizeof(si->reserved)) ||
 	    (si->flags & SGX_SECINFO_RESERVED_MASK) ||
 	    ((si->flags & SGX_SECINFO_TYPE_MASK) >> SGX_SECINFO_TYPE_SHIFT) != SGX_PT_SECS)
-		return gp(f);
+		return cpu_gp(f);
 	e = &cpu->epcm[idx];
 	if (e->valid)
-		return pf(f, epc_dst);
+		return cpu_pf(f, (uintptr_t)(epc_dst), X86_PF_SGX | X86_PF_P);
 
 	/* Validate a private copy first so a rejected SECS leaves the EPC page untouched. */
 	secs = malloc(sizeof(*secs));
 	if (!secs)
-		return gp(f);
+		return cpu_gp(f);
 	memcpy(secs, (const void *)(uintptr_t)pi->srcpge, sizeof(*secs));
 	maxsize = 1ULL << 36; /* CPUID.12.0:EDX[15:8] */
 	if ((secs->attributes.xfrm & 3) != 3 || (secs->attributes.xfrm & ~cpu->feat.xfrm) ||
@@ -104,18 +69,18 @@ long encls_ecreate(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc
 		    XSAVE_LEGACY_SIZE + sizeof(struct sgx_gprsgx) +
 		    ((secs->miscselect & SGX_MISC_EXINFO) ? sizeof(struct sgx_exinfo) : 0) ||
 	    !(secs->attributes.flags & SGX_ATTR_MODE64BIT) ||
-	    !is_canonical(secs->base) ||
+	    !cpu_canonical(secs->base) ||
 	    secs->size >= maxsize || secs->size < 8192 || (secs->size & (secs->size - 1)) ||
 	    (secs->base & (secs->size - 1)) ||
 	    (secs->attributes.flags & ~cpu->feat.attributes) ||
-	    !all_zero(secs->reserved1, sizeof(secs->reserved1)) ||
-	    !all_zero(secs->reserved2, sizeof(secs->reserved2)) ||
-	    !all_zero(secs->reserved3, sizeof(secs->reserved3)) ||
-	    !all_zero(secs->reserved4, sizeof(secs->reserved4)) ||
+	    !cpu_all_zero(secs->reserved1, sizeof(secs->reserved1)) ||
+	    !cpu_all_zero(secs->reserved2, sizeof(secs->reserved2)) ||
+	    !cpu_all_zero(secs->reserved3, sizeof(secs->reserved3)) ||
+	    !cpu_all_zero(secs->reserved4, sizeof(secs->reserved4)) ||
 	    (!(secs->attributes.flags & SGX_ATTR_KSS) &&
-	     (!all_zero(secs->config_id, sizeof(secs->config_id)) || secs->config_svn))) {
+	     (!cpu_all_zero(secs->config_id, sizeof(secs->config_id)) || secs->config_svn))) {
 		free(secs);
-		return gp(f);
+		return cpu_gp(f);
 	}
 	meta = calloc(1, sizeof(*meta));
 	if (meta)
@@ -125,7 +90,7 @@ long encls_ecreate(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc
 			measure_free(meta->mr);
 		free(meta);
 		free(secs);
-		return gp(f);
+		return cpu_gp(f);
 	}
 	/* Software may not pass these in; hardware owns them. */
 	memset(secs->mrenclave, 0, sizeof(secs->mrenclave));
@@ -155,15 +120,15 @@ static long secs_operand(struct sgx_cpu *cpu, void *secs, struct cpu_fault *f)
 	if (idx < 0)
 		return -1;
 	if (!cpu->epcm[idx].valid || cpu->epcm[idx].type != SGX_PT_SECS)
-		return pf(f, secs), -1;
+		return cpu_pf(f, (uintptr_t)(secs), X86_PF_SGX | X86_PF_P), -1;
 	return idx;
 }
 
 static bool tcs_valid_for_eadd(const struct sgx_tcs *t)
 {
-	return !(t->flags & ~SGX_TCS_FLAGS_DBGOPTIN) && aligned(t->ossa, SGX_PAGE_SIZE) &&
-	       aligned(t->ofsbase, SGX_PAGE_SIZE) && aligned(t->ogsbase, SGX_PAGE_SIZE) &&
-	       all_zero(t->reserved, sizeof(t->reserved));
+	return !(t->flags & ~SGX_TCS_FLAGS_DBGOPTIN) && cpu_aligned(t->ossa, SGX_PAGE_SIZE) &&
+	       cpu_aligned(t->ofsbase, SGX_PAGE_SIZE) && cpu_aligned(t->ogsbase, SGX_PAGE_SIZE) &&
+	       cpu_all_zero(t->reserved, sizeof(t->reserved));
 }
 
 long encls_eadd(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_dst, struct cpu_fault *f)
@@ -175,40 +140,40 @@ long encls_eadd(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_ds
 	uint64_t flags, type;
 	long idx, sidx;
 
-	if (!aligned((uintptr_t)pi, 32))
-		return gp(f);
+	if (!cpu_aligned((uintptr_t)pi, 32))
+		return cpu_gp(f);
 	if ((idx = epc_operand(cpu, epc_dst, SGX_PAGE_SIZE, f)) < 0)
 		return CPU_FAULT;
-	if (!aligned(pi->srcpge, SGX_PAGE_SIZE) || !aligned(pi->secs, SGX_PAGE_SIZE) ||
-	    !aligned(pi->secinfo, 64) || !aligned(pi->linaddr, SGX_PAGE_SIZE))
-		return gp(f);
+	if (!cpu_aligned(pi->srcpge, SGX_PAGE_SIZE) || !cpu_aligned(pi->secs, SGX_PAGE_SIZE) ||
+	    !cpu_aligned(pi->secinfo, 64) || !cpu_aligned(pi->linaddr, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	if ((sidx = epc_operand(cpu, (void *)(uintptr_t)pi->secs, SGX_PAGE_SIZE, f)) < 0)
 		return CPU_FAULT;
 	si = (const struct sgx_secinfo *)(uintptr_t)pi->secinfo;
 	flags = si->flags;
 	type = (flags & SGX_SECINFO_TYPE_MASK) >> SGX_SECINFO_TYPE_SHIFT;
-	if (!all_zero(si->reserved, sizeof(si->reserved)) ||
+	if (!cpu_all_zero(si->reserved, sizeof(si->reserved)) ||
 	    (flags & (SGX_SECINFO_RESERVED_MASK | SGX_SECINFO_PENDING | SGX_SECINFO_MODIFIED |
 		      SGX_SECINFO_PR)) ||
 	    (type != SGX_PT_REG && type != SGX_PT_TCS))
-		return gp(f);
+		return cpu_gp(f);
 	e = &cpu->epcm[idx];
 	if (e->valid)
-		return pf(f, epc_dst);
+		return cpu_pf(f, (uintptr_t)(epc_dst), X86_PF_SGX | X86_PF_P);
 	if (!cpu->epcm[sidx].valid || cpu->epcm[sidx].type != SGX_PT_SECS)
-		return pf(f, (void *)(uintptr_t)pi->secs);
+		return cpu_pf(f, (uintptr_t)((void *)(uintptr_t)pi->secs), X86_PF_SGX | X86_PF_P);
 	secs = (struct sgx_secs *)epc_page(cpu, (uint32_t)sidx);
 	meta = cpu->epcm[sidx].meta;
 
 	if (type == SGX_PT_TCS) {
 		if (!tcs_valid_for_eadd((const struct sgx_tcs *)(uintptr_t)pi->srcpge))
-			return gp(f);
+			return cpu_gp(f);
 	} else if ((flags & SGX_SECINFO_W) && !(flags & SGX_SECINFO_R)) {
-		return gp(f);
+		return cpu_gp(f);
 	}
 	if (pi->linaddr < secs->base || pi->linaddr - secs->base >= secs->size ||
 	    meta->initialized)
-		return gp(f);
+		return cpu_gp(f);
 
 	memcpy(epc_dst, (const void *)(uintptr_t)pi->srcpge, SGX_PAGE_SIZE);
 	if (type == SGX_PT_TCS) {
@@ -239,23 +204,23 @@ long encls_eextend(struct sgx_cpu *cpu, void *secs_page, void *chunk, struct cpu
 	long sidx, idx;
 	uint64_t off;
 
-	if (!aligned((uintptr_t)secs_page, SGX_PAGE_SIZE))
-		return gp(f);
+	if (!cpu_aligned((uintptr_t)secs_page, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	if (epc_index(cpu, secs_page) < 0)
-		return pf(f, secs_page);
-	if (!aligned((uintptr_t)chunk, 256))
-		return gp(f);
+		return cpu_pf(f, (uintptr_t)(secs_page), X86_PF_SGX | X86_PF_P);
+	if (!cpu_aligned((uintptr_t)chunk, 256))
+		return cpu_gp(f);
 	idx = epc_index(cpu, chunk);
 	if (idx < 0)
-		return pf(f, chunk);
+		return cpu_pf(f, (uintptr_t)(chunk), X86_PF_SGX | X86_PF_P);
 	e = &cpu->epcm[idx];
 	if (!e->valid || (e->type != SGX_PT_REG && e->type != SGX_PT_TCS))
-		return pf(f, chunk);
+		return cpu_pf(f, (uintptr_t)(chunk), X86_PF_SGX | X86_PF_P);
 	sidx = epc_index(cpu, secs_page);
 	if ((long)e->secs != sidx || !cpu->epcm[sidx].valid || cpu->epcm[sidx].type != SGX_PT_SECS)
-		return gp(f);
+		return cpu_gp(f);
 	if (cpu->epcm[sidx].meta->initialized)
-		return gp(f);
+		return cpu_gp(f);
 	secs = secs_page;
 	off = e->linaddr - secs->base + ((uintptr_t)chunk & (SGX_PAGE_SIZE - 1));
 	measure_eextend(cpu->epcm[sidx].meta->mr, off, chunk);
@@ -271,18 +236,18 @@ long encls_einit(struct sgx_cpu *cpu, const struct sgx_sigstruct *sig, void *sec
 	uint64_t st;
 	long sidx;
 
-	if (!aligned((uintptr_t)sig, SGX_PAGE_SIZE) || !aligned((uintptr_t)secs_page, SGX_PAGE_SIZE) ||
-	    !aligned((uintptr_t)token, 512))
-		return gp(f);
+	if (!cpu_aligned((uintptr_t)sig, SGX_PAGE_SIZE) || !cpu_aligned((uintptr_t)secs_page, SGX_PAGE_SIZE) ||
+	    !cpu_aligned((uintptr_t)token, 512))
+		return cpu_gp(f);
 	if ((sidx = secs_operand(cpu, secs_page, f)) < 0)
 		return CPU_FAULT;
 
 	/* Reserved: header bytes 44-127, body bytes 910-911 and 992-1007, bytes 1028-1039
 	 * (908-909 are CET_ATTRIBUTES on CET parts). */
-	if (!all_zero(sig->header.reserved, sizeof(sig->header.reserved)) ||
-	    !all_zero(sig->body.reserved1 + 2, 2) ||
-	    !all_zero(sig->body.reserved2, sizeof(sig->body.reserved2)) ||
-	    !all_zero(sig->reserved4, sizeof(sig->reserved4)))
+	if (!cpu_all_zero(sig->header.reserved, sizeof(sig->header.reserved)) ||
+	    !cpu_all_zero(sig->body.reserved1 + 2, 2) ||
+	    !cpu_all_zero(sig->body.reserved2, sizeof(sig->body.reserved2)) ||
+	    !cpu_all_zero(sig->reserved4, sizeof(sig->reserved4)))
 		return SGX_INVALID_SIG_STRUCT;
 	st = sigstruct_verify(sig);
 	if (st != SGX_SUCCESS)
@@ -292,16 +257,16 @@ long encls_einit(struct sgx_cpu *cpu, const struct sgx_sigstruct *sig, void *sec
 	meta = cpu->epcm[sidx].meta;
 	/* ISVFAMILYID only means something with Key Separation and Sharing. */
 	if (!(secs->attributes.flags & SGX_ATTR_KSS) &&
-	    !all_zero(sig->body.isv_family_id, sizeof(sig->body.isv_family_id)))
+	    !cpu_all_zero(sig->body.isv_family_id, sizeof(sig->body.isv_family_id)))
 		return SGX_INVALID_SIG_STRUCT;
 	if (meta->initialized)
-		return gp(f);
+		return cpu_gp(f);
 	if (measure_digest(meta->mr, mr))
-		return gp(f);
+		return cpu_gp(f);
 	if (CRYPTO_memcmp(mr, sig->body.mrenclave, 32))
 		return SGX_INVALID_MEASUREMENT;
 	if (sigstruct_mrsigner(sig, signer))
-		return gp(f);
+		return cpu_gp(f);
 	if ((secs->attributes.flags & SGX_ATTR_EINITTOKENKEY) &&
 	    memcmp(signer, cpu->lepubkeyhash, 32))
 		return SGX_INVALID_ATTRIBUTE;
@@ -319,7 +284,7 @@ long encls_einit(struct sgx_cpu *cpu, const struct sgx_sigstruct *sig, void *sec
 		long st2 = keys_einittoken_check(cpu, token, secs, mr, signer);
 
 		if (st2 != SGX_SUCCESS)
-			return st2 == CPU_FAULT ? gp(f) : st2;
+			return st2 == CPU_FAULT ? cpu_gp(f) : st2;
 	}
 
 	memcpy(secs->mrenclave, mr, 32);

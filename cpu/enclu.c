@@ -2,30 +2,10 @@
 #include <string.h>
 
 #include "cpu/cpu.h"
+#include "cpu/fault.h"
 #include "cpu/keys.h"
 
-static long gp(struct cpu_fault *f)
-{
-	f->vector = X86_GP;
-	f->errcode = 0;
-	f->addr = 0;
-	return CPU_FAULT;
-}
-
-static long pf(struct cpu_fault *f, uint64_t addr, uint32_t err)
-{
-	f->vector = X86_PF;
-	f->errcode = err;
-	f->addr = addr;
-	return CPU_FAULT;
-}
-
 #define RFLAGS_TF 0x100ULL
-
-static bool is_canonical(uint64_t a)
-{
-	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
 
 static struct sgx_gprsgx *ssa_gpr(struct sgx_cpu *cpu, uint32_t frame_last_page_idx)
 {
@@ -46,12 +26,12 @@ static long ssa_frame_check(struct sgx_cpu *cpu, uint32_t secs, uint64_t la, uin
 		const struct epcm_entry *e;
 
 		if (err)
-			return pf(f, p, err | X86_PF_W), -1;
+			return cpu_pf(f, p, err | X86_PF_W), -1;
 		e = &cpu->epcm[idx];
 		if (!e->valid || e->type != SGX_PT_REG || e->secs != secs || e->linaddr != p ||
 		    (e->flags & (EPCM_PENDING | EPCM_MODIFIED | EPCM_BLOCKED)) ||
 		    (e->perm & (SGX_SECINFO_R | SGX_SECINFO_W)) != (SGX_SECINFO_R | SGX_SECINFO_W))
-			return pf(f, p, X86_PF_SGX | X86_PF_P | X86_PF_W), -1;
+			return cpu_pf(f, p, X86_PF_SGX | X86_PF_P | X86_PF_W), -1;
 		if (i == 0)
 			*first = idx;
 	}
@@ -65,17 +45,17 @@ void *cpu_enclave_ptr(struct sgx_cpu *cpu, const struct cpu_lp *lp, uint64_t la,
 
 	if (la < lp->base || la - lp->base >= lp->size ||
 	    ((la & (SGX_PAGE_SIZE - 1)) + size > SGX_PAGE_SIZE)) {
-		gp(f);
+		cpu_gp(f);
 		return NULL;
 	}
 	err = cpu->mmu.translate(cpu->mmu.ctx, la, access & ACCESS_W, &idx);
 	if (err) {
-		pf(f, la, err);
+		cpu_pf(f, la, err);
 		return NULL;
 	}
 	err = epcm_check_access(cpu, lp, idx, la, access);
 	if (err) {
-		pf(f, la, err);
+		cpu_pf(f, la, err);
 		return NULL;
 	}
 	return epc_page(cpu, idx) + (la & (SGX_PAGE_SIZE - 1));
@@ -92,22 +72,22 @@ static long tcs_enter(struct sgx_cpu *cpu, struct cpu_regs *r, uint32_t *tcs_idx
 	uint32_t idx = 0, err;
 
 	if (la & (SGX_PAGE_SIZE - 1))
-		return gp(f);
+		return cpu_gp(f);
 	err = cpu->mmu.translate(cpu->mmu.ctx, la, false, &idx);
 	if (err)
-		return pf(f, la, err);
-	if (!is_canonical(r->rcx))
-		return gp(f);
+		return cpu_pf(f, la, err);
+	if (!cpu_canonical(r->rcx))
+		return cpu_gp(f);
 	e = &cpu->epcm[idx];
 	if (!e->valid || (e->flags & EPCM_BLOCKED) || e->linaddr != la || e->type != SGX_PT_TCS ||
 	    (e->flags & (EPCM_PENDING | EPCM_MODIFIED)))
-		return pf(f, la, X86_PF_SGX | X86_PF_P);
+		return cpu_pf(f, la, X86_PF_SGX | X86_PF_P);
 	tcs = (const struct sgx_tcs *)epc_page(cpu, idx);
 	if ((tcs->ossa | tcs->ofsbase | tcs->ogsbase) & (SGX_PAGE_SIZE - 1))
-		return gp(f);
+		return cpu_gp(f);
 	meta = cpu->epcm[e->secs].meta;
 	if ((tcs->flags & ~SGX_TCS_FLAGS_DBGOPTIN) || !meta->initialized)
-		return gp(f);
+		return cpu_gp(f);
 	*tcs_idx = idx;
 	*secs_idx = e->secs;
 	return 0;
@@ -174,18 +154,18 @@ static long eenter(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, s
 	tcs = (struct sgx_tcs *)epc_page(cpu, tcs_idx);
 	secs = (const struct sgx_secs *)epc_page(cpu, secs_idx);
 	if (tcs->cssa >= tcs->nssa)
-		return gp(f);
+		return cpu_gp(f);
 	ssa_la = secs->base + tcs->ossa + (uint64_t)tcs->cssa * secs->ssa_frame_size * SGX_PAGE_SIZE;
 	last = ssa_frame_check(cpu, secs_idx, ssa_la, secs->ssa_frame_size, &first, f);
 	if (last < 0)
 		return CPU_FAULT;
 	target = secs->base + tcs->oentry;
-	if (!is_canonical(target) || !is_canonical(secs->base + tcs->ofsbase) ||
-	    !is_canonical(secs->base + tcs->ogsbase))
-		return gp(f);
+	if (!cpu_canonical(target) || !cpu_canonical(secs->base + tcs->ofsbase) ||
+	    !cpu_canonical(secs->base + tcs->ogsbase))
+		return cpu_gp(f);
 	/* One logical processor per TCS: the claim is the architectural TCS.STATE check. */
 	if (!atomic_compare_exchange_strong(&cpu->epcm[tcs_idx].busy, &zero, 1))
-		return gp(f);
+		return cpu_gp(f);
 
 	gpr = ssa_gpr(cpu, (uint32_t)last);
 	gpr->ursp = r->rsp;
@@ -218,17 +198,17 @@ static long eresume(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, 
 	tcs = (struct sgx_tcs *)epc_page(cpu, tcs_idx);
 	secs = (const struct sgx_secs *)epc_page(cpu, secs_idx);
 	if (tcs->cssa == 0)
-		return gp(f);
+		return cpu_gp(f);
 	ssa_la = secs->base + tcs->ossa +
 		 (uint64_t)(tcs->cssa - 1) * secs->ssa_frame_size * SGX_PAGE_SIZE;
 	last = ssa_frame_check(cpu, secs_idx, ssa_la, secs->ssa_frame_size, &first, f);
 	if (last < 0)
 		return CPU_FAULT;
 	gpr = ssa_gpr(cpu, (uint32_t)last);
-	if (!is_canonical(gpr->rip))
-		return gp(f);
+	if (!cpu_canonical(gpr->rip))
+		return cpu_gp(f);
 	if (!atomic_compare_exchange_strong(&cpu->epcm[tcs_idx].busy, &zero, 1))
-		return gp(f);
+		return cpu_gp(f);
 
 	gpr->ursp = r->rsp;
 	gpr->urbp = r->rbp;
@@ -255,8 +235,8 @@ static long eexit(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, st
 {
 	const struct sgx_tcs *tcs = (const struct sgx_tcs *)epc_page(cpu, lp->tcs);
 
-	if (!is_canonical(r->rbx))
-		return gp(f);
+	if (!cpu_canonical(r->rbx))
+		return cpu_gp(f);
 	r->rip = r->rbx;
 	r->rcx = tcs->aep;
 	if (lp->opt_out)
@@ -275,13 +255,13 @@ static long enclu_inside(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs
 	case ENCLU_EGETKEY:
 		return enclu_egetkey(cpu, lp, r, f);
 	case ENCLU_EACCEPT:
-		return cpu->feat.sgx2 ? enclu_eaccept(cpu, lp, r, f) : gp(f);
+		return cpu->feat.sgx2 ? enclu_eaccept(cpu, lp, r, f) : cpu_gp(f);
 	case ENCLU_EMODPE:
-		return cpu->feat.sgx2 ? enclu_emodpe(cpu, lp, r, f) : gp(f);
+		return cpu->feat.sgx2 ? enclu_emodpe(cpu, lp, r, f) : cpu_gp(f);
 	case ENCLU_EACCEPTCOPY:
-		return cpu->feat.sgx2 ? enclu_eacceptcopy(cpu, lp, r, f) : gp(f);
+		return cpu->feat.sgx2 ? enclu_eacceptcopy(cpu, lp, r, f) : cpu_gp(f);
 	default:
-		return gp(f);
+		return cpu_gp(f);
 	}
 }
 
@@ -294,15 +274,15 @@ long enclu(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, struct cp
 	case ENCLU_EENTER:
 	case ENCLU_ERESUME:
 		if (lp->in_enclave)
-			return gp(f);
+			return cpu_gp(f);
 		return leaf == ENCLU_EENTER ? eenter(cpu, lp, r, f) : eresume(cpu, lp, r, f);
 	case ENCLU_EEXIT:
 		if (!lp->in_enclave)
-			return gp(f);
+			return cpu_gp(f);
 		return eexit(cpu, lp, r, f);
 	default:
 		if (!lp->in_enclave)
-			return gp(f);
+			return cpu_gp(f);
 		res = enclu_inside(cpu, lp, r, f);
 		if (res == 0)
 			r->rip += 3;

@@ -9,6 +9,7 @@
  * The two leaves run in the trap path: no allocation, no I/O. EVP_MAC_init with a new key on a
  * CMAC context that already has its cipher does not allocate (tests/unit/test_keys.c checks),
  * so the contexts are made once, here, and lent out one per concurrent caller. */
+#include "cpu/fault.h"
 #include "cpu/keys.h"
 
 #include <string.h>
@@ -167,14 +168,6 @@ void cpu_keys_fini(struct sgx_cpu *cpu)
 
 /* ---- the leaves ---- */
 
-static long gp(struct cpu_fault *f)
-{
-	f->vector = X86_GP;
-	f->errcode = 0;
-	f->addr = 0;
-	return CPU_FAULT;
-}
-
 static long status(struct cpu_regs *r, uint64_t code)
 {
 	r->rax = code;
@@ -182,16 +175,6 @@ static long status(struct cpu_regs *r, uint64_t code)
 	if (code)
 		r->rflags |= ZF;
 	return 0;
-}
-
-static bool all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i])
-			return false;
-	return true;
 }
 
 static bool in_elrange(const struct cpu_lp *lp, uint64_t la)
@@ -248,11 +231,11 @@ long enclu_ereport(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs
 	int rc;
 
 	if (!k)
-		return gp(f);
+		return cpu_gp(f);
 	if ((r->rbx & 511) || (r->rcx & 127) || (r->rdx & 511))
-		return gp(f);
+		return cpu_gp(f);
 	if (!in_elrange(lp, r->rbx) || !in_elrange(lp, r->rcx) || !in_elrange(lp, r->rdx))
-		return gp(f);
+		return cpu_gp(f);
 	if (!(ti_p = cpu_enclave_ptr(cpu, lp, r->rbx, sizeof(ti), ACCESS_R, f)) ||
 	    !(data = cpu_enclave_ptr(cpu, lp, r->rcx, 64, ACCESS_R, f)) ||
 	    !(out = cpu_enclave_ptr(cpu, lp, r->rdx, sizeof(rep), ACCESS_W, f)))
@@ -280,7 +263,7 @@ long enclu_ereport(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs
 	rc = keys_derive(cpu, &d, key) || keys_cmac(cpu, key, &rep.body, sizeof(rep.body), rep.mac);
 	OPENSSL_cleanse(key, sizeof(key));
 	if (rc)
-		return gp(f); /* OpenSSL failed: no architectural outcome fits, and it cannot happen */
+		return cpu_gp(f); /* OpenSSL failed: no architectural outcome fits, and it cannot happen */
 	memcpy(out, &rep, sizeof(rep));
 	return 0;
 }
@@ -381,23 +364,23 @@ long enclu_egetkey(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs
 	int rc;
 
 	if (!k)
-		return gp(f);
+		return cpu_gp(f);
 	if ((r->rbx & 511) || !in_elrange(lp, r->rbx))
-		return gp(f);
+		return cpu_gp(f);
 	if (!(req_p = cpu_enclave_ptr(cpu, lp, r->rbx, sizeof(req), ACCESS_R, f)))
 		return CPU_FAULT;
 	if ((r->rcx & 15) || !in_elrange(lp, r->rcx))
-		return gp(f);
+		return cpu_gp(f);
 	if (!(out = cpu_enclave_ptr(cpu, lp, r->rcx, 16, ACCESS_W, f)))
 		return CPU_FAULT;
 	memcpy(&req, req_p, sizeof(req));
-	if (!all_zero(req.reserved1, sizeof(req.reserved1)) ||
-	    !all_zero(req.reserved2, sizeof(req.reserved2)) ||
+	if (!cpu_all_zero(req.reserved1, sizeof(req.reserved1)) ||
+	    !cpu_all_zero(req.reserved2, sizeof(req.reserved2)) ||
 	    (req.keypolicy & SGX_KEYPOLICY_RESERVED))
-		return gp(f);
+		return cpu_gp(f);
 	if (!(secs->attributes.flags & SGX_ATTR_KSS) &&
 	    ((req.keypolicy & SGX_KEYPOLICY_KSS_MASK) || req.config_svn))
-		return gp(f);
+		return cpu_gp(f);
 
 	switch (req.keyname) {
 	case SGX_KEYNAME_REPORT:
@@ -422,7 +405,7 @@ long enclu_egetkey(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(&d, sizeof(d));
 	if (rc)
-		return gp(f); /* OpenSSL failed: cannot happen with pooled contexts */
+		return cpu_gp(f); /* OpenSSL failed: cannot happen with pooled contexts */
 	return status(r, SGX_SUCCESS);
 }
 
@@ -461,10 +444,10 @@ long keys_einittoken_check(struct sgx_cpu *cpu, const struct sgx_einittoken *t,
 	if ((t->masked_attributes_le.flags & SGX_ATTR_DEBUG) &&
 	    !(secs->attributes.flags & SGX_ATTR_DEBUG))
 		return SGX_INVALID_EINITTOKEN;
-	if ((t->valid & ~1U) || !all_zero(t->reserved1, sizeof(t->reserved1)) ||
-	    !all_zero(t->reserved2, sizeof(t->reserved2)) ||
-	    !all_zero(t->reserved3, sizeof(t->reserved3)) ||
-	    !all_zero(t->reserved4, sizeof(t->reserved4)))
+	if ((t->valid & ~1U) || !cpu_all_zero(t->reserved1, sizeof(t->reserved1)) ||
+	    !cpu_all_zero(t->reserved2, sizeof(t->reserved2)) ||
+	    !cpu_all_zero(t->reserved3, sizeof(t->reserved3)) ||
+	    !cpu_all_zero(t->reserved4, sizeof(t->reserved4)))
 		return SGX_INVALID_EINITTOKEN;
 	if (cpusvn_beyond(cpu->keys, t->cpusvn_le))
 		return SGX_INVALID_CPUSVN;

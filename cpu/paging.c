@@ -8,29 +8,9 @@
 #include <openssl/rand.h>
 
 #include "cpu/cpu.h"
+#include "cpu/fault.h"
 
 #define ZF 0x40ULL
-
-static long gp(struct cpu_fault *f)
-{
-	f->vector = X86_GP;
-	f->errcode = 0;
-	f->addr = 0;
-	return CPU_FAULT;
-}
-
-static long pf(struct cpu_fault *f, const void *addr, uint32_t err)
-{
-	f->vector = X86_PF;
-	f->errcode = err;
-	f->addr = (uintptr_t)addr;
-	return CPU_FAULT;
-}
-
-static bool aligned(uint64_t v, uint64_t a)
-{
-	return (v & (a - 1)) == 0;
-}
 
 int cpu_paging_init(struct sgx_cpu *cpu)
 {
@@ -55,13 +35,13 @@ long encls_epa(struct sgx_cpu *cpu, void *epc_pg, struct cpu_fault *f)
 	struct epcm_entry *e;
 	long idx;
 
-	if (!aligned((uintptr_t)epc_pg, SGX_PAGE_SIZE))
-		return gp(f);
+	if (!cpu_aligned((uintptr_t)epc_pg, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	if ((idx = epc_index(cpu, epc_pg)) < 0)
-		return pf(f, epc_pg, X86_PF_P);
+		return cpu_pf(f, (uintptr_t)(epc_pg), X86_PF_P);
 	e = &cpu->epcm[idx];
 	if (e->valid)
-		return pf(f, epc_pg, X86_PF_SGX | X86_PF_P);
+		return cpu_pf(f, (uintptr_t)(epc_pg), X86_PF_SGX | X86_PF_P);
 	memset(epc_pg, 0, SGX_PAGE_SIZE);
 	memset(e, 0, sizeof(*e));
 	e->type = SGX_PT_VA;
@@ -74,10 +54,10 @@ long encls_eblock(struct sgx_cpu *cpu, void *epc_pg, struct cpu_fault *f)
 	struct epcm_entry *e;
 	long idx;
 
-	if (!aligned((uintptr_t)epc_pg, SGX_PAGE_SIZE))
-		return gp(f);
+	if (!cpu_aligned((uintptr_t)epc_pg, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	if ((idx = epc_index(cpu, epc_pg)) < 0)
-		return pf(f, epc_pg, X86_PF_P);
+		return cpu_pf(f, (uintptr_t)(epc_pg), X86_PF_P);
 	e = &cpu->epcm[idx];
 	if (!e->valid)
 		return SGX_PG_INVLD;
@@ -147,14 +127,14 @@ static long va_slot_check(struct sgx_cpu *cpu, uint64_t *slot, const void *epc_p
 {
 	long vidx;
 
-	if (!aligned((uintptr_t)slot, 8))
-		return gp(f);
+	if (!cpu_aligned((uintptr_t)slot, 8))
+		return cpu_gp(f);
 	if ((vidx = epc_index(cpu, slot)) < 0)
-		return pf(f, slot, X86_PF_P);
+		return cpu_pf(f, (uintptr_t)(slot), X86_PF_P);
 	if (epc_index(cpu, epc_pg) == vidx)
-		return gp(f);
+		return cpu_gp(f);
 	if (!cpu->epcm[vidx].valid || cpu->epcm[vidx].type != SGX_PT_VA)
-		return pf(f, slot, X86_PF_SGX | X86_PF_P);
+		return cpu_pf(f, (uintptr_t)(slot), X86_PF_SGX | X86_PF_P);
 	return 0;
 }
 
@@ -168,17 +148,17 @@ long encls_ewb(struct sgx_cpu *cpu, struct sgx_pageinfo *pi, void *epc_pg, uint6
 	long idx, r;
 	bool occupied;
 
-	if (!aligned((uintptr_t)pi, 32) || !aligned((uintptr_t)epc_pg, SGX_PAGE_SIZE))
-		return gp(f);
+	if (!cpu_aligned((uintptr_t)pi, 32) || !cpu_aligned((uintptr_t)epc_pg, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	if ((idx = epc_index(cpu, epc_pg)) < 0)
-		return pf(f, epc_pg, X86_PF_P);
+		return cpu_pf(f, (uintptr_t)(epc_pg), X86_PF_P);
 	if ((r = va_slot_check(cpu, va_slot, epc_pg, f)))
 		return r;
-	if (pi->linaddr || pi->secs || !aligned(pi->secinfo, 128) || !aligned(pi->srcpge, SGX_PAGE_SIZE))
-		return gp(f);
+	if (pi->linaddr || pi->secs || !cpu_aligned(pi->secinfo, 128) || !cpu_aligned(pi->srcpge, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	e = &cpu->epcm[idx];
 	if (!e->valid)
-		return pf(f, epc_pg, X86_PF_SGX | X86_PF_P);
+		return cpu_pf(f, (uintptr_t)(epc_pg), X86_PF_SGX | X86_PF_P);
 	if (e->type == SGX_PT_SECS) {
 		if (atomic_load(&e->meta->children))
 			return SGX_CHILD_PRESENT;
@@ -199,7 +179,7 @@ long encls_ewb(struct sgx_cpu *cpu, struct sgx_pageinfo *pi, void *epc_pg, uint6
 	pcmd = (struct sgx_pcmd *)(uintptr_t)pi->secinfo;
 	version = atomic_fetch_add(&cpu->paging_version, 1);
 	if (gcm(cpu, 1, version, &h, epc_pg, (uint8_t *)(uintptr_t)pi->srcpge, pcmd->mac))
-		return gp(f);
+		return cpu_gp(f);
 	memset(&pcmd->secinfo, 0, sizeof(pcmd->secinfo));
 	pcmd->secinfo.flags = h.flags;
 	pcmd->enclave_id = pcmd_eid;
@@ -224,17 +204,17 @@ long encls_eldu(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_pg
 	uint8_t tag[16];
 	long idx, sidx = -1, r;
 
-	if (!aligned((uintptr_t)pi, 32) || !aligned((uintptr_t)epc_pg, SGX_PAGE_SIZE))
-		return gp(f);
+	if (!cpu_aligned((uintptr_t)pi, 32) || !cpu_aligned((uintptr_t)epc_pg, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	if ((idx = epc_index(cpu, epc_pg)) < 0)
-		return pf(f, epc_pg, X86_PF_P);
+		return cpu_pf(f, (uintptr_t)(epc_pg), X86_PF_P);
 	if ((r = va_slot_check(cpu, va_slot, epc_pg, f)))
 		return r;
-	if (!aligned(pi->secinfo, 128) || !aligned(pi->srcpge, SGX_PAGE_SIZE))
-		return gp(f);
+	if (!cpu_aligned(pi->secinfo, 128) || !cpu_aligned(pi->srcpge, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	e = &cpu->epcm[idx];
 	if (e->valid)
-		return pf(f, epc_pg, X86_PF_SGX | X86_PF_P);
+		return cpu_pf(f, (uintptr_t)(epc_pg), X86_PF_SGX | X86_PF_P);
 	pcmd = (const struct sgx_pcmd *)(uintptr_t)pi->secinfo;
 	fl = pcmd->secinfo.flags;
 	type = (fl & SGX_SECINFO_TYPE_MASK) >> SGX_SECINFO_TYPE_SHIFT;
@@ -244,14 +224,14 @@ long encls_eldu(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_pg
 	memcpy(h.pcmd_reserved, pcmd->reserved, sizeof(h.pcmd_reserved));
 	if (type == SGX_PT_SECS || type == SGX_PT_VA) {
 		/* A SECS reload needs its hidden state back, which the driver keeps. */
-		return gp(f);
+		return cpu_gp(f);
 	}
-	if (!aligned(pi->secs, SGX_PAGE_SIZE))
-		return gp(f);
+	if (!cpu_aligned(pi->secs, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	if ((sidx = epc_index(cpu, (void *)(uintptr_t)pi->secs)) < 0)
-		return pf(f, (void *)(uintptr_t)pi->secs, X86_PF_P);
+		return cpu_pf(f, (uintptr_t)((void *)(uintptr_t)pi->secs), X86_PF_P);
 	if (!cpu->epcm[sidx].valid || cpu->epcm[sidx].type != SGX_PT_SECS)
-		return pf(f, (void *)(uintptr_t)pi->secs, X86_PF_SGX | X86_PF_P);
+		return cpu_pf(f, (uintptr_t)((void *)(uintptr_t)pi->secs), X86_PF_SGX | X86_PF_P);
 	h.eid = cpu->epcm[sidx].meta->eid;
 	memcpy(tag, pcmd->mac, 16);
 	if (gcm(cpu, 0, *va_slot, &h, (const uint8_t *)(uintptr_t)pi->srcpge, epc_pg, tag)) {

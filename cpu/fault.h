@@ -1,0 +1,47 @@
+/* Helpers the leaves share: raising #GP/#PF as values, operand alignment and form checks. */
+#ifndef SGXEMU_CPU_FAULT_H
+#define SGXEMU_CPU_FAULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/cpu.h"
+
+static inline long cpu_gp(struct cpu_fault *f)
+{
+	f->vector = X86_GP;
+	f->errcode = 0;
+	f->addr = 0;
+	return CPU_FAULT;
+}
+
+static inline long cpu_pf(struct cpu_fault *f, uint64_t addr, uint32_t err)
+{
+	f->vector = X86_PF;
+	f->errcode = err;
+	f->addr = addr;
+	return CPU_FAULT;
+}
+
+static inline bool cpu_aligned(uint64_t v, uint64_t a)
+{
+	return (v & (a - 1)) == 0;
+}
+
+static inline bool cpu_canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+static inline bool cpu_all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+#endif
