@@ -168,19 +168,13 @@ static void emulate_cpuid(ucontext_t *uc)
 	g[REG_RIP] += 2;
 }
 
-/* The emulated IPI of the driver's ETRACK: a thread in enclave mode takes an AEX (an
- * interrupt: nothing is reported) and continues at its AEP, which resumes the enclave. */
-void ipi_handler(int sig, siginfo_t *si, void *ucv)
+/* An interrupt-like exit: the thread, in enclave mode, takes an AEX that reports nothing and
+ * leaves the context at its AEP (whose ERESUME later continues the enclave). Restores the
+ * host FS/GS bases first. */
+static void interrupt_aex(struct thread_rec *t, ucontext_t *uc)
 {
-	ucontext_t *uc = ucv;
-	struct thread_rec *t = thread_self();
 	struct cpu_regs r;
 
-	if (!t || !t->lp.in_enclave) {
-		if (si->si_code != SI_QUEUE || si->si_value.sival_int != SGXEMU_IPI_MAGIC)
-			signal_deliver(sig, si, uc);
-		return;
-	}
 	regs_from_uc(&r, uc);
 	r.fsbase = fs_base_get();
 	r.gsbase = gs_base_get();
@@ -188,8 +182,18 @@ void ipi_handler(int sig, siginfo_t *si, void *ucv)
 	gs_base_set(t->lp.out_gsbase);
 	sgx_aex(&t->lp, &r, SGX_AEX_INTERRUPT, 0, 0);
 	regs_to_uc(&r, uc);
+}
+
+/* The emulated IPI of the driver's ETRACK. A real-time signal of the program's that is not
+ * ours is passed on (after the AEX, if the thread was inside). */
+void ipi_handler(int sig, siginfo_t *si, void *ucv)
+{
+	struct thread_rec *t = thread_self();
+
+	if (t && t->lp.in_enclave)
+		interrupt_aex(t, ucv);
 	if (si->si_code != SI_QUEUE || si->si_value.sival_int != SGXEMU_IPI_MAGIC)
-		signal_deliver(sig, si, uc);
+		signal_deliver(sig, si, ucv);
 }
 
 /* A signal of the program's own (asynchronous: a timer, another thread's kill): in enclave
@@ -197,21 +201,11 @@ void ipi_handler(int sig, siginfo_t *si, void *ucv)
  * return resumes the enclave through the AEP, as on hardware. */
 void async_signal_handler(int sig, siginfo_t *si, void *ucv)
 {
-	ucontext_t *uc = ucv;
 	struct thread_rec *t = thread_self();
 
-	if (t && t->lp.in_enclave) {
-		struct cpu_regs r;
-
-		regs_from_uc(&r, uc);
-		r.fsbase = fs_base_get();
-		r.gsbase = gs_base_get();
-		fs_base_set(t->lp.out_fsbase);
-		gs_base_set(t->lp.out_gsbase);
-		sgx_aex(&t->lp, &r, SGX_AEX_INTERRUPT, 0, 0);
-		regs_to_uc(&r, uc);
-	}
-	signal_call_program(sig, si, uc);
+	if (t && t->lp.in_enclave)
+		interrupt_aex(t, ucv);
+	signal_call_program(sig, si, ucv);
 }
 
 void trap_handler(int sig, siginfo_t *si, void *ucv)
