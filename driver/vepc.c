@@ -85,13 +85,16 @@ static long page_get(struct sgx_vepc *v, uint64_t index)
 
 	if (p)
 		return p->epc;
-	n = grow(v->pages, &v->cap, v->nr + 1, sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	v->pages = n;
 	epc = epc_get_page();
 	if (epc < 0)
 		return -ENOMEM;
+	/* mmap made room for every page the EPC can hold: no allocation here in a fault. */
+	n = grow(v->pages, &v->cap, v->nr + 1, sizeof(*n));
+	if (!n) {
+		epc_free_page((uint32_t)epc);
+		return -ENOMEM;
+	}
+	v->pages = n;
 	while (at < v->nr && v->pages[at].index < index)
 		at++;
 	memmove(&v->pages[at + 1], &v->pages[at], (v->nr - at) * sizeof(*n));
@@ -182,7 +185,7 @@ static int vma_cut(uint64_t start, uint64_t end)
 
 /* Host protection of an EPC page mapped at addr: the mapping's, cut to what the EPCM lets
  * an enclave do there. A free page has no EPCM rights to apply (hardware would give abort-
- * page semantics to non-enclave accesses; docs/fidelity.md). */
+ * page semantics to non-enclave accesses; docs/vepc.md). */
 static int host_prot(int vma_prot, uint64_t addr, uint32_t epc)
 {
 	const struct epcm_entry *m = &sgx_pf.cpu.epcm[epc];

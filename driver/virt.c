@@ -211,7 +211,6 @@ static long v_einit(uint64_t rbx, uint64_t rcx, uint64_t rdx, struct cpu_fault *
 	memcpy(sgx_pf.cpu.lepubkeyhash, vm.lehash, sizeof(saved));
 	r = fix_fault(encls_einit(&sgx_pf.cpu, sig, secs, token, f), f, secs, rcx, NULL, 0);
 	memcpy(sgx_pf.cpu.lepubkeyhash, saved, sizeof(saved));
-	TRACE("guest EINIT -> %s", r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 out:
 	free(sig);
 	free(token);
@@ -301,9 +300,11 @@ long sgx_virt_encls(uint32_t leaf, uint64_t rbx, uint64_t rcx, uint64_t rdx, str
 	/* The leaves that change the EPCM of their target page: its host mapping follows. */
 	if (r == SGX_SUCCESS && leaf != ENCLS_EINIT && leaf != ENCLS_EEXTEND && leaf != ENCLS_ETRACK)
 		vepc_epcm_changed(rcx & SGX_PAGE_MASK);
-	TRACE("guest %s rbx=%lx rcx=%lx -> %s", sgx_encls_name(leaf), (unsigned long)rbx,
-	      (unsigned long)rcx,
-	      r == CPU_FAULT ? (f->vector == X86_GP ? "#GP" : "#PF") : sgx_status_name((uint64_t)r));
+	/* Sixteen EEXTENDs a page: only their failures are worth a line. */
+	if (leaf != ENCLS_EEXTEND || r != SGX_SUCCESS)
+		TRACE("guest %s rbx=%lx rcx=%lx -> %s", sgx_encls_name(leaf), (unsigned long)rbx,
+		      (unsigned long)rcx,
+		      r == CPU_FAULT ? (f->vector == X86_GP ? "#GP" : "#PF") : sgx_status_name((uint64_t)r));
 	drv_unlock(&sgx_pf.lock);
 	return r;
 }

@@ -33,7 +33,7 @@ __attribute__((constructor)) static void sgxemu_preload_init(void)
 	/* A policy is applied whole or the platform stays off: never half an administrator's
 	 * rules. */
 	if (policy_load(host_cfg.policy_file, err, sizeof(err)) ||
-	    policy_set_audit(host_cfg.audit_file, err, sizeof(err))) {
+	    (host_cfg.audit_file[0] && policy_set_audit(host_cfg.audit_file, err, sizeof(err)))) {
 		sgxemu_err("%s; SGX emulation is off", err);
 		return;
 	}

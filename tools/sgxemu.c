@@ -191,7 +191,7 @@ static int check_policy(const struct sgxemu_config *cfg)
 	char err[512];
 
 	if (policy_load(cfg->policy_file, err, sizeof(err)) ||
-	    policy_set_audit(cfg->audit_file, err, sizeof(err))) {
+	    (cfg->audit_file[0] && policy_set_audit(cfg->audit_file, err, sizeof(err)))) {
 		fprintf(stderr, "sgxemu: %s\n", err);
 		return 2;
 	}
