@@ -7,7 +7,8 @@
 #   unit         BUILD/tests/unit/test_*          run directly
 #   integ        BUILD/tests/integ/*              each under `BUILD/sgxemu run --`
 #   cli          tests/cli/test_cli.sh BUILD      (if present)
-#   conformance  conformance/run.sh BUILD         (if present, unless --no-conformance)
+#   conformance  conformance/run.sh BUILD         (if present, unless --no-conformance), then
+#                conformance/run-sgx1.sh BUILD    (the same tests on an SGX1-only CPU; TAP)
 # Every program gets CMOCKA_MESSAGE_OUTPUT=TAP and a timeout; output goes to the terminal
 # (indented) and to BUILD/test-logs/SUITE-NAME.log.
 #
@@ -195,6 +196,9 @@ if [ "$CONFORMANCE" -eq 1 ] && [ -f "$ROOT/conformance/run.sh" ]; then
 		F=1 NOTE="no summary line; $(describe_rc "$RC")"
 	fi
 	add conformance test_sgx
+	if [ -f "$ROOT/conformance/run-sgx1.sh" ]; then
+		run_program conformance test_sgx--sgx1 "$T_CONF" bash "$ROOT/conformance/run-sgx1.sh" "$BUILD"
+	fi
 elif [ "$CONFORMANCE" -eq 1 ]; then
 	echo "== conformance: conformance/run.sh not present"
 fi
