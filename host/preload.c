@@ -7,6 +7,8 @@
 #include "host/host.h"
 #include "host/thread.h"
 #include "host/vdso.h"
+
+void (*host_direct_entry(void))(void);
 #include "util/trace.h"
 
 #ifndef HWCAP2_FSGSBASE
@@ -39,7 +41,7 @@ __attribute__((constructor)) static void sgxemu_preload_init(void)
 	}
 	trace_open(host_cfg.trace, host_cfg.trace_file);
 	fsgs_init((getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) && !getenv("SGXEMU_NO_FSGSBASE"));
-	if (vdso_init()) {
+	if (vdso_init(getenv("SGXEMU_NO_DIRECT_EENTER") ? NULL : host_direct_entry())) {
 		sgxemu_err("cannot map the vDSO image; SGX emulation is off");
 		return;
 	}

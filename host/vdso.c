@@ -142,21 +142,23 @@ const unsigned char *vdso_image(size_t *size)
 	return sgxemu_vdso_image_start;
 }
 
-int vdso_init(void)
+int vdso_init(void (*direct_entry)(void))
 {
 	static const unsigned char enclu[3] = { 0x0f, 0x01, 0xd7 };
 	size_t size;
 	const unsigned char *img = vdso_image(&size);
-	uint64_t enter_off, enclu_off, fixup_off;
+	uint64_t enter_off, enclu_off, fixup_off, direct_off;
 
 	if (vdso_start)
 		return 0;
 	if (vdso_image_lookup(img, size, "__vdso_sgx_enter_enclave", &enter_off) ||
 	    vdso_image_lookup(img, size, "__sgxemu_vdso_enclu", &enclu_off) ||
-	    vdso_image_lookup(img, size, "__sgxemu_vdso_fixup", &fixup_off))
+	    vdso_image_lookup(img, size, "__sgxemu_vdso_fixup", &fixup_off) ||
+	    vdso_image_lookup(img, size, "__sgxemu_vdso_direct", &direct_off))
 		return -1;
 	/* The trap paths trust these addresses: make sure the image says what we expect. */
 	if (enter_off >= size || fixup_off >= size || enclu_off > size - sizeof(enclu) ||
+	    (direct_off & 7) || direct_off > size - 8 ||
 	    !bytes_equal(img + enclu_off, enclu, sizeof(enclu)))
 		return -1;
 
@@ -165,6 +167,11 @@ int vdso_init(void)
 	if (p == MAP_FAILED)
 		return -1;
 	memcpy(p, img, size);
+	if (direct_entry) {
+		uint64_t a = (uintptr_t)direct_entry;
+
+		memcpy((uint8_t *)p + direct_off, &a, sizeof(a));
+	}
 	if (mprotect(p, len, PROT_READ | PROT_EXEC)) {
 		munmap(p, len);
 		return -1;

@@ -7,8 +7,10 @@
 #include <stdint.h>
 
 /* Map a private executable copy of the embedded image. Not async-signal-safe; call once at
- * preload start. Returns 0 or -1. */
-int vdso_init(void);
+ * preload start. direct_entry (may be NULL) is called by __vdso_sgx_enter_enclave in place
+ * of its ENCLU, with the ENCLU's registers and a return address to the ENCLU on the stack.
+ * Returns 0 or -1. */
+int vdso_init(void (*direct_entry)(void));
 /* Start of the mapped image (what getauxval(AT_SYSINFO_EHDR) returns), or 0 before init. */
 uintptr_t vdso_base(void);
 /* Address of the ENCLU instruction inside __vdso_sgx_enter_enclave (it is also the AEP). */

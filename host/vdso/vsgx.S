@@ -34,6 +34,18 @@
 	.globl	__sgxemu_vdso_fixup
 	.type	__sgxemu_vdso_fixup, @function
 
+	/* Where the emulator may put the address of its direct EENTER (0: none). Written once,
+	 * into the private copy, before the copy becomes read-only. */
+	.section .rodata
+	.p2align 3
+	.globl	__sgxemu_vdso_direct
+	.type	__sgxemu_vdso_direct, @object
+__sgxemu_vdso_direct:
+.Ldirect_slot:
+	.quad	0
+	.size	__sgxemu_vdso_direct, 8
+	.text
+
 	.p2align 4
 __vdso_sgx_enter_enclave:
 	.cfi_startproc
@@ -67,6 +79,11 @@ __vdso_sgx_enter_enclave:
 	mov	RUN_TCS(%rbx), %rbx
 	/* The AEP is this very ENCLU: after a transparent AEX it re-executes with EAX=ERESUME. */
 	lea	.Lenclu(%rip), %rcx
+	/* An emulator that can enter without a trap is called with the registers of the ENCLU;
+	 * it does not return when it entered, and returns to run the ENCLU otherwise. */
+	cmpq	$0, .Ldirect_slot(%rip)
+	je	.Lenclu
+	call	*.Ldirect_slot(%rip)
 __sgxemu_vdso_enclu:
 .Lenclu:
 	.byte	0x0f, 0x01, 0xd7		/* ENCLU */

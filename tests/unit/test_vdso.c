@@ -608,7 +608,7 @@ static int group_setup(void **state)
 		fprintf(stderr, "test_vdso: cannot read %s\n", image_path);
 		return -1;
 	}
-	if (vdso_init()) {
+	if (vdso_init(NULL)) {
 		fprintf(stderr, "test_vdso: vdso_init failed\n");
 		return -1;
 	}
@@ -625,7 +625,7 @@ static void test_init_and_lookup_in_mapping(void **state)
 	assert_int_not_equal(base, 0);
 	assert_int_equal(base % 4096, 0);
 	/* Idempotent. */
-	assert_int_equal(vdso_init(), 0);
+	assert_int_equal(vdso_init(NULL), 0);
 	assert_int_equal(vdso_base(), base);
 
 	/* A program finds the entry point in the mapped copy by base + st_value. */
