@@ -513,8 +513,10 @@ static void provision_permissions(void **state)
 		char want[64];
 		int rc = run(argv, closed, out, sizeof(out));
 
-		if (rc == 126 || rc == 127 || !strstr(out, "stat "))
-			skip(); /* nobody cannot run the build tree's programs here */
+		/* nobody cannot run the build tree's programs here, or cannot load the preload
+		 * (a build tree in a private directory): then there is no emulated node at all. */
+		if (rc == 126 || rc == 127 || !strstr(out, "stat ") || strstr(out, "stat -1 errno 2"))
+			skip();
 		assert_non_null(strstr(out, "stat 0 errno 0 mode 660 gid 0\n"));
 		assert_non_null(strstr(out, "access -1 errno 13\n"));
 		assert_non_null(strstr(out, "open failed errno 13\n"));
