@@ -108,15 +108,15 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 		res = encl_page_reload(v->encl, p, addr & SGX_PAGE_MASK) ? SGX_FAULT_SIGBUS : SGX_FAULT_RETRY;
 		if (res == SGX_FAULT_RETRY) {
 			p->pte = 1;
-			vma_refresh_page(v->encl, addr & SGX_PAGE_MASK);
+			if (vma_refresh_page(v->encl, addr & SGX_PAGE_MASK))
+				res = SGX_FAULT_SIGBUS;
 		}
 		goto out;
 	}
 	if (!p->pte) {
 		/* First touch: the kernel inserts the PFN with the VMA's protection. */
 		p->pte = 1;
-		vma_refresh_page(v->encl, addr & SGX_PAGE_MASK);
-		res = SGX_FAULT_RETRY;
+		res = vma_refresh_page(v->encl, addr & SGX_PAGE_MASK) ? SGX_FAULT_SIGBUS : SGX_FAULT_RETRY;
 		goto out;
 	}
 	/* The PTE is present with the VMA's rights, so what denied the access is the EPCM. */
@@ -130,8 +130,7 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 			goto out_epcm;
 		}
 		/* The EPCM allows it: our host mapping was stale. */
-		vma_refresh_page(v->encl, addr & SGX_PAGE_MASK);
-		res = SGX_FAULT_RETRY;
+		res = vma_refresh_page(v->encl, addr & SGX_PAGE_MASK) ? SGX_FAULT_SIGBUS : SGX_FAULT_RETRY;
 		goto out;
 	}
 	/* Outside enclave mode the hardware would give abort-page semantics; we cannot, so the

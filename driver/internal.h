@@ -122,7 +122,8 @@ int encl_pte_prot(const struct sgx_encl *e, const struct encl_page *p, int vma_p
 
 /* VMAs (mmap.c). */
 struct encl_vma *vma_find(uint64_t addr);
-void vma_refresh_page(struct sgx_encl *e, uint64_t addr);
+/* Make the host mapping of one page follow VMA ∩ EPCM: 0 or -errno. */
+int vma_refresh_page(struct sgx_encl *e, uint64_t addr);
 
 /* Accounting (stat.c). */
 int encl_register(struct sgx_encl *e);

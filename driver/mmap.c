@@ -111,10 +111,10 @@ static int vma_cut(uint64_t start, uint64_t end, bool zap)
 
 /* Make the host mappings of [start, end) (inside VMA v) match VMA ∩ EPCM, page by page,
  * merging runs so consecutive EPC pages become one mapping. */
-static void vma_populate(const struct encl_vma *v, uint64_t start, uint64_t end)
+static int vma_populate(const struct encl_vma *v, uint64_t start, uint64_t end)
 {
 	uint64_t run_start = start, run_epc = 0;
-	int run_prot = -1;
+	int run_prot = -1, err = 0, r;
 	bool run_mapped = false;
 
 	for (uint64_t a = start; a <= end; a += SGX_PAGE_SIZE) {
@@ -127,9 +127,11 @@ static void vma_populate(const struct encl_vma *v, uint64_t start, uint64_t end)
 
 		if (a == end || (a > run_start && !extends)) {
 			if (run_mapped)
-				sgx_pf.mm->map_epc(run_start, run_epc, a - run_start, run_prot);
+				r = sgx_pf.mm->map_epc(run_start, run_epc, a - run_start, run_prot);
 			else
-				sgx_pf.mm->map_none(run_start, a - run_start);
+				r = sgx_pf.mm->map_none(run_start, a - run_start);
+			if (r && !err)
+				err = r;
 			run_start = a;
 		}
 		if (a == run_start) {
@@ -138,14 +140,21 @@ static void vma_populate(const struct encl_vma *v, uint64_t start, uint64_t end)
 			run_epc = epc_off;
 		}
 	}
+	return err;
 }
 
-void vma_refresh_page(struct sgx_encl *e, uint64_t addr)
+int vma_refresh_page(struct sgx_encl *e, uint64_t addr)
 {
 	struct encl_vma *v = vma_find(addr);
+	int r = 0;
 
 	if (v && v->encl == e)
-		vma_populate(v, addr, addr + SGX_PAGE_SIZE);
+		r = vma_populate(v, addr, addr + SGX_PAGE_SIZE);
+	/* The host refuses more mappings when pages that do not merge exceed vm.max_map_count. */
+	if (r)
+		sgxemu_err("cannot map enclave page %lx (error %d; vm.max_map_count?)",
+			   (unsigned long)addr, -r);
+	return r;
 }
 
 /* sgx_encl_may_map: EACCES when a mapping would exceed what the enclave allows. */
