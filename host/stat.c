@@ -18,10 +18,7 @@ static struct sgxemu_stat *stat_map;
 
 void stat_file_remove(void)
 {
-	if (stat_map) {
-		munmap(stat_map, sizeof(*stat_map));
-		stat_map = NULL;
-	}
+	/* The mapping stays: other threads may still be publishing while the process exits. */
 	if (stat_path[0])
 		unlink(stat_path);
 	stat_path[0] = 0;
