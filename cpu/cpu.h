@@ -33,6 +33,7 @@ struct epcm_entry {
 	uint8_t perm;          /* SECINFO R/W/X bits */
 	uint8_t flags;         /* EPCM_* */
 	atomic_uint busy;      /* TCS: a logical processor is inside on it */
+	atomic_uint pins;      /* SSA page of a logical processor inside: AEX writes it */
 	uint32_t secs;         /* EPC index of the owning SECS */
 	uint64_t linaddr;
 	uint64_t bepoch;       /* tracking epoch of the last EBLOCK/EMODPR/EMODT */
@@ -102,6 +103,7 @@ struct cpu_lp {
 	uint64_t out_fsbase, out_gsbase; /* outside FS/GS bases saved by EENTER/ERESUME */
 	uint64_t entry_epoch;   /* tracking epoch at EENTER/ERESUME */
 	bool opt_out;           /* entered through a TCS without DBGOPTIN */
+	volatile bool paused;   /* inside, but waiting in the emulator (cpu_lp_pause) */
 	uint64_t out_tf;        /* the outside RFLAGS.TF, suppressed inside when opting out */
 };
 

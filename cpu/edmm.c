@@ -316,6 +316,7 @@ void cpu_lp_pause(struct sgx_cpu *cpu, struct cpu_lp *lp)
 	struct secs_meta *m = cpu->epcm[lp->secs].meta;
 
 	atomic_fetch_sub(&m->active_ep[lp->entry_epoch & 1], 1);
+	lp->paused = true;
 }
 
 void cpu_lp_resume(struct sgx_cpu *cpu, struct cpu_lp *lp)
@@ -324,4 +325,5 @@ void cpu_lp_resume(struct sgx_cpu *cpu, struct cpu_lp *lp)
 
 	lp->entry_epoch = atomic_load(&m->epoch);
 	atomic_fetch_add(&m->active_ep[lp->entry_epoch & 1], 1);
+	lp->paused = false;
 }

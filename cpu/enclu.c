@@ -109,6 +109,10 @@ static void lp_enter(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r,
 	lp->ssa_frame_size = secs->ssa_frame_size;
 	lp->ssa_first = ssa_first;
 	lp->ssa_last = ssa_last;
+	/* The processor caches where its SSA frame is; the OS cannot evict it meanwhile. */
+	atomic_fetch_add(&cpu->epcm[ssa_first].pins, 1);
+	atomic_fetch_add(&cpu->epcm[ssa_last].pins, 1);
+	lp->paused = false;
 	lp->out_fsbase = r->fsbase;
 	lp->out_gsbase = r->gsbase;
 	tcs->aep = r->rcx;
@@ -132,6 +136,8 @@ static void lp_leave(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r)
 
 	r->fsbase = lp->out_fsbase;
 	r->gsbase = lp->out_gsbase;
+	atomic_fetch_sub(&cpu->epcm[lp->ssa_first].pins, 1);
+	atomic_fetch_sub(&cpu->epcm[lp->ssa_last].pins, 1);
 	atomic_store(&cpu->epcm[lp->tcs].busy, 0);
 	atomic_fetch_sub(&m->active_ep[lp->entry_epoch & 1], 1);
 	atomic_fetch_sub(&m->active, 1);

@@ -83,6 +83,12 @@ enum sgx_fault_result {
 enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu_lp *lp,
 				uint32_t *errcode);
 
+/* Read n bytes at la for instruction decoding. 1: la is not in an enclave mapping (read it
+ * directly); 0: copied from the EPC; -1: an enclave page that is not resident now (let the
+ * instruction run again). Another thread's reclaim may unmap enclave code at any time, so
+ * the trap path must not read it through its linear address. */
+int sgx_peek(uint64_t la, void *buf, unsigned n, struct cpu_lp *lp);
+
 /* ENCLU on behalf of a thread, serialised against the driver's ENCLS. */
 long sgx_enclu(struct cpu_lp *lp, struct cpu_regs *regs, struct cpu_fault *f);
 void sgx_aex(struct cpu_lp *lp, struct cpu_regs *regs, unsigned vector, uint32_t errcode,

@@ -46,6 +46,43 @@ int encl_eaug_page(struct sgx_encl *e, uint64_t addr)
 	return 0;
 }
 
+int sgx_peek(uint64_t la, void *buf, unsigned n, struct cpu_lp *lp)
+{
+	uint8_t *out = buf;
+	bool inside = lp && lp->in_enclave;
+	int r = 1;
+
+	if (drv_lock_held_by_self(&sgx_pf.lock))
+		return 1;
+	/* Waiting for the lock is time outside the enclave (see sgx_fault). */
+	if (inside)
+		cpu_lp_pause(&sgx_pf.cpu, lp);
+	drv_lock(&sgx_pf.lock);
+	if (inside)
+		cpu_lp_resume(&sgx_pf.cpu, lp);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t a = la + i;
+		struct encl_vma *v = vma_find(a);
+		struct encl_page *p;
+
+		if (!v) {
+			if (i == 0)
+				break;           /* not enclave memory: the caller reads it */
+			r = -1;                  /* straddles out of an enclave mapping */
+			break;
+		}
+		p = encl_page_lookup(v->encl, a);
+		if (!p || p->epc == EPC_NONE) {
+			r = -1;
+			break;
+		}
+		out[i] = epc_page(&sgx_pf.cpu, p->epc)[a & (SGX_PAGE_SIZE - 1)];
+		r = 0;
+	}
+	drv_unlock(&sgx_pf.lock);
+	return r;
+}
+
 enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu_lp *lp,
 				uint32_t *errcode)
 {

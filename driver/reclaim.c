@@ -141,6 +141,7 @@ static bool reclaimable(uint32_t idx, struct victim *v)
 	struct encl_page *p;
 
 	if (!o->encl || (o->encl->flags & ENCL_DEAD) || !m->valid || atomic_load(&m->busy) ||
+	    atomic_load(&m->pins) ||
 	    (m->type != SGX_PT_REG && m->type != SGX_PT_TCS && m->type != SGX_PT_TRIM))
 		return false;
 	p = encl_page_lookup(o->encl, o->addr);

@@ -78,7 +78,9 @@ static void ipi_one(struct thread_rec *t, void *arg)
 	struct ipi_req *q = arg;
 	siginfo_t si;
 
-	if (!t->lp.in_enclave || t->lp.secs != q->secs || t->lp.entry_epoch >= q->epoch)
+	/* A thread waiting in one of our traps runs no enclave code: it counts as outside. */
+	if (!t->lp.in_enclave || t->lp.paused || t->lp.secs != q->secs ||
+	    t->lp.entry_epoch >= q->epoch)
 		return;
 	q->pending++;
 	if (!q->send)

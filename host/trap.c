@@ -43,9 +43,21 @@ static void regs_to_uc(const struct cpu_regs *r, ucontext_t *uc)
 	g[REG_RIP] = (greg_t)r->rip; g[REG_EFL] = (greg_t)r->rflags;
 }
 
-static bool insn_is(uint64_t rip, const uint8_t *bytes, unsigned n)
+/* Whether the instruction at rip starts with bytes. Enclave code is read from the EPC, since
+ * another thread may have just unmapped it (reclaim); *gone is set when it is not resident. */
+static bool insn_is(struct thread_rec *t, uint64_t rip, const uint8_t *bytes, unsigned n,
+		    bool *gone)
 {
-	return memcmp((const void *)(uintptr_t)rip, bytes, n) == 0;
+	uint8_t b[4];
+	int r = sgx_peek(rip, b, n, t ? &t->lp : NULL);
+
+	if (r < 0) {
+		*gone = true;
+		return false;
+	}
+	if (r > 0)
+		return memcmp((const void *)(uintptr_t)rip, bytes, n) == 0;
+	return memcmp(b, bytes, n) == 0;
 }
 
 static unsigned access_of(uint64_t err)
@@ -136,8 +148,12 @@ static void handle_enclu(struct thread_rec *t, struct cpu_regs *r, ucontext_t *u
 	 * and the ENCLU runs again, invisibly, as after a resolved #PF on hardware. */
 	if (f.vector == X86_PF && !(f.errcode & X86_PF_SGX)) {
 		uint32_t e2 = 0;
+		enum sgx_fault_result res = sgx_fault(f.addr, access_of(f.errcode), &t->lp, &e2);
 
-		if (sgx_fault(f.addr, access_of(f.errcode), &t->lp, &e2) == SGX_FAULT_RETRY)
+		/* Also when the page is there by now (another thread's fault added or reloaded
+		 * it) and only the EPCM would refuse a data access: the leaf's own EPCM checks
+		 * decide, so it runs again. */
+		if (res == SGX_FAULT_RETRY || (res == SGX_FAULT_SIGSEGV && (e2 & X86_PF_SGX)))
 			return;
 	}
 	if (was_in) {
@@ -219,6 +235,7 @@ void trap_handler(int sig, siginfo_t *si, void *ucv)
 	unsigned trapno = (unsigned)g[REG_TRAPNO];
 	uint64_t err = (uint64_t)g[REG_ERR];
 	bool fetch_fault = sig == SIGSEGV && trapno == X86_PF && (err & X86_PF_I);
+	bool gone = false;
 	struct cpu_regs r;
 
 	regs_from_uc(&r, uc);
@@ -234,8 +251,11 @@ void trap_handler(int sig, siginfo_t *si, void *ucv)
 	}
 
 	if (t && host_active && !fetch_fault && (sig == SIGILL || sig == SIGSEGV || sig == SIGBUS) &&
-	    insn_is(r.rip, enclu_bytes, 3)) {
+	    insn_is(t, r.rip, enclu_bytes, 3, &gone)) {
 		handle_enclu(t, &r, uc);
+	} else if (gone) {
+		/* The code page went away (reclaim) since the trap: run it again; the fetch will
+		 * bring the page back. */
 	} else if (was_in) {
 		unsigned vector = trapno;
 		uint64_t addr = (uint64_t)(uintptr_t)si->si_addr;
@@ -257,7 +277,7 @@ void trap_handler(int sig, siginfo_t *si, void *ucv)
 		}
 		enclave_exception(t, &r, uc, dsig, si, vector, e, addr);
 	} else if (sig == SIGSEGV && !fetch_fault && cpuid_faulting_enabled() &&
-		   insn_is(r.rip, cpuid_bytes, 2)) {
+		   insn_is(t, r.rip, cpuid_bytes, 2, &gone)) {
 		emulate_cpuid(uc);
 	} else if (sig == SIGSEGV && trapno == X86_PF && host_active && t) {
 		uint64_t addr = (uint64_t)(uintptr_t)si->si_addr;
