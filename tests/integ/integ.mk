@@ -26,4 +26,5 @@ $(TEST_KEY):
 endif
 
 # The generic rule knows only the .c file; these headers shape every test.
-$(INTEG_BINS): tests/integ/integ.h tests/integ/encl/test_encl.h tests/lib/encl_loader.h
+$(INTEG_BINS): tests/integ/integ.h tests/integ/integ_sgx2.h tests/integ/encl/test_encl.h \
+	tests/lib/encl_loader.h

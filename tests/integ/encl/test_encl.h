@@ -15,6 +15,21 @@ enum test_op_code {
 	TOP_UD2 = 6,     /* executes UD2 (#UD inside the enclave) */
 	TOP_INFO = 7,    /* fills base, scratch, end */
 	TOP_CHECKSUM = 8, /* out = sum of a bytes at addr */
+	/* SGX2 leaves, with SECINFO.FLAGS = a built on the enclave stack (64-byte aligned). */
+	TOP_EACCEPT = 9,      /* EACCEPT page addr; out = RAX (the SGX status code) */
+	TOP_EMODPE = 10,      /* EMODPE page addr; out = 0 (the leaf has no status) */
+	TOP_EACCEPTCOPY = 11, /* EACCEPTCOPY to page addr from page b; out = RAX */
+	/* Whole-range operations on [addr, addr + a), page aligned, seed b. */
+	TOP_FILL = 12,        /* every 64-bit word of every page := test_pattern(b, page, word),
+			       * pages visited in a pseudo-random order of the seed; out = pages */
+	TOP_VERIFY = 13,      /* reads TOP_FILL's pattern back in another order; out = pages with
+			       * a wrong word, aux = address of the first wrong word (0: none) */
+	TOP_EACCEPT_RANGE = 14, /* EACCEPT every page in address order with SECINFO.FLAGS = b;
+				 * out = pages whose RAX was not 0, aux = the first such RAX */
+	/* Loops for concurrency tests: entered = 1 first; the flag is *(u64 *)addr or b. */
+	TOP_READLOOP = 15,    /* until *(u64 *)b != 0: read *(u64 *)addr, count reads != a in
+			       * out and all reads in aux (updated every round) */
+	TOP_SPIN_WRITE = 16,  /* spin until *(u64 *)addr != 0, then *(u64 *)b = a; out = flag */
 };
 
 struct test_op {
@@ -28,8 +43,20 @@ struct test_op {
 	uint64_t scratch;    /* TOP_INFO: two page-aligned scratch pages in the data segment */
 	uint64_t end;        /* TOP_INFO: end of the image (start of the heap, if any) */
 	uint64_t done;       /* set to 1 last by every op that returns */
+	uint64_t aux;        /* a second result (TOP_VERIFY, TOP_EACCEPT_RANGE, TOP_READLOOP) */
 };
 
 #define TEST_SCRATCH_PAGES 2
+
+/* The word TOP_FILL writes at word w (0..511) of page number pg (from the range start). A
+ * splitmix64 step over (seed, pg), so that pages of different seeds or places differ. */
+static inline uint64_t test_pattern(uint64_t seed, uint64_t pg, uint64_t w)
+{
+	uint64_t z = seed * 0x9E3779B97F4A7C15ULL + (pg + 1) * 0xBF58476D1CE4E5B9ULL;
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return (z ^ (z >> 31)) + w;
+}
 
 #endif
