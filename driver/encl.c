@@ -147,8 +147,9 @@ struct encl_page *encl_page_create(struct sgx_encl *e, uint64_t addr)
 	uint64_t n = (addr - e->base) / SGX_PAGE_SIZE;
 	struct encl_page **slot = &e->pt[n / ENCL_LEAF_PAGES];
 
+	/* EAUG on fault gets here in a signal handler: zeroed memory from the mm, not malloc. */
 	if (!*slot) {
-		*slot = calloc(ENCL_LEAF_PAGES, sizeof(**slot));
+		*slot = sgx_pf.mm->backing_create(ENCL_LEAF_PAGES * sizeof(**slot));
 		if (!*slot)
 			return NULL;
 	}
@@ -200,7 +201,8 @@ static void encl_release(struct sgx_encl *e)
 		for (unsigned i = 0; leaf && i < ENCL_LEAF_PAGES; i++)
 			if (leaf[i].tracked)
 				encl_remove_page(e, &leaf[i]);
-		free(leaf);
+		if (leaf)
+			sgx_pf.mm->backing_destroy(leaf, ENCL_LEAF_PAGES * sizeof(*leaf));
 	}
 	free(e->pt);
 	if (!(e->flags & ENCL_DEAD))

@@ -89,9 +89,8 @@ static long ioc_create(struct sgx_encl *e, uint64_t arg)
 	e->backing = sgx_pf.mm->backing_create(e->backing_len);
 	e->page_cnt = 0;
 	if (!e->backing || encl_va_grow(e)) {
-		if (e->backing)
-			sgx_pf.mm->backing_destroy(e->backing, e->backing_len);
-		e->backing = NULL;
+		/* Gives back the VA array and the backing store (no VA page was made). */
+		encl_paging_release(e);
 		encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, (uint32_t)idx), &f);
 		epc_free_page((uint32_t)idx);
 		free(e->pt);

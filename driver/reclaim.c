@@ -46,15 +46,16 @@ int encl_va_grow(struct sgx_encl *e)
 
 	if (e->page_cnt % VA_SLOTS)
 		return 0;
-	if (e->nr_va == e->cap_va) {
-		uint32_t cap = e->cap_va ? e->cap_va * 2 : 4;
-		struct encl_va *n = realloc(e->va, cap * sizeof(*n));
-
-		if (!n)
+	/* Room for every VA page ELRANGE can need, reserved once (the fault path adds pages too,
+	 * and may not allocate). */
+	if (!e->va) {
+		e->cap_va = (uint32_t)(e->size / SGX_PAGE_SIZE / VA_SLOTS + 2);
+		e->va = sgx_pf.mm->backing_create((uint64_t)e->cap_va * sizeof(*e->va));
+		if (!e->va)
 			return -ENOMEM;
-		e->va = n;
-		e->cap_va = cap;
 	}
+	if (e->nr_va == e->cap_va)
+		return -ENOMEM;
 	idx = epc_get_page();
 	if (idx < 0)
 		return (int)idx;
@@ -292,7 +293,8 @@ void encl_paging_release(struct sgx_encl *e)
 		if (encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, e->va[i].epc), &f) == SGX_SUCCESS)
 			epc_free_page(e->va[i].epc);
 	}
-	free(e->va);
+	if (e->va)
+		sgx_pf.mm->backing_destroy(e->va, (uint64_t)e->cap_va * sizeof(*e->va));
 	e->va = NULL;
 	e->nr_va = 0;
 	if (e->backing)
