@@ -26,6 +26,29 @@
 #define R_RFL	136
 #define FRAME	176	/* sizeof(struct cpu_regs) = 168, rounded to 16 */
 
+/* Every register from the frame at RSP, flags first (nothing after it may change them), RSP
+ * last. */
+	.macro LOAD_REGS
+	push	R_RFL(%rsp)
+	popfq
+	mov	R_RAX(%rsp), %rax
+	mov	R_RBX(%rsp), %rbx
+	mov	R_RCX(%rsp), %rcx
+	mov	R_RDX(%rsp), %rdx
+	mov	R_RSI(%rsp), %rsi
+	mov	R_RDI(%rsp), %rdi
+	mov	R_RBP(%rsp), %rbp
+	mov	R_R8(%rsp), %r8
+	mov	R_R9(%rsp), %r9
+	mov	R_R10(%rsp), %r10
+	mov	R_R11(%rsp), %r11
+	mov	R_R12(%rsp), %r12
+	mov	R_R13(%rsp), %r13
+	mov	R_R14(%rsp), %r14
+	mov	R_R15(%rsp), %r15
+	mov	R_RSP(%rsp), %rsp
+	.endm
+
 	.text
 	.globl	sgxemu_direct_enclu
 	.hidden	sgxemu_direct_enclu
@@ -72,47 +95,13 @@ sgxemu_direct_enclu:
 	mov	R_RSP(%rsp), %rax
 	mov	R_RIP(%rsp), %rcx
 	mov	%rcx, -8(%rax)
-	push	R_RFL(%rsp)
-	popfq
-	mov	R_RAX(%rsp), %rax
-	mov	R_RBX(%rsp), %rbx
-	mov	R_RCX(%rsp), %rcx
-	mov	R_RDX(%rsp), %rdx
-	mov	R_RSI(%rsp), %rsi
-	mov	R_RDI(%rsp), %rdi
-	mov	R_RBP(%rsp), %rbp
-	mov	R_R8(%rsp), %r8
-	mov	R_R9(%rsp), %r9
-	mov	R_R10(%rsp), %r10
-	mov	R_R11(%rsp), %r11
-	mov	R_R12(%rsp), %r12
-	mov	R_R13(%rsp), %r13
-	mov	R_R14(%rsp), %r14
-	mov	R_R15(%rsp), %r15
-	mov	R_RSP(%rsp), %rsp
+	LOAD_REGS
 	lea	-8(%rsp), %rsp
 	ret
 
 .Ldecline:
 	/* Nothing changed: put every register back and execute the ENCLU itself. */
-	push	R_RFL(%rsp)
-	popfq
-	mov	R_RAX(%rsp), %rax
-	mov	R_RBX(%rsp), %rbx
-	mov	R_RCX(%rsp), %rcx
-	mov	R_RDX(%rsp), %rdx
-	mov	R_RSI(%rsp), %rsi
-	mov	R_RDI(%rsp), %rdi
-	mov	R_RBP(%rsp), %rbp
-	mov	R_R8(%rsp), %r8
-	mov	R_R9(%rsp), %r9
-	mov	R_R10(%rsp), %r10
-	mov	R_R11(%rsp), %r11
-	mov	R_R12(%rsp), %r12
-	mov	R_R13(%rsp), %r13
-	mov	R_R14(%rsp), %r14
-	mov	R_R15(%rsp), %r15
-	mov	R_RSP(%rsp), %rsp
+	LOAD_REGS
 	jmp	*%rcx
 	.size	sgxemu_direct_enclu, . - sgxemu_direct_enclu
 
