@@ -103,6 +103,9 @@ void sgx_stats_get(struct sgx_stats *s);
 struct sgxemu_stat;
 void sgx_stat_attach(struct sgxemu_stat *st);
 
+/* Let the driver run its background reclaimer thread (started with the first ioctl). */
+void sgx_ksgxd_enable(void);
+
 /* After fork: the child gets a fresh platform; inherited enclave mappings become dead. */
 void sgx_platform_fork_child(uint8_t *epc);
 

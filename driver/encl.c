@@ -264,6 +264,7 @@ void sgx_platform_fork_child(uint8_t *epc)
 		sgx_pf.mm->map_none(v->start, v->end - v->start);
 	}
 	vepc_fork_child();
+	ksgxd_fork_child();
 	memset(sgx_pf.cpu.epcm, 0, sgx_pf.cpu.epc_pages * sizeof(*sgx_pf.cpu.epcm));
 	sgx_pf.cpu.epc = epc;
 	for (uint64_t i = 0; i < sgx_pf.cpu.epc_pages; i++)

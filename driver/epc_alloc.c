@@ -38,6 +38,7 @@ long epc_alloc_page(void)
 			sgx_pf.free_map[w] &= ~(1ULL << (idx % 64));
 			sgx_pf.nr_free--;
 			sgx_pf.cursor = idx + 1 < n ? idx + 1 : 0;
+			ksgxd_kick();
 			return (long)idx;
 		}
 	}

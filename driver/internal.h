@@ -97,6 +97,11 @@ extern struct sgx_platform sgx_pf;
 long epc_alloc_page(void);
 void epc_free_page(uint32_t idx);
 
+/* The background reclaimer (ksgxd.c). */
+void ksgxd_start(void);
+void ksgxd_kick(void);
+void ksgxd_fork_child(void);
+
 /* Reclaim (reclaim.c). */
 /* An EPC page, reclaiming enclave pages when none is free: index or -ENOMEM. */
 long epc_get_page(void);

@@ -354,6 +354,7 @@ long sgx_ioctl(struct sgx_file *file, unsigned long cmd, unsigned long arg,
 		r = -EINVAL;
 		goto out;
 	}
+	ksgxd_start();
 	switch (cmd) {
 	case SGX_IOC_ENCLAVE_CREATE:
 		r = ioc_create(e, arg);

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu/keys.h"
@@ -214,6 +215,8 @@ int mem_platform_up(void)
 	if (cpu_keys_init(sgx_platform_cpu(), &kc))
 		sgxemu_err("cannot set up the key hierarchy: EREPORT and EGETKEY will fault");
 	stat_file_create();
+	if (!getenv("SGXEMU_NO_KSGXD"))
+		sgx_ksgxd_enable();
 	TRACE("platform up: EPC %lu KiB, %s", (unsigned long)(epc_bytes >> 10),
 	      host_cfg.sgx2 ? "SGX2" : "SGX1");
 out:
