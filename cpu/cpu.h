@@ -54,6 +54,7 @@ struct secs_meta {
 	uint8_t padding[352];   /* from the signature at EINIT (key derivation) */
 	uint8_t isv_family_id[16];   /* from SIGSTRUCT at EINIT, KSS enclaves only */
 	uint8_t isv_ext_prod_id[16];
+	struct secs_meta *parked_next; /* while the SECS page is paged out */
 };
 
 /* How ENCLU leaves reach enclave pages through the (emulated) page tables. Returns 0 and the
@@ -78,6 +79,9 @@ struct sgx_cpu {
 	atomic_ulong paging_version;          /* never reused under one key */
 	struct cpu_mmu mmu;
 	struct cpu_keys *keys;  /* the key hierarchy (keys.c); EREPORT/EGETKEY #GP without it */
+	/* Hidden state of SECS pages written out by EWB: hardware carries it inside the
+	 * encrypted page; we keep it here until ELDU brings the page back. */
+	struct secs_meta *parked;
 };
 
 /* Registers an ENCLU leaf reads and writes. fx points at the 512-byte FXSAVE image of the
@@ -138,6 +142,8 @@ long encls_ewb(struct sgx_cpu *cpu, struct sgx_pageinfo *pi, void *epc_pg, uint6
 long encls_eldu(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_pg, uint64_t *va_slot,
 		struct cpu_fault *f);
 int cpu_paging_init(struct sgx_cpu *cpu);
+/* Forget the paged-out SECS of enclave eid (its enclave is gone). */
+void cpu_secs_discard(struct sgx_cpu *cpu, uint64_t eid);
 /* Tracking for a thread that leaves and re-enters enclave mode around a fault the OS
  * resolves (the AEX and ERESUME hardware does for every #PF). */
 void cpu_lp_pause(struct sgx_cpu *cpu, struct cpu_lp *lp);

@@ -27,6 +27,13 @@ void cpu_fini(struct sgx_cpu *cpu)
 	}
 	free(cpu->epcm);
 	cpu->epcm = NULL;
+	while (cpu->parked) {
+		struct secs_meta *m = cpu->parked;
+
+		cpu->parked = m->parked_next;
+		measure_free(m->mr);
+		free(m);
+	}
 }
 
 long epc_index(const struct sgx_cpu *cpu, const void *p)

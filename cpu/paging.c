@@ -2,6 +2,7 @@
  * leaves the EPC encrypted and MACed with AES-GCM under a per-boot paging key; the version
  * that makes the IV stays behind in a VA slot, so a blob loads once, unaltered, only with the
  * enclave it came from. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -9,6 +10,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/fault.h"
+#include "cpu/measure.h"
 
 #define ZF 0x40ULL
 
@@ -28,6 +30,20 @@ int cpu_paging_init(struct sgx_cpu *cpu)
 	memset(key, 0, sizeof(key));
 	atomic_store(&cpu->paging_version, 1);
 	return 0;
+}
+
+void cpu_secs_discard(struct sgx_cpu *cpu, uint64_t eid)
+{
+	struct secs_meta **pp, *m;
+
+	for (pp = &cpu->parked; *pp && (*pp)->eid != eid; pp = &(*pp)->parked_next)
+		;
+	if (!*pp)
+		return;
+	m = *pp;
+	*pp = m->parked_next;
+	measure_free(m->mr);
+	free(m);
 }
 
 long encls_epa(struct sgx_cpu *cpu, void *epc_pg, struct cpu_fault *f)
@@ -189,6 +205,11 @@ long encls_ewb(struct sgx_cpu *cpu, struct sgx_pageinfo *pi, void *epc_pg, uint6
 	*va_slot = version;
 	if (e->type != SGX_PT_SECS && e->type != SGX_PT_VA)
 		atomic_fetch_sub(&cpu->epcm[e->secs].meta->children, 1);
+	if (e->type == SGX_PT_SECS) {
+		e->meta->parked_next = cpu->parked;
+		cpu->parked = e->meta;
+		e->meta = NULL;
+	}
 	e->valid = 0;
 	memset(epc_pg, 0, SGX_PAGE_SIZE);
 	return occupied ? SGX_VA_SLOT_OCCUPIED : SGX_SUCCESS;
@@ -222,9 +243,33 @@ long encls_eldu(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_pg
 	h.flags = fl;
 	h.linaddr = pi->linaddr;
 	memcpy(h.pcmd_reserved, pcmd->reserved, sizeof(h.pcmd_reserved));
-	if (type == SGX_PT_SECS || type == SGX_PT_VA) {
-		/* A SECS reload needs its hidden state back, which the driver keeps. */
+	if (type == SGX_PT_VA)
 		return cpu_gp(f);
+	if (type == SGX_PT_SECS) {
+		struct secs_meta **pp;
+
+		if (pi->secs)
+			return cpu_gp(f);
+		memcpy(tag, pcmd->mac, 16);
+		if (gcm(cpu, 0, *va_slot, &h, (const uint8_t *)(uintptr_t)pi->srcpge, epc_pg, tag)) {
+			memset(epc_pg, 0, SGX_PAGE_SIZE);
+			return SGX_MAC_COMPARE_FAIL;
+		}
+		for (pp = &cpu->parked; *pp && (*pp)->eid != pcmd->enclave_id; pp = &(*pp)->parked_next)
+			;
+		if (!*pp) {
+			memset(epc_pg, 0, SGX_PAGE_SIZE);
+			return SGX_MAC_COMPARE_FAIL;
+		}
+		*va_slot = 0;
+		memset(e, 0, sizeof(*e));
+		e->type = SGX_PT_SECS;
+		e->secs = (uint32_t)idx;
+		e->meta = *pp;
+		*pp = (*pp)->parked_next;
+		e->meta->parked_next = NULL;
+		e->valid = 1;
+		return SGX_SUCCESS;
 	}
 	if (!cpu_aligned(pi->secs, SGX_PAGE_SIZE))
 		return cpu_gp(f);

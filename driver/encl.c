@@ -207,7 +207,9 @@ static void encl_release(struct sgx_encl *e)
 	free(e->pt);
 	if (!(e->flags & ENCL_DEAD))
 		encl_paging_release(e);
-	if (e->secs != EPC_NONE && !(e->flags & ENCL_DEAD)) {
+	if (e->secs_out && !(e->flags & ENCL_DEAD))
+		cpu_secs_discard(&sgx_pf.cpu, e->eid);
+	else if (e->secs != EPC_NONE && !(e->flags & ENCL_DEAD)) {
 		if (encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, e->secs), &f) == SGX_SUCCESS)
 			epc_free_page(e->secs);
 		else

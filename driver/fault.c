@@ -15,7 +15,9 @@ int encl_eaug_page(struct sgx_encl *e, uint64_t addr)
 	struct cpu_fault f;
 	long idx, r;
 
-	r = encl_va_grow(e);
+	r = encl_secs_reload(e);
+	if (!r)
+		r = encl_va_grow(e);
 	if (r)
 		return (int)r;
 	idx = epc_get_page();

@@ -50,6 +50,11 @@ struct sgx_encl {
 	struct encl_va { uint32_t epc; uint64_t free[8]; } *va;
 	uint32_t nr_va, cap_va;
 	uint64_t nr_resident, nr_swapped;
+	/* The SECS goes out too once an initialised enclave has no page left in the EPC. */
+	uint64_t eid;
+	bool secs_out;
+	uint32_t secs_va;
+	uint16_t secs_va_slot;
 };
 
 struct sgx_vepc;
@@ -111,6 +116,12 @@ void epc_owner_clear(uint32_t idx);
 unsigned reclaim_batch(void);
 /* Bring a swapped-out page back (ELDU): 0, -ENOMEM, or -EFAULT if it cannot be reloaded. */
 int encl_page_reload(struct sgx_encl *e, struct encl_page *p, uint64_t addr);
+/* Bring the SECS back if it was written out: 0, -ENOMEM or -EFAULT. */
+int encl_secs_reload(struct sgx_encl *e);
+/* Backing layout: page contents [0, size), PCMDs from size, then (page aligned) the SECS
+ * and its PCMD. */
+#define ENCL_BACKING_SECS_OFF(size) ((size) + (((size) / 32 + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK))
+#define ENCL_BACKING_LEN(size) (ENCL_BACKING_SECS_OFF(size) + 2 * SGX_PAGE_SIZE)
 /* Before adding a page: a new VA page every 512 pages, as the kernel does. 0 or -errno. */
 int encl_va_grow(struct sgx_encl *e);
 /* Undo the VA page encl_va_grow just added (the page it was for was not added). */

@@ -85,7 +85,8 @@ static long ioc_create(struct sgx_encl *e, uint64_t arg)
 	e->base = secs->base;
 	e->size = secs->size;
 	e->secs = (uint32_t)idx;
-	e->backing_len = secs->size + secs->size / 32;
+	e->backing_len = ENCL_BACKING_LEN(secs->size);
+	e->eid = sgx_pf.cpu.epcm[idx].meta->eid;
 	e->backing = sgx_pf.mm->backing_create(e->backing_len);
 	e->page_cnt = 0;
 	if (!e->backing || encl_va_grow(e)) {

@@ -128,6 +128,73 @@ static struct sgx_pcmd *backing_pcmd(const struct sgx_encl *e, uint64_t addr)
 	return (struct sgx_pcmd *)(e->backing + e->size) + page_index(e, addr);
 }
 
+static uint8_t *backing_secs(const struct sgx_encl *e)
+{
+	return e->backing + ENCL_BACKING_SECS_OFF(e->size);
+}
+
+/* Once an initialised enclave has no page in the EPC, its SECS follows (the kernel does the
+ * same), with a VA slot of the enclave's own. */
+static void encl_secs_evict(struct sgx_encl *e)
+{
+	struct sgx_pageinfo pi __attribute__((aligned(32)));
+	struct encl_page slot_owner = { 0 };
+	struct cpu_fault f;
+	uint64_t *slot;
+	long r;
+
+	if (e->secs_out || !(e->flags & ENCL_INITIALIZED) || (e->flags & ENCL_DEAD) ||
+	    e->nr_resident)
+		return;
+	slot = va_slot_take(e, &slot_owner);
+	if (!slot)
+		return;
+	memset(&pi, 0, sizeof(pi));
+	pi.srcpge = (uintptr_t)backing_secs(e);
+	pi.secinfo = (uintptr_t)(backing_secs(e) + SGX_PAGE_SIZE);
+	r = encls_ewb(&sgx_pf.cpu, &pi, epc_page(&sgx_pf.cpu, e->secs), slot, &f);
+	if (r != SGX_SUCCESS && r != SGX_VA_SLOT_OCCUPIED) {
+		TRACE("EWB SECS -> %s", r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
+		e->va[slot_owner.va].free[slot_owner.va_slot / 64] |= 1ULL << (slot_owner.va_slot % 64);
+		return;
+	}
+	epc_free_page(e->secs);
+	e->secs = EPC_NONE;
+	e->secs_out = true;
+	e->secs_va = slot_owner.va;
+	e->secs_va_slot = slot_owner.va_slot;
+	sgx_pf.swapped_out++;
+}
+
+int encl_secs_reload(struct sgx_encl *e)
+{
+	struct sgx_pageinfo pi __attribute__((aligned(32)));
+	struct cpu_fault f;
+	uint64_t *slot;
+	long idx, r;
+
+	if (!e->secs_out)
+		return 0;
+	idx = epc_get_page();
+	if (idx < 0)
+		return (int)idx;
+	slot = (uint64_t *)epc_page(&sgx_pf.cpu, e->va[e->secs_va].epc) + e->secs_va_slot;
+	memset(&pi, 0, sizeof(pi));
+	pi.srcpge = (uintptr_t)backing_secs(e);
+	pi.secinfo = (uintptr_t)(backing_secs(e) + SGX_PAGE_SIZE);
+	r = encls_eldu(&sgx_pf.cpu, &pi, epc_page(&sgx_pf.cpu, (uint32_t)idx), slot, &f);
+	if (r != SGX_SUCCESS) {
+		TRACE("ELDU SECS -> %s", r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
+		epc_free_page((uint32_t)idx);
+		return -EFAULT;
+	}
+	e->va[e->secs_va].free[e->secs_va_slot / 64] |= 1ULL << (e->secs_va_slot % 64);
+	e->secs = (uint32_t)idx;
+	e->secs_out = false;
+	sgx_pf.swapped_in++;
+	return 0;
+}
+
 struct victim {
 	struct sgx_encl *encl;
 	struct encl_page *page;
@@ -200,6 +267,7 @@ static bool evict(struct victim *v)
 	v->page->swapped = 1;
 	e->nr_swapped++;
 	sgx_pf.swapped_out++;
+	encl_secs_evict(e);
 	return true;
 }
 
@@ -260,6 +328,9 @@ int encl_page_reload(struct sgx_encl *e, struct encl_page *p, uint64_t addr)
 
 	if (!p->swapped)
 		return -EFAULT;
+	r = encl_secs_reload(e);
+	if (r)
+		return (int)r;
 	idx = epc_get_page();
 	if (idx < 0)
 		return (int)idx;

@@ -55,8 +55,8 @@ void stat_publish(void)
 
 		st->encl[i].base = e->base;
 		st->encl[i].size = e->size;
-		st->encl[i].resident_pages = e->nr_resident + 1 + e->nr_va;
-		st->encl[i].swapped_pages = e->nr_swapped;
+		st->encl[i].resident_pages = e->nr_resident + !e->secs_out + e->nr_va;
+		st->encl[i].swapped_pages = e->nr_swapped + e->secs_out;
 	}
 	for (size_t i = n; i < SGXEMU_STAT_ENCLAVES; i++)
 		memset(&st->encl[i], 0, sizeof(st->encl[i]));
