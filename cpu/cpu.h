@@ -141,6 +141,8 @@ long encls_ewb(struct sgx_cpu *cpu, struct sgx_pageinfo *pi, void *epc_pg, uint6
 	       struct cpu_fault *f);
 long encls_eldu(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_pg, uint64_t *va_slot,
 		struct cpu_fault *f);
+long encls_eldb(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_pg, uint64_t *va_slot,
+		struct cpu_fault *f);
 int cpu_paging_init(struct sgx_cpu *cpu);
 /* Forget the paged-out SECS of enclave eid (its enclave is gone). */
 void cpu_secs_discard(struct sgx_cpu *cpu, uint64_t eid);

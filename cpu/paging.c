@@ -215,8 +215,24 @@ long encls_ewb(struct sgx_cpu *cpu, struct sgx_pageinfo *pi, void *epc_pg, uint6
 	return occupied ? SGX_VA_SLOT_OCCUPIED : SGX_SUCCESS;
 }
 
+/* ELDB is ELDU that leaves a child page BLOCKED. */
+static long eld(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_pg, uint64_t *va_slot,
+		struct cpu_fault *f, bool blocked);
+
 long encls_eldu(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_pg, uint64_t *va_slot,
 		struct cpu_fault *f)
+{
+	return eld(cpu, pi, epc_pg, va_slot, f, false);
+}
+
+long encls_eldb(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_pg, uint64_t *va_slot,
+		struct cpu_fault *f)
+{
+	return eld(cpu, pi, epc_pg, va_slot, f, true);
+}
+
+static long eld(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_pg, uint64_t *va_slot,
+		struct cpu_fault *f, bool blocked)
 {
 	const struct sgx_pcmd *pcmd;
 	struct paging_header h;
@@ -293,6 +309,8 @@ long encls_eldu(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_pg
 		e->flags |= EPCM_MODIFIED;
 	if (fl & SGX_SECINFO_PR)
 		e->flags |= EPCM_PR;
+	if (blocked)
+		e->flags |= EPCM_BLOCKED;
 	e->linaddr = pi->linaddr;
 	e->secs = (uint32_t)sidx;
 	e->valid = 1;

@@ -527,6 +527,32 @@ static void eaccept_not_tracked(void **state)
 	lp_exit(t, &lp2);
 }
 
+/* ELDB: the same checks as ELDU, and the page comes back BLOCKED (not accessible until the
+ * OS finishes with it); a tampered blob is refused the same way. */
+static void eldb_loads_blocked(void **state)
+{
+	struct t *t = *state;
+	struct sgx_pageinfo pi __attribute__((aligned(32)));
+	struct cpu_fault f;
+	uint8_t *dst = fx_epc_alloc(&t->m);
+
+	write_out(t, t->s.data_rw, &t->va[5], &t->b[0]);
+	memset(&pi, 0, sizeof(pi));
+	pi.linaddr = t->b[0].linaddr;
+	pi.srcpge = (uintptr_t)t->b[0].data;
+	pi.secinfo = (uintptr_t)t->b[0].pcmd;
+	pi.secs = (uintptr_t)t->e.secs;
+	t->b[0].data[17] ^= 1;
+	assert_int_equal(encls_eldb(&t->m.cpu, &pi, dst, &t->va[5], &f), SGX_MAC_COMPARE_FAIL);
+	assert_false(epcm(t, dst)->valid);
+	t->b[0].data[17] ^= 1;
+	assert_int_equal(encls_eldb(&t->m.cpu, &pi, dst, &t->va[5], &f), SGX_SUCCESS);
+	assert_true(epcm(t, dst)->valid);
+	assert_int_equal(epcm(t, dst)->flags, EPCM_BLOCKED);
+	assert_int_equal(t->va[5], 0);
+	assert_memory_equal(dst, t->orig, SGX_PAGE_SIZE);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -544,6 +570,7 @@ int main(void)
 		T(pr_state_survives),
 		T(tracking_with_thread_inside),
 		T(eaccept_not_tracked),
+		T(eldb_loads_blocked),
 	};
 
 	return cmocka_run_group_tests_name("paging", tests, NULL, NULL);
