@@ -1379,6 +1379,48 @@ static void test_fault_reloads_swapped_page(void **state)
 	assert_memory_equal(epc + pg->epc_off, e->l.page[i].data, SGX_PAGE_SIZE);
 }
 
+/* A swapped-out copy altered by one bit, or replaced by an older version of itself, is
+ * refused by ELDU: the fault is SIGBUS (the kernel's answer), the page stays out, and the
+ * enclave's other pages still come back intact. */
+static void test_fault_tampered_or_replayed_page_sigbus(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, true, true);
+	struct sgx_encl *encl = e->f->encl;
+	uint64_t rw = la(e, e->s.data_rw), code = la(e, e->s.code);
+	uint8_t *blob = encl->backing + e->s.data_rw, old[SGX_PAGE_SIZE];
+	struct sgx_pcmd old_pcmd, *pcmd = (struct sgx_pcmd *)(encl->backing + encl->size) +
+					   e->s.data_rw / SGX_PAGE_SIZE;
+	int ic = fx_page_at(&e->l, e->s.code);
+	uint32_t err;
+
+	touch(rw);
+	touch(code);
+	grab_all_epc(t);
+	while (reclaim_batch())
+		grab_all_epc(t);
+	release_grabbed(t);
+	/* One bit of the ciphertext. */
+	blob[100] ^= 0x04;
+	assert_int_equal(sgx_fault(rw, ACCESS_R, NULL, &err), SGX_FAULT_SIGBUS);
+	assert_int_equal(fmm_page(rw)->prot, PROT_NONE);
+	blob[100] ^= 0x04;
+	/* An older version: load it once (keep a copy), write it out again, put the copy back. */
+	memcpy(old, blob, sizeof(old));
+	old_pcmd = *pcmd;
+	assert_int_equal(sgx_fault(rw, ACCESS_R, NULL, &err), SGX_FAULT_RETRY);
+	grab_all_epc(t);
+	while (reclaim_batch())
+		grab_all_epc(t);
+	release_grabbed(t);
+	memcpy(blob, old, sizeof(old));
+	*pcmd = old_pcmd;
+	assert_int_equal(sgx_fault(rw, ACCESS_R, NULL, &err), SGX_FAULT_SIGBUS);
+	/* Nothing else is harmed: the code page comes back with its contents. */
+	assert_int_equal(sgx_fault(code, ACCESS_R, NULL, &err), SGX_FAULT_RETRY);
+	assert_memory_equal(epc + fmm_page(code)->epc_off, e->l.page[ic].data, SGX_PAGE_SIZE);
+}
+
 /* Reclaim may only change the host mappings the driver made: an ELRANGE that is not mapped
  * through the driver belongs to someone else (linux.md §4.4 step 3 zaps PTEs in the enclave's
  * VMAs only). */
@@ -1450,6 +1492,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fault_decisions_in_enclave_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_reloads_swapped_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_leaves_foreign_memory_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_tampered_or_replayed_page_sigbus, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
