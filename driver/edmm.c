@@ -55,14 +55,6 @@ static int sgx2_prologue(struct sgx_encl *e)
 	return 0;
 }
 
-static int check_range(const struct sgx_encl *e, uint64_t offset, uint64_t length)
-{
-	if ((offset & (SGX_PAGE_SIZE - 1)) || !length || (length & (SGX_PAGE_SIZE - 1)) ||
-	    offset + length < offset || offset + length - SGX_PAGE_SIZE >= e->size)
-		return -EINVAL;
-	return 0;
-}
-
 /* SGX_IOC_ENCLAVE_RESTRICT_PERMISSIONS. Errors: ENODEV (no SGX2), EINVAL (state, range,
  * permissions, non-zero outputs, page not REG), EFAULT (copy, hole, EMODPR failure with the
  * SGX code in result, tracking failure). */
@@ -78,7 +70,7 @@ long ioc_restrict_permissions(struct sgx_encl *e, uint64_t arg)
 		return r;
 	if (copy_from_user(&rp, arg, sizeof(rp)))
 		return -EFAULT;
-	if (check_range(e, rp.offset, rp.length) || (rp.permissions & ~SGX_SECINFO_PERM_MASK) ||
+	if (validate_offset_length(e, rp.offset, rp.length) || (rp.permissions & ~SGX_SECINFO_PERM_MASK) ||
 	    ((rp.permissions & SGX_SECINFO_W) && !(rp.permissions & SGX_SECINFO_R)) ||
 	    rp.result || rp.count)
 		return -EINVAL;
@@ -135,7 +127,7 @@ long ioc_modify_types(struct sgx_encl *e, uint64_t arg)
 		return r;
 	if (copy_from_user(&mt, arg, sizeof(mt)))
 		return -EFAULT;
-	if (check_range(e, mt.offset, mt.length) || (mt.page_type & ~0xFFULL) || mt.result || mt.count)
+	if (validate_offset_length(e, mt.offset, mt.length) || (mt.page_type & ~0xFFULL) || mt.result || mt.count)
 		return -EINVAL;
 	memset(&si, 0, sizeof(si));
 	si.flags = mt.page_type << SGX_SECINFO_TYPE_SHIFT;
@@ -206,7 +198,7 @@ long ioc_remove_pages(struct sgx_encl *e, uint64_t arg)
 		return r;
 	if (copy_from_user(&rm, arg, sizeof(rm)))
 		return -EFAULT;
-	if (check_range(e, rm.offset, rm.length) || rm.count)
+	if (validate_offset_length(e, rm.offset, rm.length) || rm.count)
 		return -EINVAL;
 	memset(&si, 0, sizeof(si));
 	si.flags = SGX_SECINFO_R | SGX_SECINFO_W | SGX_SECINFO_X;

@@ -146,6 +146,9 @@ int encl_register(struct sgx_encl *e);
 void encl_unregister(struct sgx_encl *e);
 void stat_publish(void);
 
+/* Offset/length of ADD_PAGES and the SGX2 ioctls (ioctl.c): 0 or -EINVAL. */
+int validate_offset_length(const struct sgx_encl *e, uint64_t offset, uint64_t length);
+
 /* SGX2 ioctls (edmm.c). */
 long ioc_restrict_permissions(struct sgx_encl *e, uint64_t arg);
 long ioc_modify_types(struct sgx_encl *e, uint64_t arg);

@@ -18,7 +18,7 @@
 #define SGX_ATTR_UNPRIV_MASK (SGX_ATTR_DEBUG | SGX_ATTR_MODE64BIT | SGX_ATTR_KSS | SGX_ATTR_AEXNOTIFY)
 
 /* Offset/length rules shared by ADD_PAGES and the SGX2 ioctls: all EINVAL. */
-static int validate_offset_length(const struct sgx_encl *e, uint64_t offset, uint64_t length)
+int validate_offset_length(const struct sgx_encl *e, uint64_t offset, uint64_t length)
 {
 	if (offset & (SGX_PAGE_SIZE - 1))
 		return -EINVAL;
