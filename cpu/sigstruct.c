@@ -55,7 +55,7 @@ static uint64_t sigstruct_check_signature(const struct sgx_sigstruct *sig)
 	uint8_t digest[32], want[SGX_MODULUS_SIZE], got[SGX_MODULUS_SIZE];
 	uint64_t ret = SGX_INVALID_SIGNATURE;
 	BN_CTX *bctx = BN_CTX_new();
-	BIGNUM *n, *s, *q1, *q2, *sq, *t1, *st1, *cq1, *cq2, *t2;
+	BIGNUM *n, *s, *q1, *q2, *cq1, *cq2, *t2;
 
 	if (!bctx)
 		return SGX_INVALID_SIGNATURE;
@@ -64,9 +64,6 @@ static uint64_t sigstruct_check_signature(const struct sgx_sigstruct *sig)
 	s = BN_CTX_get(bctx);
 	q1 = BN_CTX_get(bctx);
 	q2 = BN_CTX_get(bctx);
-	sq = BN_CTX_get(bctx);
-	t1 = BN_CTX_get(bctx);
-	st1 = BN_CTX_get(bctx);
 	cq1 = BN_CTX_get(bctx);
 	cq2 = BN_CTX_get(bctx);
 	t2 = BN_CTX_get(bctx); /* BN_CTX_get fails for good once it has failed: check the last */
@@ -83,15 +80,9 @@ static uint64_t sigstruct_check_signature(const struct sgx_sigstruct *sig)
 	}
 	if (BN_cmp(s, n) >= 0)
 		goto out;
-	/* The hardware's assist values: S^2 = Q1*M + T1 and S*T1 = Q2*M + T2, with T1, T2 in [0, M).
-	 * Division gives the unique quotients, so Q1/Q2 must equal them; then T2 = S^3 mod M. */
-	if (!BN_sqr(sq, s, bctx) || !BN_div(cq1, t1, sq, n, bctx))
-		goto out;
-	if (BN_cmp(cq1, q1) != 0)
-		goto out;
-	if (!BN_mul(st1, s, t1, bctx) || !BN_div(cq2, t2, st1, n, bctx))
-		goto out;
-	if (BN_cmp(cq2, q2) != 0)
+	/* Division gives the unique quotients, so the stored Q1/Q2 must equal them. */
+	if (sigstruct_assist(s, n, cq1, cq2, t2, bctx) || BN_cmp(cq1, q1) != 0 ||
+	    BN_cmp(cq2, q2) != 0)
 		goto out;
 	/* T2 < M < 2^3072, so it always fits the 384-byte encoding. */
 	if (BN_bn2binpad(t2, got, SGX_MODULUS_SIZE) != SGX_MODULUS_SIZE)
@@ -105,6 +96,23 @@ out:
 	BN_CTX_end(bctx);
 	BN_CTX_free(bctx);
 	return ret;
+}
+
+int sigstruct_assist(const BIGNUM *s, const BIGNUM *m, BIGNUM *q1, BIGNUM *q2, BIGNUM *t2,
+		     BN_CTX *ctx)
+{
+	BIGNUM *sq, *t1, *st1;
+	int r = -1;
+
+	BN_CTX_start(ctx);
+	sq = BN_CTX_get(ctx);
+	t1 = BN_CTX_get(ctx);
+	st1 = BN_CTX_get(ctx);
+	if (st1 && BN_sqr(sq, s, ctx) && BN_div(q1, t1, sq, m, ctx) && BN_mul(st1, s, t1, ctx) &&
+	    BN_div(q2, t2, st1, m, ctx))
+		r = 0;
+	BN_CTX_end(ctx);
+	return r;
 }
 
 uint64_t sigstruct_verify(const struct sgx_sigstruct *sig)

@@ -11,6 +11,14 @@
  * or Q1/Q2 are not the values the hardware's verification assist expects). */
 uint64_t sigstruct_verify(const struct sgx_sigstruct *sig);
 
+/* The hardware's verification assist: S^2 = Q1*M + T1 and S*T1 = Q2*M + T2 with T1, T2 in
+ * [0, M), so T2 = S^3 mod M. Computes q1, q2 and t2 (the signer stores Q1/Q2, EINIT checks
+ * them). Returns 0, or -1 on an OpenSSL failure. */
+struct bignum_st;
+struct bignum_ctx;
+int sigstruct_assist(const struct bignum_st *s, const struct bignum_st *m, struct bignum_st *q1,
+		     struct bignum_st *q2, struct bignum_st *t2, struct bignum_ctx *ctx);
+
 /* MRSIGNER: SHA-256 of the 384 modulus bytes as stored (little-endian). */
 int sigstruct_mrsigner(const struct sgx_sigstruct *sig, uint8_t out[32]);
 

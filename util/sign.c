@@ -2,6 +2,8 @@
  * Q1/Q2 values EINIT uses to check the signature without dividing. */
 #include "util/sign.h"
 
+#include "cpu/sigstruct.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -58,7 +60,7 @@ int sign_sigstruct(struct sgx_sigstruct *s, EVP_PKEY *key)
 	EVP_PKEY_CTX *pctx = NULL; /* owned by mdctx */
 	EVP_MD_CTX *mdctx = NULL;
 	BN_CTX *bctx = NULL;
-	BIGNUM *n = NULL, *sig, *sq, *q1, *t1, *st1, *q2, *t2;
+	BIGNUM *n = NULL, *sig, *q1, *q2, *t2;
 	int ret = -1;
 
 	if (!s || sign_check_key(key, &n) != 0)
@@ -77,17 +79,12 @@ int sign_sigstruct(struct sgx_sigstruct *s, EVP_PKEY *key)
 		goto out;
 	BN_CTX_start(bctx);
 	sig = BN_CTX_get(bctx);
-	sq = BN_CTX_get(bctx);
 	q1 = BN_CTX_get(bctx);
-	t1 = BN_CTX_get(bctx);
-	st1 = BN_CTX_get(bctx);
 	q2 = BN_CTX_get(bctx);
 	t2 = BN_CTX_get(bctx);
 	if (!t2 || !BN_bin2bn(sigbe, (int)siglen, sig))
 		goto out_bn;
-	/* Q1 = floor(S^2 / M), Q2 = floor(S * (S^2 mod M) / M) */
-	if (!BN_sqr(sq, sig, bctx) || !BN_div(q1, t1, sq, n, bctx) ||
-	    !BN_mul(st1, sig, t1, bctx) || !BN_div(q2, t2, st1, n, bctx))
+	if (sigstruct_assist(sig, n, q1, q2, t2, bctx))
 		goto out_bn;
 	if (sign_put_le(s->modulus, n) != 0 || sign_put_le(s->signature, sig) != 0 ||
 	    sign_put_le(s->q1, q1) != 0 || sign_put_le(s->q2, q2) != 0)
