@@ -18,6 +18,17 @@ static bool thread_alive(int tid)
 	return raw_syscall3(SYS_tgkill, raw_syscall0(SYS_getpid), tid, 0) == 0;
 }
 
+/* A new thread's record; its alternate stack (if any) is kept for reuse. */
+static void thread_rec_clear(struct thread_rec *t)
+{
+	memset(&t->lp, 0, sizeof(t->lp));
+	t->soft_blocked = 0;
+	t->soft_pending = 0;
+	t->nframes = 0;
+	t->in_emulator = 0;
+	t->libc_fork = false;
+}
+
 struct thread_rec *thread_self(void)
 {
 	int tid = (int)raw_gettid();
@@ -33,7 +44,7 @@ struct thread_rec *thread_self(void)
 			int expect = 0;
 
 			if (atomic_compare_exchange_strong(&t->tid, &expect, tid)) {
-				memset(&t->lp, 0, sizeof(t->lp));
+				thread_rec_clear(t);
 				return t;
 			}
 			if (expect == tid)
@@ -47,7 +58,7 @@ struct thread_rec *thread_self(void)
 
 		if (!t->lp.in_enclave && !thread_alive(cur) &&
 		    atomic_compare_exchange_strong(&t->tid, &cur, tid)) {
-			memset(&t->lp, 0, sizeof(t->lp));
+			thread_rec_clear(t);
 			return t;
 		}
 	}
