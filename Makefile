@@ -67,7 +67,7 @@ $(BUILD)/obj/host/vdso_blob.o: CFLAGS_BASE += -DVDSO_IMAGE_PATH='"$(BUILD)/vdso.
 
 $(BUILD)/libsgxemu.so: $(HOST_OBJS) $(BUILD)/libsgxemu_core.a
 	$(CC) -shared $(SANFLAGS) -o $@ $(HOST_OBJS) -Wl,--whole-archive $(BUILD)/libsgxemu_core.a \
-		-Wl,--no-whole-archive -Wl,-z,noexecstack -Wl,-z,now $(LDLIBS) -ldl
+		-Wl,--no-whole-archive -Wl,-z,noexecstack -Wl,-z,now $(LDLIBS) -lcapstone -ldl
 
 # The boot shim (host/boot/): an LD_AUDIT module without libc, loaded before anything else in
 # images that inherit the seccomp filter.

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "host/sys.h"
 #include "util/rawsys.h"
 
 #define FD_MAX 65536
@@ -109,20 +110,29 @@ bool fd_is_internal(int fd)
 	return fd_in_table(fd) && fd_table[fd].internal;
 }
 
-/* Move fd to the lowest free number of the reserved range (or leave it where it is when the
- * range is unusable, e.g. RLIMIT_NOFILE below it). */
+/* Move fd into the reserved range (or leave it where it is when the range is unusable, e.g.
+ * RLIMIT_NOFILE below it). Numbers are handed out round the range rather than lowest first,
+ * as PIDs are: a thread still using a device fd another has just closed then meets EBADF,
+ * not the next device opened. */
 static long fd_to_range(long fd, bool cloexec)
 {
-	long hi;
+	static atomic_long cursor = FD_RESERVED_LO;
+	long hi, from = atomic_load(&cursor);
 
 	if (fd >= FD_RESERVED_LO && fd <= FD_RESERVED_HI)
 		return fd;
-	hi = raw_syscall3(SYS_fcntl, fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, FD_RESERVED_LO);
-	if (raw_is_err(hi) || hi > FD_RESERVED_HI) {
+	for (int pass = 0; pass < 2; pass++) {
+		hi = raw_syscall3(SYS_fcntl, fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, from);
+		if (!raw_is_err(hi) && hi <= FD_RESERVED_HI)
+			break;
 		if (!raw_is_err(hi))
 			raw_syscall1(SYS_close, hi);
-		return fd;
+		hi = -EMFILE;
+		from = FD_RESERVED_LO;
 	}
+	if (raw_is_err(hi))
+		return fd;
+	atomic_store(&cursor, hi + 1 <= FD_RESERVED_HI ? hi + 1 : FD_RESERVED_LO);
 	raw_syscall1(SYS_close, fd);
 	return hi;
 }
@@ -207,7 +217,7 @@ long fd_close(int fd)
 	long r;
 
 	if (!fd_in_table(fd) || (!fd_table[fd].file && !fd_table[fd].internal))
-		return raw_syscall1(SYS_close, fd);
+		return SYS_PASS;
 	fd_lock(&saved);
 	if (fd_table[fd].internal && fd_inode(fd) == fd_table[fd].ino) {
 		r = -EBADF; /* the program cannot see our own fds */
@@ -272,7 +282,7 @@ long fd_dupfd(int oldfd, int cmd, long min)
 	long r;
 
 	if (!fd_in_table(oldfd) || (!fd_table[oldfd].file && !fd_table[oldfd].internal))
-		return raw_syscall3(SYS_fcntl, oldfd, cmd, min);
+		return SYS_PASS;
 	fd_lock(&saved);
 	r = raw_syscall3(SYS_fcntl, oldfd, cmd, min);
 	if (!raw_is_err(r))
@@ -290,8 +300,7 @@ long fd_dup3(int oldfd, int newfd, int flags, bool dup2_semantics)
 
 	if ((!fd_in_table(oldfd) || (!fd_table[oldfd].file && !fd_table[oldfd].internal)) &&
 	    (!fd_in_table(newfd) || (!fd_table[newfd].file && !fd_table[newfd].internal)))
-		return dup2_semantics ? raw_syscall2(SYS_dup2, oldfd, newfd)
-				      : raw_syscall3(SYS_dup3, oldfd, newfd, flags);
+		return SYS_PASS;
 	fd_lock(&saved);
 	if (oldfd != newfd)
 		move_internal_away(newfd);

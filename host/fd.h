@@ -26,9 +26,9 @@ bool fd_is_device(int fd);
 
 /* Open a device of kind with the open(2) flags: a new fd, or -errno. */
 long fd_open_device(enum sgx_file_kind kind, int flags);
-/* close(2): for every fd (ours or not), atomically with respect to our table. */
+/* close(2), dup(2), dup2(2)/dup3(2) and fcntl F_DUPFD/F_DUPFD_CLOEXEC, atomically with
+ * respect to our table; SYS_PASS (host/sys.h) when no fd involved is in it. */
 long fd_close(int fd);
-/* dup(2), dup2(2)/dup3(2) (newfd >= 0) and fcntl F_DUPFD/F_DUPFD_CLOEXEC (min >= 0): */
 long fd_dup(int oldfd);
 long fd_dup3(int oldfd, int newfd, int flags, bool dup2_semantics);
 long fd_dupfd(int oldfd, int cmd, long min);

@@ -37,6 +37,8 @@
 
 #include "host/fd.h"
 #include "host/gate.h"
+#include "host/host.h"
+#include "host/scan.h"
 #include "util/rawsys.h"
 #include "util/trace.h"
 
@@ -281,26 +283,44 @@ void filter_count_trap(void)
 	atomic_fetch_add_explicit(&traps, 1, memory_order_relaxed);
 }
 
-int filter_enable(void)
+bool filter_adopt(void)
 {
-	static struct sock_filter insns[MAX_INSNS];
-	struct sock_fprog prog;
 	unsigned long before;
-	unsigned len;
-	long r;
 
-	if (active)
-		return 0;
-	if (!gate_active())
-		return -ENOSYS;
+	if (active || !gate_active())
+		return active;
 	/* Inherited across execve (the boot shim kept it harmless until now): a call the filter
 	 * traps, made from outside the gate, tells. */
 	before = atomic_load(&traps);
 	raw_syscall_local(SYS_ioctl, -1, (long)PROBE_CMD, 0, 0, 0, 0);
-	if (atomic_load(&traps) != before) {
+	if (atomic_load(&traps) != before)
 		active = true;
-		return 0;
+	return active;
+}
+
+void filter_consider(void)
+{
+	char where[256];
+
+	if (active || host_cfg.syscall_filter != CONFIG_FILTER_AUTO || !host_active)
+		return;
+	if (scan_raw_syscalls(where, sizeof(where))) {
+		TRACE("%s makes system calls without libc: turning the system-call filter on", where);
+		filter_enable();
 	}
+}
+
+int filter_enable(void)
+{
+	static struct sock_filter insns[MAX_INSNS];
+	struct sock_fprog prog;
+	unsigned len;
+	long r;
+
+	if (filter_adopt())
+		return 0;
+	if (!gate_active())
+		return -ENOSYS;
 	if (build(insns, &len)) {
 		sgxemu_err("internal error: the system-call filter does not assemble");
 		return -EINVAL;

@@ -15,11 +15,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "host/filter.h"
 #include "host/host.h"
 #include "host/signal.h"
 #include "host/sys.h"
 #include "host/vdso.h"
-#include "util/rawsys.h"
 
 /* Interposed symbols are the only ones the preload exports. */
 #define EXPORT __attribute__((visibility("default")))
@@ -59,10 +59,14 @@ EXPORT int open(const char *path, int flags, ...)
 	va_list ap;
 	unsigned mode;
 
+	long r;
+
+	REAL(open);
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	return (int)host_ret(sys_openat(AT_FDCWD, (uintptr_t)path, flags, mode));
+	r = sys_openat(AT_FDCWD, (uintptr_t)path, flags, mode);
+	return r == SYS_PASS ? real_open(path, flags, mode) : (int)host_ret(r);
 }
 
 EXPORT int open64(const char *path, int flags, ...) __attribute__((alias("open")));
@@ -72,31 +76,44 @@ EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	va_list ap;
 	unsigned mode;
 
+	long r;
+
+	REAL(openat);
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	return (int)host_ret(sys_openat(dirfd, (uintptr_t)path, flags, mode));
+	r = sys_openat(dirfd, (uintptr_t)path, flags, mode);
+	return r == SYS_PASS ? real_openat(dirfd, path, flags, mode) : (int)host_ret(r);
 }
 
 EXPORT int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
 
 EXPORT int __open_2(const char *path, int flags)
 {
-	return (int)host_ret(sys_openat(AT_FDCWD, (uintptr_t)path, flags, 0));
+	long r = sys_openat(AT_FDCWD, (uintptr_t)path, flags, 0);
+
+	REAL(__open_2);
+	return r == SYS_PASS ? real___open_2(path, flags) : (int)host_ret(r);
 }
 
 EXPORT int __open64_2(const char *path, int flags) __attribute__((alias("__open_2")));
 
 EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-	return (int)host_ret(sys_openat(dirfd, (uintptr_t)path, flags, 0));
+	long r = sys_openat(dirfd, (uintptr_t)path, flags, 0);
+
+	REAL(__openat_2);
+	return r == SYS_PASS ? real___openat_2(dirfd, path, flags) : (int)host_ret(r);
 }
 
 EXPORT int __openat64_2(int dirfd, const char *path, int flags) __attribute__((alias("__openat_2")));
 
 EXPORT int creat(const char *path, mode_t mode)
 {
-	return (int)host_ret(sys_openat(AT_FDCWD, (uintptr_t)path, O_CREAT | O_WRONLY | O_TRUNC, mode));
+	long r = sys_openat(AT_FDCWD, (uintptr_t)path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+
+	REAL(creat);
+	return r == SYS_PASS ? real_creat(path, mode) : (int)host_ret(r);
 }
 
 EXPORT int creat64(const char *path, mode_t mode) __attribute__((alias("creat")));
@@ -148,7 +165,10 @@ EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 
 EXPORT int close(int fd)
 {
-	return (int)host_ret(sys_close(fd));
+	long r = sys_close(fd);
+
+	REAL(close);
+	return r == SYS_PASS ? real_close(fd) : (int)host_ret(r);
 }
 
 EXPORT int close_range(unsigned first, unsigned last, int flags)
@@ -156,19 +176,36 @@ EXPORT int close_range(unsigned first, unsigned last, int flags)
 	return (int)host_ret(sys_close_range(first, last, (unsigned)flags));
 }
 
+/* glibc's closefrom uses close_range underneath, out of our sight. */
+EXPORT void closefrom(int lowfd)
+{
+	REAL(closefrom);
+	if (lowfd < 0 || sys_close_range((unsigned)lowfd, ~0U, 0))
+		real_closefrom(lowfd);
+}
+
 EXPORT int dup(int fd)
 {
-	return (int)host_ret(sys_dup(fd));
+	long r = sys_dup(fd);
+
+	REAL(dup);
+	return r == SYS_PASS ? real_dup(fd) : (int)host_ret(r);
 }
 
 EXPORT int dup2(int oldfd, int newfd)
 {
-	return (int)host_ret(sys_dup2(oldfd, newfd));
+	long r = sys_dup2(oldfd, newfd);
+
+	REAL(dup2);
+	return r == SYS_PASS ? real_dup2(oldfd, newfd) : (int)host_ret(r);
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	return (int)host_ret(sys_dup3(oldfd, newfd, flags));
+	long r = sys_dup3(oldfd, newfd, flags);
+
+	REAL(dup3);
+	return r == SYS_PASS ? real_dup3(oldfd, newfd, flags) : (int)host_ret(r);
 }
 
 EXPORT int fcntl(int fd, int cmd, ...)
@@ -176,10 +213,14 @@ EXPORT int fcntl(int fd, int cmd, ...)
 	va_list ap;
 	unsigned long arg;
 
+	long r;
+
+	REAL(fcntl);
 	va_start(ap, cmd);
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
-	return (int)host_ret(sys_fcntl(fd, cmd, arg));
+	r = sys_fcntl(fd, cmd, arg);
+	return r == SYS_PASS ? real_fcntl(fd, cmd, arg) : (int)host_ret(r);
 }
 
 EXPORT int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
@@ -189,34 +230,50 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_list ap;
 	unsigned long arg;
 
+	long r;
+
+	REAL(ioctl);
 	va_start(ap, req);
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
-	return (int)host_ret(sys_ioctl(fd, req, arg));
+	r = sys_ioctl(fd, req, arg);
+	return r == SYS_PASS ? real_ioctl(fd, req, arg) : (int)host_ret(r);
 }
 
 /* ---- memory ---- */
 
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	return host_ret_ptr(sys_mmap((uintptr_t)addr, len, prot, flags, fd, (uint64_t)off));
+	long r = sys_mmap((uintptr_t)addr, len, prot, flags, fd, (uint64_t)off);
+
+	REAL(mmap);
+	return r == SYS_PASS ? real_mmap(addr, len, prot, flags, fd, off) : host_ret_ptr(r);
 }
 
 EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) __attribute__((alias("mmap")));
 
 EXPORT int munmap(void *addr, size_t len)
 {
-	return (int)host_ret(sys_munmap((uintptr_t)addr, len));
+	long r = sys_munmap((uintptr_t)addr, len);
+
+	REAL(munmap);
+	return r == SYS_PASS ? real_munmap(addr, len) : (int)host_ret(r);
 }
 
 EXPORT int mprotect(void *addr, size_t len, int prot)
 {
-	return (int)host_ret(sys_mprotect((uintptr_t)addr, len, prot));
+	long r = sys_mprotect((uintptr_t)addr, len, prot);
+
+	REAL(mprotect);
+	return r == SYS_PASS ? real_mprotect(addr, len, prot) : (int)host_ret(r);
 }
 
 EXPORT int madvise(void *addr, size_t len, int advice)
 {
-	return (int)host_ret(sys_madvise((uintptr_t)addr, len, advice));
+	long r = sys_madvise((uintptr_t)addr, len, advice);
+
+	REAL(madvise);
+	return r == SYS_PASS ? real_madvise(addr, len, advice) : (int)host_ret(r);
 }
 
 EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
@@ -224,10 +281,14 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	va_list ap;
 	void *new_addr;
 
+	long r;
+
+	REAL(mremap);
 	va_start(ap, flags);
 	new_addr = (flags & MREMAP_FIXED) ? va_arg(ap, void *) : NULL;
 	va_end(ap);
-	return host_ret_ptr(sys_mremap((uintptr_t)old, old_len, new_len, flags, (uintptr_t)new_addr));
+	r = sys_mremap((uintptr_t)old, old_len, new_len, flags, (uintptr_t)new_addr);
+	return r == SYS_PASS ? real_mremap(old, old_len, new_len, flags, new_addr) : host_ret_ptr(r);
 }
 
 /* ---- the raw entry libc offers ---- */
@@ -238,13 +299,40 @@ EXPORT long syscall(long nr, ...)
 	va_list ap;
 	long a[6];
 
+	long r;
+
+	REAL(syscall);
 	va_start(ap, nr);
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
-	if (!host_active)
-		return host_ret(raw_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]));
-	return host_ret(sys_dispatch(nr, a, NULL));
+	r = host_active ? sys_answer(nr, a, NULL) : SYS_PASS;
+	return r == SYS_PASS ? real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) : host_ret(r);
+}
+
+/* ---- loading code ---- */
+
+/* Code loaded later may make system calls without libc (the filter's "auto" setting). */
+EXPORT void *dlopen(const char *file, int mode)
+{
+	void *h;
+
+	REAL(dlopen);
+	h = real_dlopen(file, mode);
+	if (h)
+		filter_consider();
+	return h;
+}
+
+EXPORT void *dlmopen(Lmid_t lmid, const char *file, int mode)
+{
+	void *h;
+
+	REAL(dlmopen);
+	h = real_dlmopen(lmid, file, mode);
+	if (h)
+		filter_consider();
+	return h;
 }
 
 /* ---- vDSO ---- */

@@ -99,15 +99,16 @@ __attribute__((constructor)) static void sgxemu_preload_init(void)
 	host_active = true;
 	signal_install();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-	if (host_cfg.syscall_filter != CONFIG_FILTER_OFF) {
-		if (r)
-			sgxemu_err("the syscall gate's address %#lx is taken (%d): system calls made "
-				   "without libc will not reach sgxemu", GATE_ADDR, r);
-		else if (trap_syscall_init())
-			sgxemu_err("no XSAVE: system calls made without libc will not reach sgxemu");
-		else
-			filter_enable();
-	}
+	/* An inherited filter is on whatever the setting (seccomp cannot take it off). */
+	if (r)
+		sgxemu_err("the syscall gate's address %#lx is taken (%d): system calls made without "
+			   "libc will not reach sgxemu", GATE_ADDR, r);
+	else if (trap_syscall_init())
+		sgxemu_err("no XSAVE: system calls made without libc will not reach sgxemu");
+	else if (!filter_adopt() && host_cfg.syscall_filter == CONFIG_FILTER_ON)
+		filter_enable();
+	else
+		filter_consider();
 	TRACE("preload active (cpuid faulting %s, syscall filter %s)",
 	      cpuid_faulting_enabled() ? "on" : "off", filter_active() ? "on" : "off");
 }

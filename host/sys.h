@@ -1,13 +1,20 @@
 /* The system calls sgxemu answers, one function each with the kernel's arguments and return
  * convention (a value, or -errno), shared by the two ways a program reaches them: through the
  * libc symbols the preload interposes (host/interpose.c) and through a bare SYSCALL that the
- * seccomp filter traps (host/sys_trap.c). host/syscall.c maps numbers to them. Not for signal
- * handlers: they run in the calling thread's normal context, as the call would. */
+ * seccomp filter traps (host/trap_syscall.c). host/syscall.c maps numbers to them. Not for
+ * signal handlers: they run in the calling thread's normal context, as the call would.
+ *
+ * SYS_PASS means "not sgxemu's": the caller passes the call on unchanged -- a libc entry point
+ * to the next definition of the symbol (libc's, or another preload's such as ASan's, which
+ * must see mmap and munmap), the trap path to the kernel. */
 #ifndef SGXEMU_HOST_SYS_H
 #define SGXEMU_HOST_SYS_H
 
 #include <stdint.h>
+#include <limits.h>
 #include <sys/stat.h>
+
+#define SYS_PASS LONG_MIN
 
 /* host/sys_fd.c: device files. */
 long sys_openat(int dirfd, uint64_t path, int flags, unsigned mode);
@@ -37,7 +44,9 @@ long sys_fork_like(long nr, const long args[6], uint64_t *child_rsp);
 long sys_execve(uint64_t path, uint64_t argv, uint64_t envp);
 long sys_execveat(int dirfd, uint64_t path, uint64_t argv, uint64_t envp, int flags);
 
-/* host/syscall.c: any of the above by number (and everything else passed to the kernel). */
+/* host/syscall.c: any of the above by number: sys_answer gives SYS_PASS for calls that are
+ * not sgxemu's, sys_dispatch passes those to the kernel. */
+long sys_answer(long nr, const long args[6], uint64_t *child_rsp);
 long sys_dispatch(long nr, const long args[6], uint64_t *child_rsp);
 
 #endif

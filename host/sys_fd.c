@@ -89,9 +89,9 @@ long sys_openat(int dirfd, uint64_t path, int flags, unsigned mode)
 	/* The device paths we answer are absolute: dirfd does not matter for them. */
 	enum sgx_file_kind k = device_at(path);
 
-	if (k)
-		return dev_open(k, flags);
-	return raw_syscall4(SYS_openat, dirfd, path, flags, mode);
+	(void)dirfd;
+	(void)mode;
+	return k ? dev_open(k, flags) : SYS_PASS;
 }
 
 long sys_openat2(int dirfd, uint64_t path, uint64_t how, uint64_t size)
@@ -101,9 +101,10 @@ long sys_openat2(int dirfd, uint64_t path, uint64_t how, uint64_t size)
 	} h;
 	enum sgx_file_kind k = device_at(path);
 
+	(void)dirfd;
 	if (k && size >= sizeof(h) && !host_copy_in(&h, how, sizeof(h)))
 		return dev_open(k, (int)h.flags);
-	return raw_syscall4(SYS_openat2, dirfd, path, how, size);
+	return SYS_PASS;
 }
 
 long sys_close(int fd)
@@ -135,7 +136,7 @@ long sys_fcntl(int fd, int cmd, unsigned long arg)
 {
 	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
 		return fd_dupfd(fd, cmd, (long)arg);
-	return raw_syscall3(SYS_fcntl, fd, cmd, arg);
+	return SYS_PASS;
 }
 
 /* For SGX_IOC_ENCLAVE_PROVISION: which file an fd names. The reference is dropped at once:
@@ -156,11 +157,12 @@ long sys_ioctl(int fd, unsigned long cmd, unsigned long arg)
 
 	/* The VFS answers these before any driver sees them (the fd itself is real). */
 	if (cmd == FIOCLEX || cmd == FIONCLEX || cmd == FIONBIO || cmd == FIOASYNC)
-		return raw_syscall3(SYS_ioctl, fd, cmd, arg);
+		return SYS_PASS;
 	f = fd_get(fd, NULL);
 	if (!f)
-		return raw_syscall3(SYS_ioctl, fd, cmd, arg);
-	r = sgx_ioctl(f, cmd, arg, provision_lookup);
+		return SYS_PASS;
+	/* The command is 32 bits: the kernel ignores the upper half of the argument. */
+	r = sgx_ioctl(f, (unsigned int)cmd, arg, provision_lookup);
 	sgx_file_put(f);
 	return r;
 }

@@ -52,8 +52,9 @@ long sys_mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t
 		long ignored;
 
 		sgx_munmap(addr, len, &ignored);
+		return mmap_raw(addr, len, prot, flags, fd, off);
 	}
-	return mmap_raw(addr, len, prot, flags, fd, off);
+	return SYS_PASS;
 }
 
 long sys_munmap(uint64_t addr, uint64_t len)
@@ -62,7 +63,7 @@ long sys_munmap(uint64_t addr, uint64_t len)
 
 	if (host_active && sgx_munmap(addr, len, &r))
 		return r;
-	return raw_syscall2(SYS_munmap, addr, len);
+	return SYS_PASS;
 }
 
 long sys_mprotect(uint64_t addr, uint64_t len, int prot)
@@ -72,12 +73,15 @@ long sys_mprotect(uint64_t addr, uint64_t len, int prot)
 	if (host_active && sgx_range_is_enclave(addr, PAGE_ROUND(len ? len : 1)) &&
 	    sgx_mprotect(addr, len, personality_prot(prot), &r))
 		return r;
-	return raw_syscall3(SYS_mprotect, addr, len, prot);
+	return SYS_PASS;
 }
 
 long sys_madvise(uint64_t addr, uint64_t len, int advice)
 {
-	return raw_syscall3(SYS_madvise, addr, len, advice);
+	(void)addr;
+	(void)len;
+	(void)advice;
+	return SYS_PASS;
 }
 
 long sys_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr)
@@ -96,5 +100,6 @@ long sys_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uin
 			sgx_munmap(old + PAGE_ROUND(new_len), old_len - PAGE_ROUND(new_len), &r);
 		return (long)old;
 	}
-	return raw_syscall5(SYS_mremap, old, old_len, new_len, flags, new_addr);
+	(void)new_addr;
+	return SYS_PASS;
 }

@@ -9,7 +9,7 @@
 #include "host/sys.h"
 #include "util/rawsys.h"
 
-long sys_dispatch(long nr, const long a[6], uint64_t *child_rsp)
+long sys_answer(long nr, const long a[6], uint64_t *child_rsp)
 {
 	switch (nr) {
 	case SYS_open:
@@ -55,9 +55,7 @@ long sys_dispatch(long nr, const long a[6], uint64_t *child_rsp)
 	case SYS_rt_sigpending:
 		return sys_rt_sigpending((uint64_t *)a[0], a[1]);
 	case SYS_clone:
-		if (a[0] & CLONE_VM)
-			break;
-		return sys_fork_like(nr, a, child_rsp);
+		return (a[0] & CLONE_VM) ? SYS_PASS : sys_fork_like(nr, a, child_rsp);
 	case SYS_fork:
 		return sys_fork_like(nr, a, child_rsp);
 	case SYS_clone3:
@@ -69,5 +67,12 @@ long sys_dispatch(long nr, const long a[6], uint64_t *child_rsp)
 		return sys_execveat((int)a[0], (uint64_t)a[1], (uint64_t)a[2], (uint64_t)a[3],
 				    (int)a[4]);
 	}
-	return raw_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return SYS_PASS;
+}
+
+long sys_dispatch(long nr, const long a[6], uint64_t *child_rsp)
+{
+	long r = sys_answer(nr, a, child_rsp);
+
+	return r != SYS_PASS ? r : raw_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

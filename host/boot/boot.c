@@ -69,11 +69,35 @@ static void boot_sigsys(int sig, siginfo_t *si, void *ucv)
 		     sig, 0, 0, 0);
 		return;
 	}
-	/* Blocking SIGSYS now would make the next trap fatal: the preload keeps the program's
-	 * mask for it in software once it runs. */
-	if (nr == SYS_rt_sigprocmask && a1 && (a0 == SIG_BLOCK || a0 == SIG_SETMASK)) {
-		set = *(const uint64_t *)a1 & ~(1ULL << (SIGSYS - 1));
-		a1 = (long)&set;
+	/* rt_sigprocmask from a handler is undone by its rt_sigreturn: the mask to change is the
+	 * one in the frame. Blocking SIGSYS would make the next trap fatal: the preload keeps the
+	 * program's mask for it in software once it runs. */
+	if (nr == SYS_rt_sigprocmask && g[REG_R10] == 8) {
+		uint64_t cur, next;
+
+		for (unsigned i = 0; i < 8; i++)
+			((unsigned char *)&cur)[i] = ((const unsigned char *)&uc->uc_sigmask)[i];
+		next = cur;
+		if (a1) {
+			set = *(const uint64_t *)a1;
+			if (a0 == SIG_BLOCK)
+				next = cur | set;
+			else if (a0 == SIG_UNBLOCK)
+				next = cur & ~set;
+			else if (a0 == SIG_SETMASK)
+				next = set;
+			else {
+				g[REG_RAX] = -22; /* EINVAL */
+				return;
+			}
+		}
+		next &= ~((1ULL << (SIGSYS - 1)) | (1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+		if (g[REG_RDX])
+			*(uint64_t *)g[REG_RDX] = cur;
+		for (unsigned i = 0; i < 8; i++)
+			((unsigned char *)&uc->uc_sigmask)[i] = ((const unsigned char *)&next)[i];
+		g[REG_RAX] = 0;
+		return;
 	}
 	/* Our SIGSYS handler stays until the preload replaces it. */
 	if (nr == SYS_rt_sigaction && a0 == SIGSYS && a1) {
