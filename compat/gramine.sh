@@ -32,6 +32,8 @@
 #   PYTHON               the interpreter for pytest (default: the one in gramine-test's #! line)
 #   PYTEST_ADDOPTS       passed to pytest as usual (e.g. "-k Bootstrap")
 #
+# Before building, `scripts/install-deps --compat` installs the Debian packages it needs.
+#
 # Output: per mode one line "gramine-pal MODE: P passed, F failed, S skipped" and the failed
 # tests; the last line is "N passed, N failed, N skipped" over all modes. A mode that could not be
 # built or run, or whose pytest did not write its results, counts as 1 failure.
@@ -81,6 +83,10 @@ SRC_IN=$(cd "$GRAMINE_SRC" && pwd)
 { [ -f "$SRC_IN/meson.build" ] && [ -d "$SRC_IN/pal/regression" ]; } ||
 	setup_failed "$SRC_IN does not look like a Gramine source tree"
 [ -x "$SGXEMU" ] || setup_failed "$SGXEMU not found (run make first)"
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+"$ROOT/scripts/install-deps" --compat >"${TMPDIR:-/tmp}/sgxemu-compat-deps.log" 2>&1 ||
+	setup_failed "cannot install the build dependencies: scripts/install-deps --compat" \
+		"(log: ${TMPDIR:-/tmp}/sgxemu-compat-deps.log)"
 
 # ---- 1. the pinned commit -----------------------------------------------------------------
 
@@ -106,7 +112,7 @@ fi
 mkdir -p "$CACHE" || setup_failed "cannot create $CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 case "$CACHE/" in
-"$(cd "$(dirname "$0")/.." && pwd)"/*) setup_failed "SGXEMU_COMPAT_CACHE must be outside the repository" ;;
+"$ROOT"/*) setup_failed "SGXEMU_COMPAT_CACHE must be outside the repository" ;;
 esac
 SRC=$CACHE/src
 BDIR=$CACHE/build
