@@ -37,7 +37,7 @@ TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/obj/%.o)
 INTEG_SRCS := $(wildcard tests/integ/*.c)
 INTEG_BINS := $(INTEG_SRCS:tests/integ/%.c=$(BUILD)/tests/integ/%)
 
-.PHONY: all test unit integ conformance bench clean demo san-test
+.PHONY: all test unit integ conformance compat bench clean demo san-test
 all: $(BUILD)/sgxemu $(BUILD)/libsgxemu.so $(BUILD)/libsgxemu-boot.so $(BUILD)/shim/cpuid.h
 
 $(BUILD)/obj/%.o: %.c
@@ -106,6 +106,11 @@ test: all unit integ
 
 conformance: all
 	conformance/run.sh $(BUILD)
+
+# Real SGX software, never part of make test: Gramine's PAL regression suite, built from
+# GRAMINE_SRC (outside this repository; unset: reported skipped). See README, "Compatibility".
+compat: all
+	compat/gramine.sh $(BUILD)
 
 san-test:
 	$(MAKE) SAN=1 all unit integ
