@@ -1,9 +1,8 @@
 /* ENCLU leaves EENTER, ERESUME, EEXIT and the asynchronous exit (SDM Vol. 3D ch. 38-39). */
-#include <string.h>
-
 #include "cpu/cpu.h"
 #include "cpu/fault.h"
 #include "cpu/keys.h"
+#include "cpu/xsave.h"
 
 #define RFLAGS_TF 0x100ULL
 
@@ -69,6 +68,7 @@ static long tcs_enter(struct sgx_cpu *cpu, struct cpu_regs *r, uint32_t *tcs_idx
 	const struct epcm_entry *e;
 	const struct sgx_tcs *tcs;
 	const struct secs_meta *meta;
+	const struct sgx_secs *secs;
 	uint32_t idx = 0, err;
 
 	if (la & (SGX_PAGE_SIZE - 1))
@@ -87,6 +87,10 @@ static long tcs_enter(struct sgx_cpu *cpu, struct cpu_regs *r, uint32_t *tcs_idx
 		return cpu_gp(f);
 	meta = cpu->epcm[e->secs].meta;
 	if ((tcs->flags & ~SGX_TCS_FLAGS_DBGOPTIN) || !meta->initialized)
+		return cpu_gp(f);
+	/* XFRM must be a subset of XCR0: here, of what the context's XSAVE image can hold. */
+	secs = (const struct sgx_secs *)epc_page(cpu, e->secs);
+	if (r->xsave && (secs->attributes.xfrm & ~r->xsave->features))
 		return cpu_gp(f);
 	*tcs_idx = idx;
 	*secs_idx = e->secs;
@@ -213,6 +217,9 @@ static long eresume(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, 
 	gpr = ssa_gpr(cpu, (uint32_t)last);
 	if (!cpu_canonical(gpr->rip))
 		return cpu_gp(f);
+	/* XRSTOR's faults, checked before anything changes (the SDM leaves the TCS inactive). */
+	if (xrstor_faults(secs->attributes.xfrm, epc_page(cpu, first), r->xsave))
+		return cpu_gp(f);
 	if (!atomic_compare_exchange_strong(&cpu->epcm[tcs_idx].busy, &zero, 1))
 		return cpu_gp(f);
 
@@ -221,8 +228,8 @@ static long eresume(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, 
 	lp_enter(cpu, lp, r, tcs_idx, secs_idx, ssa_la, first, (uint32_t)last);
 	/* Classic ERESUME: the interrupted context comes back from the frame, whose XSAVE area
 	 * starts the frame. */
-	if (r->fx)
-		memcpy(r->fx, epc_page(cpu, first), 512);
+	if (r->xsave)
+		xrstor_eresume(&cpu->feat.xsave, secs->attributes.xfrm, epc_page(cpu, first), r->xsave);
 	r->rax = gpr->rax; r->rcx = gpr->rcx; r->rdx = gpr->rdx; r->rbx = gpr->rbx;
 	r->rsp = gpr->rsp; r->rbp = gpr->rbp; r->rsi = gpr->rsi; r->rdi = gpr->rdi;
 	r->r8 = gpr->r8; r->r9 = gpr->r9; r->r10 = gpr->r10; r->r11 = gpr->r11;
@@ -336,17 +343,8 @@ void cpu_aex(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, unsigne
 			x->reserved = 0;
 		}
 	}
-	if (r->fx) {
-		uint8_t *xs = epc_page(cpu, first);
-
-		memcpy(xs, r->fx, 512);
-		memset(xs + 512, 0, 64);
-		xs[512] = 0x3; /* XSTATE_BV: x87 and SSE */
-		/* The synthetic state has x87/SSE in their initial configuration. */
-		memset(r->fx, 0, 512);
-		r->fx[0] = 0x7F; r->fx[1] = 0x03;             /* FCW 0x037F */
-		r->fx[24] = 0x80; r->fx[25] = 0x1F;           /* MXCSR 0x1F80 */
-	}
+	if (r->xsave)
+		xsave_aex(&cpu->feat.xsave, secs->attributes.xfrm, r->xsave, epc_page(cpu, first));
 	tcs->cssa++;
 	r->rsp = gpr->ursp;
 	r->rbp = gpr->urbp;

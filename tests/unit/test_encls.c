@@ -266,6 +266,80 @@ static void test_ecreate_rejects_each_bad_field(void **state)
 	assert_int_equal(ecreate(t, &s, dst, &f), SGX_SUCCESS);
 }
 
+/* XFRM beyond x87/SSE on a CPU whose CPUID.12.1:EDX:ECX offers AVX, MPX, AVX-512 and PKRU:
+ * legal combinations go in, illegal ones (as XSETBV would refuse them for XCR0) and
+ * unsupported ones #GP, and SSAFRAMESIZE must hold the XSAVE area + GPRSGX + MISC. */
+static void test_ecreate_xfrm(void **state)
+{
+	static const struct cpu_xsave_layout intel = {
+		.offset = { [2] = 576, [3] = 960, [4] = 1024, [5] = 1088, [6] = 1152, [7] = 1664,
+			    [9] = 2688 },
+		.size = { [2] = 256, [3] = 64, [4] = 64, [5] = 64, [6] = 512, [7] = 1024, [9] = 8 },
+	};
+	static const struct { uint64_t xfrm; bool ok; const char *what; } cases[] = {
+		{ 0x7, true, "AVX" },
+		{ 0x1F, true, "AVX and MPX" },
+		{ 0xE7, true, "AVX-512" },
+		{ 0x2FF, true, "everything offered" },
+		{ 0x203, true, "PKRU alone" },
+		{ 0x5, false, "AVX without SSE" },
+		{ 0xE3, false, "AVX-512 without AVX" },
+		{ 0x27, false, "opmask alone" },
+		{ 0x67, false, "opmask and ZMM_Hi256 without Hi16_ZMM" },
+		{ 0xA7, false, "opmask and Hi16_ZMM without ZMM_Hi256" },
+		{ 0xB, false, "BNDREGS without BNDCSR" },
+		{ 0x20003, false, "XTILECFG without XTILEDATA" },
+		{ 0x60003, false, "AMX (legal, not offered)" },
+		{ 0x103, false, "bit 8 (supervisor PT)" },
+		{ 0x80003, false, "bit 19 (not offered)" },
+	};
+	struct t *t = *state;
+	struct cpu_fault f;
+	struct sgx_secs s;
+
+	t->m.cpu.feat.xfrm = 0x2FF;
+	t->m.cpu.feat.xsave = intel;
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		void *dst = fx_epc_alloc(&t->m);
+		long r;
+
+		assert_non_null(dst);
+		good_secs(&s);
+		s.attributes.xfrm = cases[i].xfrm;
+		r = ecreate(t, &s, dst, &f);
+		if (cases[i].ok && r != SGX_SUCCESS)
+			fail_msg("%s: ECREATE refused XFRM %#llx", cases[i].what,
+				 (unsigned long long)cases[i].xfrm);
+		if (!cases[i].ok && (r != CPU_FAULT || f.vector != X86_GP))
+			fail_msg("%s: ECREATE took XFRM %#llx", cases[i].what,
+				 (unsigned long long)cases[i].xfrm);
+		assert_int_equal(epcm(t, dst)->valid, cases[i].ok);
+	}
+
+	/* SSAFRAMESIZE: an XSAVE area ending at 4096 - 184 fills one page with GPRSGX; EXINFO's
+	 * 16 bytes then need a second page. */
+	t->m.cpu.feat.xsave.offset[9] = 4096 - 184 - 8;
+	for (int i = 0; i < 4; i++) {
+		void *dst = fx_epc_alloc(&t->m);
+		bool exinfo = i & 1, two = i & 2;
+
+		assert_non_null(dst);
+		good_secs(&s);
+		s.attributes.xfrm = 0x203;
+		s.miscselect = exinfo ? SGX_MISC_EXINFO : 0;
+		s.ssa_frame_size = two ? 2 : 1;
+		if (!exinfo || two)
+			assert_int_equal(ecreate(t, &s, dst, &f), SGX_SUCCESS);
+		else
+			assert_gp(ecreate(t, &s, dst, &f), &f);
+	}
+	/* The same XFRM on the default CPU (x87/SSE only) is refused. */
+	t->m.cpu.feat.xfrm = 0x3;
+	good_secs(&s);
+	s.attributes.xfrm = 0x7;
+	assert_gp(ecreate(t, &s, fx_epc_alloc(&t->m), &f), &f);
+}
+
 static void test_ecreate_operand_checks(void **state)
 {
 	struct t *t = *state;
@@ -1125,6 +1199,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ecreate_accepts_good_secs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ecreate_accepts_variants, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ecreate_rejects_each_bad_field, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ecreate_xfrm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ecreate_operand_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ecreate_valid_destination_pf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eadd_reg_page, setup, teardown),
