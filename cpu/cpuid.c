@@ -13,9 +13,13 @@ void cpu_features_default(struct cpu_features *f, uint64_t epc_size, bool sgx2)
 	f->epc_base = EMU_EPC_PHYS_BASE;
 	f->epc_size = epc_size;
 	f->miscselect = SGX_MISC_EXINFO;
-	/* DEBUG, MODE64BIT, PROVISIONKEY, EINITTOKENKEY, KSS, AEXNOTIFY: a recent server part. */
+	/* DEBUG, MODE64BIT, PROVISIONKEY, EINITTOKENKEY; a recent (SGX2) server part adds KSS
+	 * and AEXNOTIFY. The SGX1-only parts (Skylake to Coffee Lake clients, 12.1.EAX = 0x36)
+	 * had neither. */
 	f->attributes = SGX_ATTR_DEBUG | SGX_ATTR_MODE64BIT | SGX_ATTR_PROVISIONKEY |
-			SGX_ATTR_EINITTOKENKEY | SGX_ATTR_KSS | SGX_ATTR_AEXNOTIFY;
+			SGX_ATTR_EINITTOKENKEY;
+	if (sgx2)
+		f->attributes |= SGX_ATTR_KSS | SGX_ATTR_AEXNOTIFY;
 	f->xfrm = XFEATURE_MASK_FPSSE;
 }
 
@@ -69,6 +73,9 @@ bool cpu_cpuid_adjust(const struct cpu_features *f, uint32_t leaf, uint32_t subl
 		regs[0] = regs[1] = regs[2] = regs[3] = 0;
 		if (subleaf == 0) {
 			regs[0] = 0x1 | (f->sgx2 ? 0x2 : 0);
+			/* EDECCSSA comes with AEX-Notify. */
+			if (f->attributes & SGX_ATTR_AEXNOTIFY)
+				regs[0] |= 1U << 11;
 			regs[1] = f->miscselect;
 			regs[3] = (CPU_MAX_ENCLAVE_SIZE_64_LOG2 << 8) | CPU_MAX_ENCLAVE_SIZE_32_LOG2;
 		} else if (subleaf == 1) {

@@ -131,9 +131,9 @@ static long secs_operand(struct sgx_cpu *cpu, void *secs, struct cpu_fault *f)
 	return idx;
 }
 
-static bool tcs_valid_for_eadd(const struct sgx_tcs *t)
+static bool tcs_valid_for_eadd(const struct sgx_cpu *cpu, const struct sgx_tcs *t)
 {
-	return !(t->flags & ~SGX_TCS_FLAGS_DBGOPTIN) && cpu_aligned(t->ossa, SGX_PAGE_SIZE) &&
+	return !(t->flags & cpu_tcs_flags_reserved(cpu)) && cpu_aligned(t->ossa, SGX_PAGE_SIZE) &&
 	       cpu_aligned(t->ofsbase, SGX_PAGE_SIZE) && cpu_aligned(t->ogsbase, SGX_PAGE_SIZE) &&
 	       cpu_all_zero(t->reserved, sizeof(t->reserved));
 }
@@ -173,7 +173,7 @@ long encls_eadd(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_ds
 	meta = cpu->epcm[sidx].meta;
 
 	if (type == SGX_PT_TCS) {
-		if (!tcs_valid_for_eadd((const struct sgx_tcs *)(uintptr_t)pi->srcpge))
+		if (!tcs_valid_for_eadd(cpu, (const struct sgx_tcs *)(uintptr_t)pi->srcpge))
 			return cpu_gp(f);
 	} else if ((flags & SGX_SECINFO_W) && !(flags & SGX_SECINFO_R)) {
 		return cpu_gp(f);

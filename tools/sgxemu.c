@@ -344,6 +344,8 @@ static int cmd_info(int argc, char **argv, int i)
 	       r7[2] & (1U << 30) ? "flexible" : "locked");
 	printf("SGX1:             %s\n", r[0] & 1 ? "yes" : "no");
 	printf("SGX2 (EDMM):      %s\n", r[0] & 2 ? "yes" : "no");
+	printf("EDECCSSA:         %s (CPUID.12.0:EAX[11], with AEX-Notify)\n",
+	       r[0] & (1U << 11) ? "yes" : "no");
 	printf("MISCSELECT:       0x%08x", r[1]);
 	print_flags(r[1], misc_names, sizeof(misc_names) / sizeof(misc_names[0]));
 	printf("max enclave size: 2^%u (64-bit), 2^%u (32-bit)\n", (r[3] >> 8) & 0xff,

@@ -587,6 +587,34 @@ static void test_eadd_tcs_bad_fields(void **state)
 	assert_int_equal(eadd(t, secs, BASE, &si, t->page, dst, &f), SGX_SUCCESS);
 }
 
+/* TCS.FLAGS at EADD: AEXNOTIFY is kept (with DBGOPTIN forced off) where the CPU has
+ * AEX-Notify; on a CPU without it bit 1 is reserved, as bits 2-63 always are (#GP). */
+static void test_eadd_tcs_aexnotify_flag(void **state)
+{
+	struct t *t = *state;
+	void *secs = new_secs(t, BASE);
+	struct sgx_secinfo si __attribute__((aligned(64))) = { .flags = FX_SI_TCS };
+	struct sgx_tcs *src;
+	struct cpu_fault f;
+	uint8_t *dst = fx_epc_alloc(&t->m);
+
+	src = good_tcs(t);
+	src->flags = SGX_TCS_FLAGS_AEXNOTIFY | SGX_TCS_FLAGS_DBGOPTIN;
+	assert_int_equal(eadd(t, secs, BASE, &si, src, dst, &f), SGX_SUCCESS);
+	assert_int_equal(((struct sgx_tcs *)dst)->flags, SGX_TCS_FLAGS_AEXNOTIFY);
+
+	dst = fx_epc_alloc(&t->m);
+	src = good_tcs(t);
+	src->flags = 0x4;
+	assert_gp(eadd(t, secs, BASE + 0x1000, &si, src, dst, &f), &f);
+	t->m.cpu.feat.attributes &= ~SGX_ATTR_AEXNOTIFY;
+	src->flags = SGX_TCS_FLAGS_AEXNOTIFY;
+	assert_gp(eadd(t, secs, BASE + 0x1000, &si, src, dst, &f), &f);
+	assert_false(epcm(t, dst)->valid);
+	src->flags = 0;
+	assert_int_equal(eadd(t, secs, BASE + 0x1000, &si, src, dst, &f), SGX_SUCCESS);
+}
+
 /* EADD forces a TCS's EPCM permissions to 0 and zeroes STATE, DBGOPTIN, CSSA and AEP before
  * anything is measured (isa.md §4.2 step 7, §13.4). */
 static void test_eadd_tcs_sanitised_before_measurement(void **state)
@@ -1207,6 +1235,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eadd_outside_elrange, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eadd_after_einit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eadd_tcs_bad_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eadd_tcs_aexnotify_flag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eadd_tcs_sanitised_before_measurement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eadd_operand_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eextend_checks, setup, teardown),

@@ -63,8 +63,9 @@ static const struct cpu_xsave_layout avx512_layout = {
 #define XFRM_AVX512 0x2E7ULL
 #define XSAVE_AVX512_SIZE 2696U
 
-static int setup_enclave_xfrm(void **state, uint32_t ssa_frame_size, uint32_t misc, bool init,
-			      uint64_t xfrm)
+/* flags: SECS.ATTRIBUTES.FLAGS to add; tcs0_flags: TCS.FLAGS of the first TCS. */
+static int setup_enclave_full(void **state, uint32_t ssa_frame_size, uint32_t misc, bool init,
+			      uint64_t xfrm, uint64_t flags, uint64_t tcs0_flags)
 {
 	struct t *t = calloc(1, sizeof(*t));
 	struct cpu_fault f;
@@ -77,6 +78,8 @@ static int setup_enclave_xfrm(void **state, uint32_t ssa_frame_size, uint32_t mi
 	if (fx_std_layout(&t->l, &t->s, BASE, SIZE, 2, ssa_frame_size, misc))
 		return -1;
 	t->l.xfrm = xfrm;
+	t->l.attributes |= flags;
+	((struct sgx_tcs *)t->l.page[fx_page_at(&t->l, t->s.tcs[0])].data)->flags = tcs0_flags;
 	if (fx_build(&t->m, &t->l, &t->e, &f) != SGX_SUCCESS)
 		return -1;
 	if (init && fx_init(&t->m, &t->l, &t->e, &f) != SGX_SUCCESS)
@@ -84,9 +87,28 @@ static int setup_enclave_xfrm(void **state, uint32_t ssa_frame_size, uint32_t mi
 	return 0;
 }
 
+static int setup_enclave_xfrm(void **state, uint32_t ssa_frame_size, uint32_t misc, bool init,
+			      uint64_t xfrm)
+{
+	return setup_enclave_full(state, ssa_frame_size, misc, init, xfrm, 0, 0);
+}
+
 static int setup_enclave(void **state, uint32_t ssa_frame_size, uint32_t misc, bool init)
 {
 	return setup_enclave_xfrm(state, ssa_frame_size, misc, init, 0x3);
+}
+
+/* AEX-Notify: the enclave has ATTRIBUTES.AEXNOTIFY, TCS 0 opts in, TCS 1 does not. */
+static int setup_aexnotify(void **state)
+{
+	return setup_enclave_full(state, 1, SGX_MISC_EXINFO, true, 0x3, SGX_ATTR_AEXNOTIFY,
+				  SGX_TCS_FLAGS_AEXNOTIFY);
+}
+
+/* A TCS that opts in, in an enclave without the attribute. */
+static int setup_tcs_notify_only(void **state)
+{
+	return setup_enclave_full(state, 1, SGX_MISC_EXINFO, true, 0x3, 0, SGX_TCS_FLAGS_AEXNOTIFY);
 }
 
 static int setup(void **state)
@@ -1008,6 +1030,200 @@ static void test_two_page_ssa_frames(void **state)
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* AEX-Notify and EDECCSSA */
+
+/* CPUID: AEX-Notify (12.1.EAX[10]) and EDECCSSA (12.0.EAX[11]) together, with KSS, on the SGX2
+ * part only; an SGX1-only part had none of them. */
+static void test_cpuid_aexnotify(void **state)
+{
+	struct cpu_features ft;
+	uint32_t r[4];
+
+	(void)state;
+	cpu_features_default(&ft, 1 << 20, true);
+	cpu_cpuid_adjust(&ft, 0x12, 0, r);
+	assert_int_equal(r[0], 0x803);
+	cpu_cpuid_adjust(&ft, 0x12, 1, r);
+	assert_int_equal(r[0], 0x4B6);
+	cpu_features_default(&ft, 1 << 20, false);
+	cpu_cpuid_adjust(&ft, 0x12, 0, r);
+	assert_int_equal(r[0], 0x1);
+	cpu_cpuid_adjust(&ft, 0x12, 1, r);
+	assert_int_equal(r[0], 0x36);
+}
+
+/* The frame opted in: ERESUME enters at OENTRY on the next frame like EENTER (RAX = CSSA,
+ * RCX = next instruction, TCS FS/GS, URSP/URBP recorded, other registers and the extended
+ * state passed through), CSSA unchanged. EDECCSSA then pops the interrupted frame, and the
+ * next AEX saves into it. */
+static void test_aexnotify_eresume_and_edeccssa(void **state)
+{
+	struct t *t = *state;
+	uint8_t img[576] __attribute__((aligned(64))), before[576];
+	struct cpu_xsave x = { img, sizeof(img), 0x3 };
+	struct cpu_regs r, aep;
+	struct cpu_fault f;
+
+	enter(t, &t->lp, &r, 0);
+	gpr_of(t, 0, 0)->aexnotify = 1;
+	inside(&r, la(t->s.code + 0x200));
+	cpu_aex(&t->m.cpu, &t->lp, &r, X86_PF, 0x8005, BASE + 0x5555);
+	assert_int_equal(tcs_of(t, 0)->cssa, 1);
+	assert_int_equal(gpr_of(t, 0, 0)->aexnotify, 1); /* AEX leaves the opt-in */
+	assert_int_equal(gpr_of(t, 0, 0)->rip, la(t->s.code + 0x200));
+
+	/* The AEP's ERESUME, from another stack. */
+	r.rsp = URSP - 0x400;
+	r.rbp = URBP - 0x400;
+	r.rdx = 0xDD;
+	r.r9 = 0x99;
+	memset(img, 0x11, sizeof(img));
+	memset(img + 512, 0, 64);
+	memcpy(before, img, sizeof(img));
+	r.xsave = &x;
+	aep = r;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	assert_true(t->lp.in_enclave);
+	assert_int_equal(r.rip, la(t->s.code + FX_STD_ENTRY));
+	assert_int_equal(r.rax, 1);
+	assert_int_equal(r.rcx, aep.rip + 3);
+	assert_int_equal(r.rbx, aep.rbx);
+	assert_int_equal(r.rdx, 0xDD);
+	assert_int_equal(r.r9, 0x99);
+	assert_int_equal(r.rsp, aep.rsp);
+	assert_int_equal(r.fsbase, la(t->s.data_rw));
+	assert_int_equal(r.gsbase, la(t->s.data_r));
+	assert_memory_equal(img, before, sizeof(img));
+	assert_int_equal(tcs_of(t, 0)->cssa, 1);
+	assert_int_equal(gpr_of(t, 0, 1)->ursp, URSP - 0x400);
+	assert_int_equal(gpr_of(t, 0, 1)->urbp, URBP - 0x400);
+	assert_int_equal(gpr_of(t, 0, 0)->ursp, URSP); /* the interrupted frame is intact */
+	assert_int_equal(gpr_of(t, 0, 0)->rip, la(t->s.code + 0x200));
+
+	/* The handler is done with the interrupted context. */
+	r.rax = ENCLU_EDECCSSA;
+	r.rip = la(t->s.code + 0x300);
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	assert_int_equal(r.rip, la(t->s.code + 0x303));
+	assert_int_equal(tcs_of(t, 0)->cssa, 0);
+	/* CSSA = 0 now: a second EDECCSSA has nothing to pop. */
+	r.rax = ENCLU_EDECCSSA;
+	assert_gp(enclu(&t->m.cpu, &t->lp, &r, &f), &f);
+	assert_true(t->lp.in_enclave);
+
+	/* The next AEX goes to frame 0 again and returns to the latest AEP stack. */
+	inside(&r, la(t->s.code + 0x400));
+	r.xsave = NULL;
+	cpu_aex(&t->m.cpu, &t->lp, &r, X86_UD, 0, 0);
+	assert_int_equal(tcs_of(t, 0)->cssa, 1);
+	assert_int_equal(gpr_of(t, 0, 0)->rip, la(t->s.code + 0x400));
+	assert_int_equal(r.rsp, URSP);  /* frame 0's URSP: recorded by the first EENTER */
+	/* Opt-out in the frame: the classic ERESUME. */
+	gpr_of(t, 0, 0)->aexnotify = 0;
+	r.rax = ENCLU_ERESUME;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	assert_int_equal(r.rip, la(t->s.code + 0x400));
+	assert_int_equal(tcs_of(t, 0)->cssa, 0);
+}
+
+/* A notification needs a free frame: with both frames used (CSSA = NSSA = 2), ERESUME #GPs. */
+static void test_aexnotify_needs_a_free_frame(void **state)
+{
+	struct t *t = *state;
+	uint32_t tcs_idx = fx_epc_idx(&t->m, tcs_of(t, 0));
+	struct cpu_regs r, saved;
+	struct cpu_fault f;
+
+	enter(t, &t->lp, &r, 0);
+	gpr_of(t, 0, 0)->aexnotify = 1;
+	cpu_aex(&t->m.cpu, &t->lp, &r, X86_UD, 0, 0);
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0); /* notification, on frame 1 */
+	gpr_of(t, 0, 1)->aexnotify = 1;
+	cpu_aex(&t->m.cpu, &t->lp, &r, X86_UD, 0, 0);
+	assert_int_equal(tcs_of(t, 0)->cssa, 2);
+	saved = r;
+	assert_gp(enclu(&t->m.cpu, &t->lp, &r, &f), &f);
+	assert_false(t->lp.in_enclave);
+	assert_int_equal(atomic_load(&t->m.cpu.epcm[tcs_idx].busy), 0);
+	/* Frame 1 opted out: the classic ERESUME of frame 1 works. */
+	gpr_of(t, 0, 1)->aexnotify = 0;
+	r = saved;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	assert_int_equal(tcs_of(t, 0)->cssa, 1);
+	/* A notification's frame must be a valid RW frame: #PF on frame 1 after EEXIT. */
+	r.rax = ENCLU_EEXIT;
+	r.rbx = ENCLU_IP + 3;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	fx_map(&t->m, la(t->s.ssa[0] + SGX_PAGE_SIZE), page_of(t, t->s.ssa[0] + SGX_PAGE_SIZE), false);
+	outside(&r, ENCLU_ERESUME, la(t->s.tcs[0]));
+	assert_pf(enclu(&t->m.cpu, &t->lp, &r, &f), &f, la(t->s.ssa[0] + SGX_PAGE_SIZE));
+	assert_int_equal(tcs_of(t, 0)->cssa, 1);
+}
+
+/* TCS.FLAGS.AEXNOTIFY must match ATTRIBUTES.AEXNOTIFY unless the TCS opts in to debugging. */
+static void test_aexnotify_tcs_must_match(void **state)
+{
+	struct t *t = *state;
+	struct cpu_regs r;
+	struct cpu_fault f;
+
+	/* setup_aexnotify: TCS 1 lacks the flag. */
+	outside(&r, ENCLU_EENTER, la(t->s.tcs[1]));
+	assert_gp(enclu(&t->m.cpu, &t->lp, &r, &f), &f);
+	tcs_of(t, 1)->flags |= SGX_TCS_FLAGS_DBGOPTIN; /* what EDBGWR could do */
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	r.rax = ENCLU_EEXIT;
+	r.rbx = ENCLU_IP + 3;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	/* TCS.FLAGS bit 2 and up are reserved. */
+	tcs_of(t, 0)->flags |= 0x4;
+	outside(&r, ENCLU_EENTER, la(t->s.tcs[0]));
+	assert_gp(enclu(&t->m.cpu, &t->lp, &r, &f), &f);
+	tcs_of(t, 0)->flags &= ~0x4ULL;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+}
+
+static void test_aexnotify_tcs_without_attribute(void **state)
+{
+	struct t *t = *state;
+	struct cpu_regs r;
+	struct cpu_fault f;
+
+	outside(&r, ENCLU_EENTER, la(t->s.tcs[0]));
+	assert_gp(enclu(&t->m.cpu, &t->lp, &r, &f), &f);
+	r.rax = ENCLU_ERESUME;
+	assert_gp(enclu(&t->m.cpu, &t->lp, &r, &f), &f);
+	outside(&r, ENCLU_EENTER, la(t->s.tcs[1]));
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+}
+
+/* EDECCSSA: #PF when the frame to pop is not a valid RW frame; #GP where the CPU lacks the
+ * leaf (no AEX-Notify). */
+static void test_edeccssa_checks(void **state)
+{
+	struct t *t = *state;
+	struct cpu_regs r;
+	struct cpu_fault f;
+
+	enter(t, &t->lp, &r, 0);
+	gpr_of(t, 0, 0)->aexnotify = 1;
+	cpu_aex(&t->m.cpu, &t->lp, &r, X86_UD, 0, 0);
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	fx_map(&t->m, la(t->s.ssa[0]), page_of(t, t->s.ssa[0]), false);
+	r.rax = ENCLU_EDECCSSA;
+	assert_pf(enclu(&t->m.cpu, &t->lp, &r, &f), &f, la(t->s.ssa[0]));
+	assert_int_equal(tcs_of(t, 0)->cssa, 1);
+	fx_map(&t->m, la(t->s.ssa[0]), page_of(t, t->s.ssa[0]), true);
+	t->m.cpu.feat.attributes &= ~SGX_ATTR_AEXNOTIFY;
+	r.rax = ENCLU_EDECCSSA;
+	assert_gp(enclu(&t->m.cpu, &t->lp, &r, &f), &f);
+	t->m.cpu.feat.attributes |= SGX_ATTR_AEXNOTIFY;
+	r.rax = ENCLU_EDECCSSA;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	assert_int_equal(tcs_of(t, 0)->cssa, 0);
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* cpu_enclave_ptr */
 
 static void test_enclave_ptr_checks(void **state)
@@ -1087,6 +1303,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eresume_cssa_zero_gp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eresume_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_page_ssa_frames, setup_big_frames, teardown),
+		cmocka_unit_test(test_cpuid_aexnotify),
+		cmocka_unit_test_setup_teardown(test_aexnotify_eresume_and_edeccssa, setup_aexnotify, teardown),
+		cmocka_unit_test_setup_teardown(test_aexnotify_needs_a_free_frame, setup_aexnotify, teardown),
+		cmocka_unit_test_setup_teardown(test_aexnotify_tcs_must_match, setup_aexnotify, teardown),
+		cmocka_unit_test_setup_teardown(test_aexnotify_tcs_without_attribute, setup_tcs_notify_only, teardown),
+		cmocka_unit_test_setup_teardown(test_edeccssa_checks, setup_aexnotify, teardown),
 		cmocka_unit_test_setup_teardown(test_enclave_ptr_checks, setup, teardown),
 	};
 

@@ -68,7 +68,7 @@ static void vregs(volatile struct test_op *op)
 	op->aux = first;
 }
 
-void encl_main(void *arg, uint64_t tcs);
+void encl_main(void *arg, uint64_t tcs, uint64_t cssa, uint8_t *gprsgx);
 
 extern char __encl_base[], __encl_end[];
 
@@ -206,7 +206,11 @@ static uint64_t verify(uint64_t start, uint64_t len, uint64_t seed, uint64_t *fi
 	return bad;
 }
 
-void encl_main(void *arg, uint64_t tcs)
+/* GPRSGX.AEXNOTIFY: byte 167 of the 184-byte GPRSGX at the end of each 4 KiB SSA frame. */
+#define GPRSGX_AEXNOTIFY 167
+#define ENCLU_EDECCSSA 9
+
+void encl_main(void *arg, uint64_t tcs, uint64_t cssa, uint8_t *gprsgx)
 {
 	/* The op lives in host memory and the host may watch it: volatile accesses. */
 	volatile struct test_op *op = arg;
@@ -311,6 +315,20 @@ void encl_main(void *arg, uint64_t tcs)
 	case TOP_VREGS:
 		vregs(op);
 		break;
+	case TOP_NOTIFY_ARM:
+		__atomic_store_n(&gprsgx[GPRSGX_AEXNOTIFY], (uint8_t)op->b, __ATOMIC_SEQ_CST);
+		*(volatile uint64_t *)(uintptr_t)op->addr = op->a;
+		op->out = 1;
+		break;
+	case TOP_NOTIFY_HANDLER: {
+		uint64_t rax = ENCLU_EDECCSSA;
+
+		op->out = cssa;
+		op->aux = cssa ? gprsgx[GPRSGX_AEXNOTIFY - 4096] : (uint64_t)-1;
+		if (!op->b && cssa)
+			__asm__ volatile(".byte 0x0f, 0x01, 0xd7" : "+a"(rax) : : "memory", "cc");
+		break;
+	}
 	default:
 		op->out = (uint64_t)-1;
 		break;

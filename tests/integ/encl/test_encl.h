@@ -35,6 +35,12 @@ enum test_op_code {
 	 * *(u64 *)addr (the host makes that fault), then store the registers again; out = words
 	 * that changed, aux = 1 + index of the first one (0: none). */
 	TOP_VREGS = 17,
+	/* AEX-Notify (the host gave the TCS FLAGS.AEXNOTIFY and NSSA 2): set the current SSA
+	 * frame's GPRSGX.AEXNOTIFY opt-in to b, then write a to *(u64 *)addr; out = 1 after. */
+	TOP_NOTIFY_ARM = 18,
+	/* The notification ERESUME delivers: out = CSSA at entry, aux = the interrupted frame's
+	 * AEXNOTIFY byte; then EDECCSSA pops that frame (unless b) and the call returns. */
+	TOP_NOTIFY_HANDLER = 19,
 };
 
 #define TEST_VREGS_YMM 1
