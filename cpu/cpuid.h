@@ -5,8 +5,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* MaxEnclaveSize_64 (CPUID.12.0:EDX[15:8]): ECREATE takes SECS.SIZE < 2^this. */
-#define CPU_MAX_ENCLAVE_SIZE_64_LOG2 36
+/* MaxEnclaveSize_64 (CPUID.12.0:EDX[15:8]): ECREATE takes SECS.SIZE < 2^this. A server
+ * part's: the largest naturally aligned ELRANGE below it (2^46) fits the lower half of a
+ * 48-bit address space, where Linux puts user mappings. Clients report 2^36. Every other
+ * limit on 64-bit enclave sizes derives from this one. */
+#define CPU_MAX_ENCLAVE_SIZE_64_LOG2 47
 /* MaxEnclaveSize_Not64 (CPUID.12.0:EDX[7:0]). */
 #define CPU_MAX_ENCLAVE_SIZE_32_LOG2 31
 

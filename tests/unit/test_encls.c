@@ -183,7 +183,8 @@ static void test_ecreate_accepts_variants(void **state)
 		good_secs(&s);
 		switch (i) {
 		case 0: what = "smallest size"; s.size = 8192; break;
-		case 1: what = "largest size below 2^36"; s.size = 1ULL << 35; break;
+		case 1: what = "largest size below 2^47 (MaxEnclaveSize_64)";
+			s.size = 1ULL << 46; s.base = 1ULL << 46; break;
 		case 2: what = "EXINFO"; s.miscselect = SGX_MISC_EXINFO; break;
 		case 3: what = "DEBUG"; s.attributes.flags |= SGX_ATTR_DEBUG; break;
 		case 4: what = "PROVISIONKEY|EINITTOKENKEY";
@@ -200,7 +201,7 @@ static void test_ecreate_accepts_variants(void **state)
 	}
 }
 
-#define NR_BAD_SECS 32
+#define NR_BAD_SECS 33
 
 /* Apply bad field number i to s; returns its name. */
 static const char *bad_secs(struct sgx_secs *s, int i)
@@ -210,7 +211,7 @@ static const char *bad_secs(struct sgx_secs *s, int i)
 	case 0: s->size = 0x18000; return "size not a power of two";
 	case 1: s->size = 0x1000; return "size 4096 (< 8192)";
 	case 2: s->size = 0; return "size 0";
-	case 3: s->size = 1ULL << 36; return "size 2^36 (MaxEnclaveSize)";
+	case 3: s->size = 1ULL << 47; s->base = 0; return "size 2^47 (MaxEnclaveSize_64)";
 	case 4: s->base = BASE + 0x8000; return "base misaligned to size";
 	case 5: s->base = BASE + 0x1000; return "base misaligned by a page";
 	case 6: s->attributes.xfrm = 0; return "XFRM 0";
@@ -239,6 +240,7 @@ static const char *bad_secs(struct sgx_secs *s, int i)
 	case 29: s->config_id[0] = 1; return "CONFIGID without KSS";
 	case 30: s->config_svn = 1; return "CONFIGSVN without KSS";
 	case 31: s->attributes.flags |= 1ULL << 9; return "reserved attribute bit 9";
+	case 32: s->size = 1ULL << 54; s->base = 0; return "size 2^54";
 	}
 	return NULL;
 }
