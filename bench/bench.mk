@@ -1,6 +1,7 @@
 # make bench: measurements, never part of make test. Each program runs under sgxemu run and
 # prints medians; the host's floors are measured in the same run.
-BENCH_BINS := $(BUILD)/bench/bench_trap $(BUILD)/bench/bench_edmm $(BUILD)/bench/bench_paging
+BENCH_BINS := $(BUILD)/bench/bench_trap $(BUILD)/bench/bench_edmm $(BUILD)/bench/bench_paging \
+	$(BUILD)/bench/bench_large
 
 $(BUILD)/bench/%: bench/%.c $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.a
 	@mkdir -p $(dir $@)
@@ -14,3 +15,4 @@ bench: all integ $(BENCH_BINS)
 	SGXEMU_NO_DIRECT_EENTER=1 $(BUILD)/sgxemu run -- $(BUILD)/bench/bench_trap $(TEST_ENCL) $(TEST_KEY) | grep ecall
 	$(BUILD)/sgxemu run -- $(BUILD)/bench/bench_edmm $(TEST_ENCL) $(TEST_KEY)
 	$(BUILD)/sgxemu run --epc-size 16M -- $(BUILD)/bench/bench_paging $(TEST_ENCL) $(TEST_KEY)
+	$(BUILD)/sgxemu run -- $(BUILD)/bench/bench_large $(TEST_ENCL) $(TEST_KEY)

@@ -80,12 +80,22 @@ static bool entry_valid(long fd, struct sgx_file **drop)
 	return false;
 }
 
+/* An fd with no entry while another thread holds the lock may be one it is creating (a new
+ * device fd or a dup of one exists in the kernel just before its entry does). */
+static bool entry_may_be_coming(void)
+{
+	int owner = atomic_load(&fd_lock_owner);
+
+	return owner && owner != (int)raw_gettid();
+}
+
 struct sgx_file *fd_get(int fd, unsigned *fmode)
 {
 	struct sgx_file *f = NULL, *drop = NULL;
 	uint64_t saved;
 
-	if (!fd_in_table(fd) || !__atomic_load_n(&fd_table[fd].file, __ATOMIC_RELAXED))
+	if (!fd_in_table(fd) ||
+	    (!__atomic_load_n(&fd_table[fd].file, __ATOMIC_ACQUIRE) && !entry_may_be_coming()))
 		return NULL;
 	fd_lock(&saved);
 	if (entry_valid(fd, &drop) && fd_table[fd].file) {
@@ -98,11 +108,6 @@ struct sgx_file *fd_get(int fd, unsigned *fmode)
 	if (drop)
 		sgx_file_put(drop);
 	return f;
-}
-
-bool fd_is_device(int fd)
-{
-	return fd_in_table(fd) && __atomic_load_n(&fd_table[fd].file, __ATOMIC_RELAXED);
 }
 
 bool fd_is_internal(int fd)
@@ -183,18 +188,23 @@ long fd_open_device(enum sgx_file_kind kind, int flags)
 	}
 	if (!cloexec)
 		raw_syscall3(SYS_fcntl, fd, F_SETFD, 0);
+	/* The number the program gets appears and is registered under the lock (lookups that
+	 * find no entry while a change is under way wait for it). */
+	fd_lock(&saved);
 	fd = fd_to_range(fd, cloexec);
+	if (fd_in_table(fd))
+		fd_table[fd] = (struct fd_entry){
+			f, fd_inode(fd),
+			(uint8_t)((acc == O_RDONLY || acc == O_RDWR ? FD_MODE_READ : 0) |
+				  (acc == O_WRONLY || acc == O_RDWR ? FD_MODE_WRITE : 0)),
+			false
+		};
+	fd_unlock(&saved);
 	if (!fd_in_table(fd)) {
 		raw_syscall1(SYS_close, fd);
 		sgx_file_put(f);
 		return -EMFILE;
 	}
-	fd_lock(&saved);
-	fd_table[fd] = (struct fd_entry){ f, fd_inode(fd),
-					  (uint8_t)((acc == O_RDONLY || acc == O_RDWR ? FD_MODE_READ : 0) |
-						    (acc == O_WRONLY || acc == O_RDWR ? FD_MODE_WRITE : 0)),
-					  false };
-	fd_unlock(&saved);
 	return fd;
 }
 

@@ -64,6 +64,8 @@ void host_ipi(uint32_t secs, uint64_t epoch);
 void cpuid_init(void);
 bool cpuid_faulting_enabled(void);
 void cpuid_query(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+/* The emulated CPU's features (XFRM from the host's XCR0), fixed by cpuid_init. */
+const struct cpu_features *host_cpu_features(void);
 
 /* libc's return convention from the kernel's: -1 and errno. */
 long host_ret(long r);

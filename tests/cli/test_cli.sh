@@ -253,8 +253,8 @@ ok $? "run with the real libsgxemu.so preloads $BUILD/libsgxemu.so" "got '$out'"
 if nm -D --defined-only "$BUILD/libsgxemu.so" 2>/dev/null | grep -qw sgxemu_cpuid; then
 	out=$("$BUILD/sgxemu" run --epc-size 16M -- "$T/probe_shim" 2>&1)
 	grep -q '^epc=16777216 type=1$' <<<"$out" && grep -q '^leaf7.sgx=1$' <<<"$out" &&
-		grep -q '^sgx12.0.eax=3$' <<<"$out"
-	ok $? "under sgxemu run the shim reports SGX and the EPC size given" "$out"
+		grep -q '^sgx12.0.eax=803$' <<<"$out"
+	ok $? "under sgxemu run the shim reports SGX1, SGX2, EDECCSSA and the EPC size given" "$out"
 	out=$("$BUILD/sgxemu" run --sgx1 -- "$T/probe_shim" 2>&1)
 	grep -q '^sgx12.0.eax=1$' <<<"$out"
 	ok $? "under sgxemu run --sgx1 the shim reports SGX1 only" "$out"
