@@ -394,12 +394,15 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 
 /* ---- vDSO ---- */
 
+/* Our image, mapped on first use: a library constructor that runs before ours (the Intel
+ * SDK's urts) may be the first to ask. Where the auxv on the stack could be changed this
+ * answers what glibc's getauxval would; this also covers a process without one. */
 EXPORT unsigned long getauxval(unsigned long type)
 {
+	uintptr_t ours = type == AT_SYSINFO_EHDR ? vdso_published() : 0;
+
 	REAL(getauxval);
-	if (type == AT_SYSINFO_EHDR && host_active && vdso_base())
-		return vdso_base();
-	return real_getauxval(type);
+	return ours ? ours : real_getauxval(type);
 }
 
 /* ---- signals ---- */
@@ -456,3 +459,4 @@ EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
 		return bsd_style(sig, h, SA_RESETHAND | SA_NODEFER);
 	return real_sysv_signal(sig, h);
 }
+
