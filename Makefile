@@ -92,6 +92,7 @@ $(BUILD)/tests/integ/%: tests/integ/%.c $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.
 	$(CC) $(CFLAGS) -o $@ $< $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.a -lcmocka $(LDLIBS)
 
 -include tests/unit/vdso.mk
+-include tests/unit/cpuinfo.mk
 -include demo/demo.mk
 -include samples/attest/attest.mk
 -include tests/integ/integ.mk

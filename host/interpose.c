@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "driver/virt.h"
+#include "host/cpuinfo.h"
 #include "host/host.h"
 #include "host/vdso.h"
 #include "util/trace.h"
@@ -116,6 +118,8 @@ EXPORT int open(const char *path, int flags, ...)
 		mode = va_arg(ap, mode_t);
 		va_end(ap);
 	}
+	if (cpuinfo_wants(AT_FDCWD, path, flags))
+		return (int)host_ret(cpuinfo_open(flags));
 	return k ? dev_open(k, flags) : real_open(path, flags, mode);
 }
 
@@ -134,6 +138,8 @@ EXPORT int openat(int dirfd, const char *path, int flags, ...)
 		mode = va_arg(ap, mode_t);
 		va_end(ap);
 	}
+	if (cpuinfo_wants(dirfd, path, flags))
+		return (int)host_ret(cpuinfo_open(flags));
 	return k ? dev_open(k, flags) : real_openat(dirfd, path, flags, mode);
 }
 
@@ -460,3 +466,29 @@ EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
 	return real_sysv_signal(sig, h);
 }
 
+/* ---- /proc/cpuinfo (host/cpuinfo.c) ---- */
+
+/* glibc's fopen opens with an internal system call, not through open: stdio needs its own
+ * entry. */
+EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	FILE *f;
+	int fd;
+
+	REAL(fopen);
+	if (!cpuinfo_wants_stdio(path, mode))
+		return real_fopen(path, mode);
+	fd = (int)host_ret(cpuinfo_open(strchr(mode, 'e') ? O_CLOEXEC : 0));
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "r");
+	if (!f) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return f;
+}
+
+EXPORT FILE *fopen64(const char *path, const char *mode) __attribute__((alias("fopen")));
