@@ -28,3 +28,16 @@ endif
 # The generic rule knows only the .c file; these headers shape every test.
 $(INTEG_BINS): tests/integ/integ.h tests/integ/integ_sgx2.h tests/integ/encl/test_encl.h \
 	tests/lib/encl_loader.h
+
+# test_vdso_early needs a library whose constructor runs before the preload's: one the
+# program depends on (tests/integ/early/), found through its rpath.
+VDSO_EARLY_LIB := $(BUILD)/tests/integ-lib/libvdso_early.so
+$(VDSO_EARLY_LIB): tests/integ/early/vdso_early_lib.c tests/integ/early/vdso_early_lib.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -o $@ $<
+$(BUILD)/tests/integ/test_vdso_early: tests/integ/test_vdso_early.c $(VDSO_EARLY_LIB) \
+		host/vdso/vdso_data.h $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.a \
+		-L$(dir $(VDSO_EARLY_LIB)) -lvdso_early -Wl,-rpath,$(abspath $(dir $(VDSO_EARLY_LIB))) \
+		-lcmocka $(LDLIBS)
