@@ -106,6 +106,7 @@ test: all unit integ
 
 conformance: all
 	conformance/run.sh $(BUILD)
+	conformance/run-vdso.sh $(BUILD)
 
 san-test:
 	$(MAKE) SAN=1 all unit integ
