@@ -470,6 +470,9 @@ static void test_lookup_rejects_garbage(void **state)
 		assert_non_null(copy);
 		memcpy(copy, file_image, n);
 		vdso_image_lookup(copy, n, "__vdso_sgx_enter_enclave", &v);
+		/* The versioned lookup walks DT_VERSYM and DT_VERDEF too. */
+		vdso_image_lookup_version(copy, n, "__vdso_time", "LINUX_2.6", &v);
+		vdso_image_lookup_version(copy, n, "__sgxemu_vdso_enclu", "LINUX_2.6", &v);
 		free(copy);
 	}
 	static const uint64_t zeros[64];
