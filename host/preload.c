@@ -75,6 +75,7 @@ __attribute__((constructor)) static void sgxemu_preload_init(void)
 
 	if (config_load(&host_cfg, err, sizeof(err))) {
 		sgxemu_err("%s; SGX emulation is off", err);
+		vdso_withdraw();
 		return;
 	}
 	/* A policy is applied whole or the platform stays off: never half an administrator's
@@ -82,6 +83,7 @@ __attribute__((constructor)) static void sgxemu_preload_init(void)
 	if (policy_load(host_cfg.policy_file, err, sizeof(err)) ||
 	    (host_cfg.audit_file[0] && policy_set_audit(host_cfg.audit_file, err, sizeof(err)))) {
 		sgxemu_err("%s; SGX emulation is off", err);
+		vdso_withdraw();
 		return;
 	}
 	host_env_capture();
@@ -93,6 +95,7 @@ __attribute__((constructor)) static void sgxemu_preload_init(void)
 	fsgs_init((getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) && !getenv("SGXEMU_NO_FSGSBASE"));
 	if (vdso_init(getenv("SGXEMU_NO_DIRECT_EENTER") ? NULL : host_direct_entry())) {
 		sgxemu_err("cannot map the vDSO image; SGX emulation is off");
+		vdso_withdraw();
 		return;
 	}
 	cpuid_init();
