@@ -21,6 +21,7 @@ void cpu_features_default(struct cpu_features *f, uint64_t epc_size, bool sgx2)
 	if (sgx2)
 		f->attributes |= SGX_ATTR_KSS | SGX_ATTR_AEXNOTIFY;
 	f->xfrm = XFEATURE_MASK_FPSSE;
+	f->intel_vendor = true;
 }
 
 uint32_t cpu_xsave_size(const struct cpu_xsave_layout *l, uint64_t xfrm)
@@ -62,6 +63,11 @@ bool cpu_cpuid_adjust(const struct cpu_features *f, uint32_t leaf, uint32_t subl
 	case 0x0:
 		if (regs[0] < 0x12)
 			regs[0] = 0x12;
+		if (f->intel_vendor) {
+			regs[1] = 0x756e6547; /* "Genu" */
+			regs[3] = 0x49656e69; /* "ineI" */
+			regs[2] = 0x6c65746e; /* "ntel" */
+		}
 		return true;
 	case 0x7:
 		if (subleaf != 0)

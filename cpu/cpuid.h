@@ -47,6 +47,9 @@ struct cpu_features {
 	uint64_t attributes; /* settable ATTRIBUTES.FLAGS (CPUID.12.1:EBX:EAX) */
 	uint64_t xfrm;       /* settable XFRM (CPUID.12.1:EDX:ECX) */
 	struct cpu_xsave_layout xsave; /* where the XFRM components live in an XSAVE area */
+	/* CPUID leaf 0 says GenuineIntel (SGX exists only on Intel CPUs, and SGX software
+	 * checks); false keeps the host's vendor. */
+	bool intel_vendor;
 };
 
 /* Defaults for an emulated CPU with the given EPC size: XFRM x87|SSE until the host's XSAVE

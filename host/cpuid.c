@@ -19,6 +19,7 @@ static struct cpu_features features;
 void cpuid_init(void)
 {
 	cpu_features_default(&features, host_cfg.epc_size, host_cfg.sgx2);
+	features.intel_vendor = !host_cfg.host_vendor;
 	xstate_probe(&features);
 	faulting = raw_syscall2(SYS_arch_prctl, ARCH_SET_CPUID, 0) == 0;
 }

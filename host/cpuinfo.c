@@ -113,7 +113,8 @@ size_t cpuinfo_edit_max(const char *in, size_t n)
 
 	for (size_t i = 0; i < n; i++)
 		lines += in[i] == '\n';
-	return n + lines * (sizeof(" sgx") - 1 + sizeof(" sgx_lc") - 1);
+	/* (a vendor_id value is at most 12 characters, as any it replaces) */
+	return n + lines * (sizeof(" sgx") - 1 + sizeof(" sgx_lc") - 1 + 12);
 }
 
 static size_t put(char *out, const char *s, size_t n)
@@ -150,18 +151,41 @@ static size_t edit_line(const char *line, size_t start, size_t len, char *out, b
 	return o;
 }
 
-size_t cpuinfo_edit(const char *in, size_t n, char *out, bool sgx, bool sgx_lc)
+/* A "vendor_id" line: the offset just after ": ", or 0. */
+static size_t vendor_start(const char *line, size_t len)
+{
+	size_t i = 9;
+
+	if (len < 9 || memcmp(line, "vendor_id", 9))
+		return 0;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i >= len || line[i] != ':')
+		return 0;
+	i++;
+	while (i < len && line[i] == ' ')
+		i++;
+	return i;
+}
+
+size_t cpuinfo_edit(const char *in, size_t n, char *out, bool sgx, bool sgx_lc,
+		    const char *vendor)
 {
 	size_t o = 0;
 
 	for (size_t p = 0; p < n;) {
 		const char *nl = memchr(in + p, '\n', n - p);
 		size_t len = nl ? (size_t)(nl - (in + p)) : n - p;
-		size_t start = flags_start(in + p, len);
+		size_t start = flags_start(in + p, len), vstart = vendor_start(in + p, len);
 
-		if (start)
+		if (start) {
 			o += edit_line(in + p, start, len, out + o, sgx, sgx_lc);
-		else {
+		} else if (vendor && vstart) {
+			memcpy(out + o, in + p, vstart);
+			o += vstart;
+			memcpy(out + o, vendor, strnlen(vendor, 12));
+			o += strnlen(vendor, 12);
+		} else {
 			memcpy(out + o, in + p, len);
 			o += len;
 		}
@@ -276,18 +300,25 @@ static long write_all(int fd, const char *p, size_t n)
 /* The edited text in a sealed memfd, reopened read-only with flags; an fd or -errno. */
 static long edited_copy(const char *text, size_t n, int flags)
 {
-	uint32_t regs[4] = { 0 };
+	uint32_t regs[4] = { 0 }, id[4] = { 0 };
 	size_t cap = cpuinfo_edit_max(text, n), len;
-	char path[32], *out;
+	char path[32], *out, vendor[13];
 	long out_r, mfd, fd = -ENOMEM;
 
+	/* The vendor the emulated CPUID reports (an SGX machine is an Intel one). */
+	cpuid_query(0, 0, id);
+	memcpy(vendor, &id[1], 4);
+	memcpy(vendor + 4, &id[3], 4);
+	memcpy(vendor + 8, &id[2], 4);
+	vendor[12] = 0;
 	cpuid_query(7, 0, regs);
 	out_r = raw_syscall6(SYS_mmap, 0, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 			     -1, 0);
 	if (bad(out_r))
 		return out_r;
 	out = (char *)out_r;
-	len = cpuinfo_edit(text, n, out, regs[1] & (1u << 2), regs[2] & (1u << 30));
+	len = cpuinfo_edit(text, n, out, regs[1] & (1u << 2), regs[2] & (1u << 30),
+			   vendor[0] ? vendor : NULL);
 	mfd = raw_syscall2(SYS_memfd_create, "cpuinfo", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (!bad(mfd)) {
 		fd = write_all((int)mfd, out, len);

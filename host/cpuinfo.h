@@ -22,8 +22,10 @@ int cpuinfo_open(int flags);
  * where the kernel prints it (flags are listed in the order of the kernel's capability
  * words): "sgx" among the CPUID.7.0:EBX flags after fsgsbase/tsc_adjust, "sgx_lc" after the
  * CPUID.7.0:ECX flags below bit 30; at the end of the line if no neighbour is present.
+ * vendor (at most 12 characters; NULL: keep the host's) replaces every vendor_id value.
  * Returns the length written. */
 size_t cpuinfo_edit_max(const char *in, size_t n);
-size_t cpuinfo_edit(const char *in, size_t n, char *out, bool sgx, bool sgx_lc);
+size_t cpuinfo_edit(const char *in, size_t n, char *out, bool sgx, bool sgx_lc,
+		    const char *vendor);
 
 #endif

@@ -70,7 +70,7 @@ EXPORT int open(const char *path, int flags, ...)
 	va_end(ap);
 	if (cpuinfo_wants(AT_FDCWD, path, flags))
 		return (int)host_ret(cpuinfo_open(flags));
-	r = sys_openat(AT_FDCWD, (uintptr_t)path, flags, mode);
+	r = sys_open_path(path, flags);
 	return r == SYS_PASS ? real_open(path, flags, mode) : (int)host_ret(r);
 }
 
@@ -89,7 +89,7 @@ EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	va_end(ap);
 	if (cpuinfo_wants(dirfd, path, flags))
 		return (int)host_ret(cpuinfo_open(flags));
-	r = sys_openat(dirfd, (uintptr_t)path, flags, mode);
+	r = sys_open_path(path, flags);
 	return r == SYS_PASS ? real_openat(dirfd, path, flags, mode) : (int)host_ret(r);
 }
 
@@ -102,7 +102,7 @@ EXPORT int __open_2(const char *path, int flags)
 	REAL(__open_2);
 	if (cpuinfo_wants(AT_FDCWD, path, flags))
 		return (int)host_ret(cpuinfo_open(flags));
-	r = sys_openat(AT_FDCWD, (uintptr_t)path, flags, 0);
+	r = sys_open_path(path, flags);
 	return r == SYS_PASS ? real___open_2(path, flags) : (int)host_ret(r);
 }
 
@@ -115,7 +115,7 @@ EXPORT int __openat_2(int dirfd, const char *path, int flags)
 	REAL(__openat_2);
 	if (cpuinfo_wants(dirfd, path, flags))
 		return (int)host_ret(cpuinfo_open(flags));
-	r = sys_openat(dirfd, (uintptr_t)path, flags, 0);
+	r = sys_open_path(path, flags);
 	return r == SYS_PASS ? real___openat_2(dirfd, path, flags) : (int)host_ret(r);
 }
 
@@ -123,7 +123,7 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags) __attribute__((a
 
 EXPORT int creat(const char *path, mode_t mode)
 {
-	long r = sys_openat(AT_FDCWD, (uintptr_t)path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+	long r = sys_open_path(path, O_CREAT | O_WRONLY | O_TRUNC);
 
 	REAL(creat);
 	return r == SYS_PASS ? real_creat(path, mode) : (int)host_ret(r);

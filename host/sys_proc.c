@@ -126,6 +126,11 @@ static bool target_is_static(int dirfd, uint64_t path, int flags)
 	return elf && !dynamic;
 }
 
+/* Not instrumented by AddressSanitizer: in the child of a vfork (posix_spawn's) this runs on
+ * a stack shared with the parent and never returns once the execve succeeds, so ASan could
+ * not clear the poison it puts around this frame's arrays, and the parent would later find it
+ * on memory reusing that stack. */
+__attribute__((no_sanitize_address))
 static long exec_common(int dirfd, uint64_t path, uint64_t argv, uint64_t envp, int flags, bool at)
 {
 	char **env, *pos, *end, *preload = NULL, key[64];

@@ -335,6 +335,7 @@ static int cmd_info(int argc, char **argv, int i)
 	if (check_config(&cfg))
 		return 2;
 	cpu_features_default(&f, cfg.epc_size, cfg.sgx2);
+	f.intel_vendor = !cfg.host_vendor;
 	xstate_probe(&f);
 
 	emu_cpuid(&f, 0x7, 0, r7);

@@ -260,11 +260,16 @@ n_sgx=$(grep '^flags' "$T/cpuinfo.cat" | grep -w sgx | grep -cw sgx_lc)
 ok $? "cat /proc/cpuinfo under sgxemu: sgx and sgx_lc in all $nproc_host flags lines" \
 	"got $n_sgx; $(head -c 300 "$T/cpuinfo.err")"
 if [ "$host_has_sgx" -eq 0 ]; then
-	sed 's/ sgx_lc\b//; s/ sgx\b//' "$T/cpuinfo.cat" | grep -v 'MHz' >"$T/cpuinfo.stripped"
-	grep -v 'MHz' /proc/cpuinfo | cmp -s - "$T/cpuinfo.stripped"
+	# (vendor_id is GenuineIntel, as on every SGX machine: docs/fidelity.md)
+	grep -c '^vendor_id.*: GenuineIntel$' "$T/cpuinfo.cat" | grep -qx "$nproc_host"
+	ok $? "... vendor_id GenuineIntel on every processor" "$(grep -m1 vendor_id "$T/cpuinfo.cat")"
+	sed 's/ sgx_lc\b//; s/ sgx\b//; /^vendor_id/d' "$T/cpuinfo.cat" | grep -v 'MHz' \
+		>"$T/cpuinfo.stripped"
+	grep -v 'MHz' /proc/cpuinfo | sed '/^vendor_id/d' | cmp -s - "$T/cpuinfo.stripped"
 	ok $? "... and without them it is the host's text" \
-		"$(grep -v MHz /proc/cpuinfo | diff - "$T/cpuinfo.stripped" | head -n 5)"
+		"$(grep -v MHz /proc/cpuinfo | sed '/^vendor_id/d' | diff - "$T/cpuinfo.stripped" | head -n 5)"
 else
+	skip "... vendor_id GenuineIntel on every processor" "the host CPU has SGX itself"
 	skip "... and without them it is the host's text" "the host CPU has SGX itself"
 fi
 out=$("$BUILD/sgxemu" run -- grep -cw sgx_lc /proc/cpuinfo 2>&1)

@@ -37,7 +37,7 @@ static const char *edit(const char *in, bool sgx, bool lc)
 	size_t n = strlen(in), max = cpuinfo_edit_max(in, n);
 
 	assert_true(max < sizeof(out));
-	size_t len = cpuinfo_edit(in, n, out, sgx, lc);
+	size_t len = cpuinfo_edit(in, n, out, sgx, lc, NULL);
 	assert_true(len <= max);
 	out[len] = 0;
 	return out;
@@ -194,7 +194,7 @@ static void test_open(void **state)
 	size_t hn, n;
 	char *host = host_text(&hn);
 	char *want = malloc(cpuinfo_edit_max(host, hn));
-	size_t wn = cpuinfo_edit(host, hn, want, true, true);
+	size_t wn = cpuinfo_edit(host, hn, want, true, true, NULL);
 	int fd = cpuinfo_open(O_RDONLY | O_CLOEXEC);
 
 	assert_true(fd >= 0);
@@ -269,9 +269,27 @@ static void test_open_without_sgx(void **state)
 	free(got);
 }
 
+/* vendor_id takes the emulated CPU's vendor; nothing else on its line or elsewhere moves. */
+static void vendor_replaced(void **state)
+{
+	const char *in = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n"
+			 "flags\t\t: fpu sgx sgx_lc\nvendor_id : HygonGenuine\n";
+	char out[512];
+	size_t n = cpuinfo_edit(in, strlen(in), out, true, true, "GenuineIntel");
+
+	(void)state;
+	out[n] = 0;
+	assert_string_equal(out, "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 25\n"
+				 "flags\t\t: fpu sgx sgx_lc\nvendor_id : GenuineIntel\n");
+	n = cpuinfo_edit(in, strlen(in), out, true, true, NULL);
+	out[n] = 0;
+	assert_string_equal(out, in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(vendor_replaced),
 		cmocka_unit_test(test_intel_line),
 		cmocka_unit_test(test_neighbours_missing),
 		cmocka_unit_test(test_only_what_is_missing),

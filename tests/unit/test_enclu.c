@@ -1052,6 +1052,31 @@ static void test_cpuid_aexnotify(void **state)
 	assert_int_equal(r[0], 0x36);
 }
 
+/* Leaf 0: the vendor is GenuineIntel (an SGX machine) unless the host's is kept; the highest
+ * basic leaf covers 0x12; the host's values pass through otherwise. */
+static void test_cpuid_vendor(void **state)
+{
+	struct cpu_features ft;
+	uint32_t r[4] = { 0x10, 0x68747541, 0x444d4163, 0x69746e65 }; /* "AuthenticAMD", 0x10 */
+	char v[13];
+
+	(void)state;
+	cpu_features_default(&ft, 1 << 20, true);
+	assert_true(cpu_cpuid_adjust(&ft, 0, 0, r));
+	memcpy(v, &r[1], 4);
+	memcpy(v + 4, &r[3], 4);
+	memcpy(v + 8, &r[2], 4);
+	v[12] = 0;
+	assert_string_equal(v, "GenuineIntel");
+	assert_int_equal(r[0], 0x12);
+	ft.intel_vendor = false;
+	r[0] = 0x20;
+	r[1] = 0x68747541;
+	assert_true(cpu_cpuid_adjust(&ft, 0, 0, r));
+	assert_int_equal(r[1], 0x68747541);
+	assert_int_equal(r[0], 0x20);
+}
+
 /* The frame opted in: ERESUME enters at OENTRY on the next frame like EENTER (RAX = CSSA,
  * RCX = next instruction, TCS FS/GS, URSP/URBP recorded, other registers and the extended
  * state passed through), CSSA unchanged. EDECCSSA then pops the interrupted frame, and the
@@ -1304,6 +1329,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eresume_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_page_ssa_frames, setup_big_frames, teardown),
 		cmocka_unit_test(test_cpuid_aexnotify),
+		cmocka_unit_test(test_cpuid_vendor),
 		cmocka_unit_test_setup_teardown(test_aexnotify_eresume_and_edeccssa, setup_aexnotify, teardown),
 		cmocka_unit_test_setup_teardown(test_aexnotify_needs_a_free_frame, setup_aexnotify, teardown),
 		cmocka_unit_test_setup_teardown(test_aexnotify_tcs_must_match, setup_aexnotify, teardown),
