@@ -45,6 +45,8 @@ const char *host_boot_path(void);
 size_t host_env_size(void);
 /* The saved entries, except those whose bit is set in skip; returns how many. */
 unsigned host_env_copy(char **out, uint64_t skip);
+/* "ASAN_OPTIONS=..." in a sanitizer build of the preload (it needs them to load), or NULL. */
+const char *host_env_sanitizer(void);
 
 /* Status file (stat.c). */
 void stat_file_create(void);

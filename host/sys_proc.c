@@ -135,7 +135,7 @@ static long exec_common(int dirfd, uint64_t path, uint64_t argv, uint64_t envp, 
 {
 	char **env, *pos, *end, *preload = NULL, key[64];
 	uint64_t n = 0, size;
-	bool managed = false;
+	bool managed = false, sanitizer = false;
 	long r, k = 0;
 
 	if (!host_active)
@@ -177,6 +177,8 @@ static long exec_common(int dirfd, uint64_t path, uint64_t argv, uint64_t envp, 
 			continue;
 		if (has_prefix(key, "SGXEMU_"))
 			managed = true;
+		if (has_prefix(key, "ASAN_OPTIONS="))
+			sanitizer = true;
 		env[k++] = (char *)(uintptr_t)p;
 	}
 	env[k++] = preload_value(&pos, end, preload ? preload + strlen("LD_PRELOAD=") : NULL);
@@ -186,6 +188,8 @@ static long exec_common(int dirfd, uint64_t path, uint64_t argv, uint64_t envp, 
 	 * may have removed one on purpose); one without any was wiped: give ours back. */
 	if (!managed)
 		k += host_env_copy(env + k, 0);
+	if (!sanitizer && host_env_sanitizer())
+		env[k++] = (char *)host_env_sanitizer();
 	{
 		unsigned len = signal_exec_env(pos, (unsigned)(end - pos));
 		char *s = pos;
