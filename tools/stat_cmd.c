@@ -274,7 +274,8 @@ static int sample(int want, struct prev **prev, size_t *nprev, double *prev_t)
 
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	now_ns = (uint64_t)mono.tv_sec * 1000000000ULL + (uint64_t)mono.tv_nsec;
-	qsort(ps, n, sizeof(*ps), cmp_pid);
+	if (n)
+		qsort(ps, n, sizeof(*ps), cmp_pid);
 	link_parents(ps, n);
 	for (size_t i = 0; i < n; i++) {
 		struct proc *p = &ps[i];
