@@ -51,7 +51,8 @@ static const struct help_opt stat_opts[] = {
 	{ "--watch", "[SECONDS]", NULL,
 	  "sample again every SECONDS (default 2; fractions allowed) until interrupted; rates "
 	  "are then over the last interval. On a terminal the screen is redrawn; otherwise each "
-	  "sample follows a line with the time." },
+	  "sample follows a line with the time. A number right after --watch is SECONDS: "
+	  "sgxemu stat --watch 2 PID watches one process, and ends when it does." },
 	{ "--count", "N", NULL, "with --watch: stop after N samples." },
 };
 

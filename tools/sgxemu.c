@@ -31,6 +31,11 @@
 /* Which run options came from a flag rather than the environment (index in run_options). */
 static bool from_flag[64];
 
+static bool flagged(size_t k)
+{
+	return k < sizeof(from_flag) / sizeof(from_flag[0]) && from_flag[k];
+}
+
 int cmd_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
@@ -155,7 +160,8 @@ static int parse_opts(int argc, char **argv, int *i, const char *cmd)
 			perror("sgxemu: setenv");
 			return 2;
 		}
-		from_flag[k] = true;
+		if (k < sizeof(from_flag) / sizeof(from_flag[0]))
+			from_flag[k] = true;
 		(*i)++;
 	}
 	return 0;
@@ -174,7 +180,7 @@ static void print_config_error(const char *err)
 		for (k = 0; k < n_run_options; k++) {
 			size_t n = strlen(run_options[k].env);
 
-			if (from_flag[k] && !strncmp(p, run_options[k].env, n) &&
+			if (flagged(k) && !strncmp(p, run_options[k].env, n) &&
 			    !(p[n] == '_' || (p[n] >= 'A' && p[n] <= 'Z'))) {
 				fputs(run_options[k].flag, stderr);
 				p += n;
@@ -191,12 +197,12 @@ static void print_config_error(const char *err)
 	fputc('\n', stderr);
 }
 
-static int opt_index(const char *env)
+static size_t opt_index(const char *env)
 {
 	for (size_t k = 0; k < n_run_options; k++)
 		if (!strcmp(run_options[k].env, env))
-			return (int)k;
-	return 0;
+			return k;
+	return SIZE_MAX;
 }
 
 /* Reject values the preload would reject, before the program runs. */
@@ -235,7 +241,7 @@ static int check_files(const struct sgxemu_config *cfg)
 	}
 	if (config_platform_key_check(cfg, path, sizeof(path), err, sizeof(err))) {
 		/* "platform key PATH: why" */
-		if (from_flag[opt_index("SGXEMU_PLATFORM_KEY")] && !strncmp(err, "platform key ", 13))
+		if (flagged(opt_index("SGXEMU_PLATFORM_KEY")) && !strncmp(err, "platform key ", 13))
 			fprintf(stderr, "sgxemu: --platform-key %s\n", err + 13);
 		else
 			fprintf(stderr, "sgxemu: %s\n", err);
