@@ -37,8 +37,41 @@ TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/obj/%.o)
 INTEG_SRCS := $(wildcard tests/integ/*.c)
 INTEG_BINS := $(INTEG_SRCS:tests/integ/%.c=$(BUILD)/tests/integ/%)
 
-.PHONY: all test unit integ conformance compat bench clean demo san-test
-all: $(BUILD)/sgxemu $(BUILD)/libsgxemu.so $(BUILD)/libsgxemu-boot.so $(BUILD)/shim/cpuid.h
+# Installation (make install PREFIX=... DESTDIR=...; see scripts/install.sh). The CLI is built
+# knowing where the preload and the cpuid.h shim go, absolute and relative to BINDIR, so that an
+# installed tree still works when moved.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+SHIMDIR ?= $(INCLUDEDIR)/sgxemu/shim
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+# VERSION, plus the commit in a git checkout.
+SGXEMU_VERSION := $(shell cat VERSION)$(shell git rev-parse --short HEAD 2>/dev/null | sed 's/^/+g/')
+
+.PHONY: all test unit integ conformance compat bench clean demo san-test install FORCE
+all: $(BUILD)/sgxemu $(BUILD)/libsgxemu.so $(BUILD)/libsgxemu-boot.so $(BUILD)/shim/cpuid.h \
+	$(BUILD)/man/sgxemu.1 $(BUILD)/completion/sgxemu
+
+# Generated headers, rewritten only when their text changes (so that a changed PREFIX or
+# version rebuilds what uses them, and nothing else does).
+GEN := $(BUILD)/gen
+define gen_header
+	@mkdir -p $(GEN)
+	@printf '%b' $(2) >$(1).tmp
+	@if cmp -s $(1).tmp $(1); then rm -f $(1).tmp; else mv $(1).tmp $(1); fi
+endef
+$(GEN)/sgxemu_version.h: FORCE
+	$(call gen_header,$@,'#define SGXEMU_VERSION "$(SGXEMU_VERSION)"\n')
+$(GEN)/sgxemu_paths.h: FORCE
+	$(call gen_header,$@,'#define SGXEMU_LIBDIR "$(LIBDIR)"\n#define SGXEMU_SHIMDIR "$(SHIMDIR)"\n#define SGXEMU_LIBDIR_FROM_BINDIR "$(shell realpath -m --relative-to=$(BINDIR) $(LIBDIR))"\n#define SGXEMU_SHIMDIR_FROM_BINDIR "$(shell realpath -m --relative-to=$(BINDIR) $(SHIMDIR))"\n')
+$(TOOL_OBJS): $(GEN)/sgxemu_version.h $(GEN)/sgxemu_paths.h
+$(TOOL_OBJS): CFLAGS += -I$(GEN)
+FORCE:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -91,6 +124,20 @@ $(BUILD)/shim/cpuid.h: tools/shim/cpuid.h
 	@mkdir -p $(dir $@)
 	cp $< $@
 
+# The manual page and the bash completion come from the CLI's own description (tools/help.c),
+# as its --help text does.
+$(BUILD)/man/sgxemu.1: $(BUILD)/sgxemu
+	@mkdir -p $(dir $@)
+	$< --man >$@.tmp && mv $@.tmp $@
+$(BUILD)/completion/sgxemu: $(BUILD)/sgxemu
+	@mkdir -p $(dir $@)
+	$< --bash-completion >$@.tmp && mv $@.tmp $@
+
+install: all
+	scripts/install.sh $(BUILD) "$(DESTDIR)" "$(PREFIX)" "$(BINDIR)" "$(LIBDIR)" \
+		"$(INCLUDEDIR)" "$(MANDIR)" "$(SHIMDIR)" "$(BASHCOMPDIR)" "$(PKGCONFIGDIR)" \
+		"$(SGXEMU_VERSION)"
+
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libsgxemu_core.a $(TESTLIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.a -lcmocka $(LDLIBS)
@@ -104,6 +151,7 @@ $(BUILD)/tests/integ/%: tests/integ/%.c $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.
 -include demo/demo.mk
 -include samples/attest/attest.mk
 -include tests/integ/integ.mk
+-include tests/cli/cli.mk
 -include bench/bench.mk
 
 unit: $(UNIT_BINS)

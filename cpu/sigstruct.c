@@ -50,7 +50,7 @@ static void sigstruct_encode(const uint8_t digest[32], uint8_t em[SGX_MODULUS_SI
 
 /* The RSA part. Returns SGX_SUCCESS, SGX_INVALID_SIGNATURE, or SGX_INVALID_SIG_STRUCT for a
  * modulus that is no key at all (zero). */
-static uint64_t sigstruct_check_signature(const struct sgx_sigstruct *sig)
+static uint64_t sigstruct_check_signature(const struct sgx_sigstruct *sig, const char **why)
 {
 	uint8_t digest[32], want[SGX_MODULUS_SIZE], got[SGX_MODULUS_SIZE];
 	uint64_t ret = SGX_INVALID_SIGNATURE;
@@ -75,23 +75,30 @@ static uint64_t sigstruct_check_signature(const struct sgx_sigstruct *sig)
 	    !BN_lebin2bn(sig->q2, SGX_MODULUS_SIZE, q2))
 		goto out;
 	if (BN_is_zero(n)) {
+		*why = "the modulus is zero";
 		ret = SGX_INVALID_SIG_STRUCT;
 		goto out;
 	}
+	*why = "the signature is not below the modulus";
 	if (BN_cmp(s, n) >= 0)
 		goto out;
 	/* Division gives the unique quotients, so the stored Q1/Q2 must equal them. */
+	*why = "Q1 or Q2 is not what the signature and modulus give";
 	if (sigstruct_assist(s, n, cq1, cq2, t2, bctx) || BN_cmp(cq1, q1) != 0 ||
 	    BN_cmp(cq2, q2) != 0)
 		goto out;
+	*why = "the signature does not verify: it is not the modulus's key's signature of "
+	       "this HEADER and BODY";
 	/* T2 < M < 2^3072, so it always fits the 384-byte encoding. */
 	if (BN_bn2binpad(t2, got, SGX_MODULUS_SIZE) != SGX_MODULUS_SIZE)
 		goto out;
 	if (sha256(&sig->header, sizeof(sig->header), &sig->body, sizeof(sig->body), digest) != 0)
 		goto out;
 	sigstruct_encode(digest, want);
-	if (memcmp(got, want, SGX_MODULUS_SIZE) == 0)
+	if (memcmp(got, want, SGX_MODULUS_SIZE) == 0) {
+		*why = "valid";
 		ret = SGX_SUCCESS;
+	}
 out:
 	BN_CTX_end(bctx);
 	BN_CTX_free(bctx);
@@ -115,19 +122,34 @@ int sigstruct_assist(const BIGNUM *s, const BIGNUM *m, BIGNUM *q1, BIGNUM *q2, B
 	return r;
 }
 
-uint64_t sigstruct_verify(const struct sgx_sigstruct *sig)
+uint64_t sigstruct_verify_why(const struct sgx_sigstruct *sig, const char **why)
 {
+	const char *dummy;
+
+	if (!why)
+		why = &dummy;
+	*why = "no SIGSTRUCT";
 	if (!sig)
 		return SGX_INVALID_SIG_STRUCT;
+	*why = "HEADER is not the constant the SDM gives";
 	if (memcmp(sig->header.header1, sigstruct_header1, sizeof(sigstruct_header1)) != 0)
 		return SGX_INVALID_SIG_STRUCT;
+	*why = "VENDOR is neither 0 nor 0x8086";
 	if (sig->header.vendor != 0 && sig->header.vendor != 0x8086)
 		return SGX_INVALID_SIG_STRUCT;
+	*why = "HEADER2 is not the constant the SDM gives";
 	if (memcmp(sig->header.header2, sigstruct_header2, sizeof(sigstruct_header2)) != 0)
 		return SGX_INVALID_SIG_STRUCT;
+	*why = "EXPONENT is not 3";
 	if (sig->exponent != 3)
 		return SGX_INVALID_SIG_STRUCT;
-	return sigstruct_check_signature(sig);
+	*why = "the signature does not verify";
+	return sigstruct_check_signature(sig, why);
+}
+
+uint64_t sigstruct_verify(const struct sgx_sigstruct *sig)
+{
+	return sigstruct_verify_why(sig, NULL);
 }
 
 int sigstruct_mrsigner(const struct sgx_sigstruct *sig, uint8_t out[32])

@@ -43,6 +43,7 @@ int encl_eaug_page(struct sgx_encl *e, uint64_t addr)
 	p->max_prot = VM_RWX;
 	p->pte = 1;
 	e->page_cnt++;
+	e->nr_eaug++;
 	epc_owner_set((uint32_t)idx, e, addr);
 	vma_refresh_page(e, addr);
 	return 0;

@@ -53,6 +53,7 @@ struct sgx_encl {
 	struct encl_va { uint32_t epc; uint64_t free[8]; } *va;
 	uint32_t nr_va, cap_va;
 	uint64_t nr_resident, nr_swapped;
+	uint64_t nr_eaug;      /* pages EAUG added, for sgxemu stat */
 	/* The SECS goes out too once an initialised enclave has no page left in the EPC. */
 	uint64_t eid;
 	bool secs_out;

@@ -57,7 +57,12 @@ void stat_publish(void)
 		st->encl[i].size = e->size;
 		st->encl[i].resident_pages = e->nr_resident + !e->secs_out + e->nr_va;
 		st->encl[i].swapped_pages = e->nr_swapped + e->secs_out;
+		st->encl2[i].eaug_pages = e->nr_eaug;
+		st->encl2[i].flags = ((e->flags & ENCL_INITIALIZED) ? SGXEMU_STAT_ENCL_INITIALIZED : 0) |
+				     ((e->flags & ENCL_DEBUG) ? SGXEMU_STAT_ENCL_DEBUG : 0);
 	}
-	for (size_t i = n; i < SGXEMU_STAT_ENCLAVES; i++)
+	for (size_t i = n; i < SGXEMU_STAT_ENCLAVES; i++) {
 		memset(&st->encl[i], 0, sizeof(st->encl[i]));
+		memset(&st->encl2[i], 0, sizeof(st->encl2[i]));
+	}
 }

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +30,7 @@ void stat_file_remove(void)
 void stat_file_create(void)
 {
 	char dir[PATH_MAX - 32];
+	struct timespec now;
 	int fd;
 	void *p;
 
@@ -52,6 +55,11 @@ void stat_file_create(void)
 	stat_map->magic = SGXEMU_STAT_MAGIC;
 	stat_map->version = SGXEMU_STAT_VERSION;
 	stat_map->pid = (int32_t)getpid();
+	stat_map->ppid = (int32_t)getppid();
+	prctl(PR_GET_NAME, stat_map->comm, 0, 0, 0);
+	stat_map->comm[sizeof(stat_map->comm) - 1] = 0;
+	if (!clock_gettime(CLOCK_MONOTONIC, &now))
+		stat_map->start_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
 	sgx_stat_attach(stat_map);
 }
 

@@ -1,16 +1,9 @@
-/* sgxemu measure: the MRENCLAVE an enclave image will have, and the image layout that
- * `sgxemu sign` shares.
- *
- * The layout is the one our loader (tests/lib/encl_loader.c) and the kernel selftest build:
- * an x86-64 ELF linked at 0 whose PT_LOAD segments, in address order, become enclave pages at
- * base + p_vaddr. The first PT_LOAD holds the TCS pages (it must be RW; each page is EADDed
- * as PT_TCS); every other PT_LOAD is EADDed as PT_REG with the segment's R/W/X, page by page,
- * and every page is EEXTENDed in full (contents from the file, zeros past p_filesz). An
- * optional heap of RW pages follows the last segment, EADDed but not EEXTENDed. ELRANGE is
- * the smallest power of two (at least 8 KiB) that holds it all; SSAFRAMESIZE defaults to 1. */
-#include <elf.h>
+/* sgxemu measure: the MRENCLAVE of an enclave, from an ELF image laid out as our loader and
+ * the kernel selftest lay theirs out, or from a layout file (util/layout.h); `sgxemu sign`
+ * measures through measure_input too. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,14 +12,14 @@
 #include <unistd.h>
 
 #include "cpu/arch.h"
-#include "cpu/cpuid.h"
-#include "cpu/measure.h"
 #include "tools/cmds.h"
 #include "util/config.h"
+#include "util/layout.h"
 
 #define PAGE 4096ULL
 
-static int layout_error(char *err, size_t len, const char *fmt, ...)
+static int error(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int error(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -36,161 +29,200 @@ static int layout_error(char *err, size_t len, const char *fmt, ...)
 	return -1;
 }
 
-static int read_image(const char *path, uint8_t **img, size_t *len, char *err, size_t errlen)
+int read_whole_file(const char *path, uint8_t **buf, size_t *len, size_t max, char *err,
+		    size_t errlen)
 {
 	struct stat st;
 	size_t done = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
+	*buf = NULL;
 	if (fd < 0)
-		return layout_error(err, errlen, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+		return error(err, errlen, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > max) {
 		close(fd);
-		return layout_error(err, errlen, "%s: not a regular, non-empty file", path);
+		return error(err, errlen, "%s: not a regular, non-empty file of at most %zu MiB",
+			     path, max >> 20);
 	}
 	*len = (size_t)st.st_size;
-	*img = malloc(*len);
-	if (!*img) {
+	*buf = malloc(*len + 1);
+	if (!*buf) {
 		close(fd);
-		return layout_error(err, errlen, "out of memory");
+		return error(err, errlen, "out of memory");
 	}
 	while (done < *len) {
-		ssize_t r = read(fd, *img + done, *len - done);
+		ssize_t r = read(fd, *buf + done, *len - done);
 
 		if (r <= 0) {
 			close(fd);
-			free(*img);
-			return layout_error(err, errlen, "%s: cannot read", path);
+			free(*buf);
+			*buf = NULL;
+			return error(err, errlen, "%s: cannot read", path);
 		}
 		done += (size_t)r;
 	}
+	(*buf)[*len] = 0;
 	close(fd);
 	return 0;
 }
 
-/* SECINFO.FLAGS of segment i (first = TCS) from ELF p_flags. */
-static uint64_t seg_secinfo(unsigned i, uint32_t p_flags)
+/* Contents of an ELF image: the image in memory. */
+struct image_src {
+	const uint8_t *img;
+	size_t len;
+	const char *name;
+};
+
+static int image_read(void *ctx, unsigned file, uint64_t off, void *buf, size_t n, char *err,
+		      size_t errlen)
 {
-	if (i == 0)
-		return (uint64_t)SGX_PT_TCS << SGX_SECINFO_TYPE_SHIFT;
-	return ((uint64_t)SGX_PT_REG << SGX_SECINFO_TYPE_SHIFT) |
-	       ((p_flags & PF_R) ? SGX_SECINFO_R : 0) | ((p_flags & PF_W) ? SGX_SECINFO_W : 0) |
-	       ((p_flags & PF_X) ? SGX_SECINFO_X : 0);
+	const struct image_src *s = ctx;
+
+	(void)file;
+	if (off > s->len || n > s->len - off)
+		return error(err, errlen, "%s: truncated", s->name);
+	memcpy(buf, s->img + off, n);
+	return 0;
 }
 
-int layout_measure(const char *path, uint64_t heap, uint32_t ssa_frame_size, bool verbose,
-		   uint8_t mr[32], uint64_t *size_out, char *err, size_t errlen)
+/* Contents for a layout file: its files, relative to its directory, opened once each. */
+struct files_src {
+	const struct layout *l;
+	char dir[PATH_MAX];
+	int *fds;
+};
+
+static int files_read(void *ctx, unsigned file, uint64_t off, void *buf, size_t n, char *err,
+		      size_t errlen)
 {
-	const Elf64_Ehdr *eh;
-	struct measure *m = NULL;
-	uint8_t *img = NULL, page[PAGE];
+	struct files_src *s = ctx;
+	const char *name = s->l->files[file];
+	char path[2 * PATH_MAX];
+	ssize_t r;
+
+	if (s->fds[file] < 0) {
+		if (name[0] == '/' || !s->dir[0])
+			snprintf(path, sizeof(path), "%s", name);
+		else
+			snprintf(path, sizeof(path), "%s/%s", s->dir, name);
+		s->fds[file] = open(path, O_RDONLY | O_CLOEXEC);
+		if (s->fds[file] < 0)
+			return error(err, errlen, "%s: %s", path, strerror(errno));
+	}
+	r = pread(s->fds[file], buf, n, (off_t)off);
+	if (r != (ssize_t)n)
+		return error(err, errlen, "%s: shorter than the layout says (%zu bytes wanted at "
+			     "%#llx)", name, n, (unsigned long long)off);
+	return 0;
+}
+
+static void list_runs(const struct layout *l, uint32_t ssa)
+{
+	printf("ELRANGE size %#llx, SSAFRAMESIZE %u\n", (unsigned long long)l->size, ssa);
+	for (size_t i = 0; i < l->nruns; i++) {
+		const struct layout_run *r = &l->runs[i];
+
+		printf("  0x%08llx %5llu pages %s %c%c%c %s", (unsigned long long)r->offset,
+		       (unsigned long long)(r->size / PAGE), r->type == SGX_PT_TCS ? "TCS" : "REG",
+		       (r->perms & SGX_SECINFO_R) ? 'r' : '-', (r->perms & SGX_SECINFO_W) ? 'w' : '-',
+		       (r->perms & SGX_SECINFO_X) ? 'x' : '-',
+		       r->measured ? "measured" : "not measured");
+		if (r->file >= 0 && r->file_len)
+			printf(" from %s@%#llx", l->files[r->file], (unsigned long long)r->file_off);
+		printf("\n");
+	}
+}
+
+int measure_input(const struct measure_input *in, const char *cmd, unsigned flags,
+		  uint8_t mr[32], char *err, size_t errlen)
+{
+	struct layout l;
+	uint8_t *buf = NULL;
 	size_t len = 0;
-	uint64_t end = 0, size;
-	unsigned nseg = 0;
+	uint32_t ssa;
 	int rc = -1;
 
-	if (heap % PAGE)
-		return layout_error(err, errlen, "the heap size must be a multiple of 4 KiB");
-	if (read_image(path, &img, &len, err, errlen))
+	if (!!in->elf == !!in->layout)
+		return error(err, errlen, "give an ENCLAVE.elf or --layout FILE");
+	if (in->layout && in->heap)
+		return error(err, errlen, "--heap is for ELF images; write the heap into the layout");
+	if (read_whole_file(in->elf ? in->elf : in->layout, &buf, &len, in->elf ? 1ULL << 34 : 64 << 20,
+			    err, errlen))
 		return -1;
-	eh = (const Elf64_Ehdr *)img;
-	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
-	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 ||
-	    eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > len ||
-	    eh->e_phnum > (len - eh->e_phoff) / sizeof(Elf64_Phdr)) {
-		layout_error(err, errlen, "%s: not an x86-64 ELF image", path);
+	if (in->elf) {
+		char real[PATH_MAX];
+		const char *name = in->elf;
+
+		/* An emitted layout names the image so that it can be read from anywhere. */
+		if ((flags & MEASURE_EMIT) && realpath(in->elf, real))
+			name = real;
+		if (layout_from_elf(buf, len, name, in->heap, &l, err, errlen))
+			goto out_buf;
+	} else if (layout_parse((const char *)buf, len, &l, err, errlen)) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", err);
+		error(err, errlen, "%s: %s", in->layout, msg);
+		goto out_buf;
+	}
+	if (in->ssa_frame_size)
+		l.ssa_frame_size = in->ssa_frame_size;
+	ssa = l.ssa_frame_size ? l.ssa_frame_size : 1;
+	if (flags & MEASURE_EMIT) {
+		layout_write(stdout, &l);
+		rc = 0;
 		goto out;
 	}
-	/* First pass: check the segments and find the end of the image. */
-	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff) + i;
+	if (flags & MEASURE_VERBOSE)
+		list_runs(&l, ssa);
+	if (in->elf) {
+		struct image_src src = { buf, len, in->elf };
 
-		if (ph->p_type != PT_LOAD)
-			continue;
-		if (ph->p_vaddr % PAGE || ph->p_vaddr < end || ph->p_filesz > ph->p_memsz ||
-		    ph->p_offset > len || ph->p_filesz > len - ph->p_offset || !ph->p_memsz ||
-		    ph->p_memsz >= (1ULL << CPU_MAX_ENCLAVE_SIZE_64_LOG2)) {
-			layout_error(err, errlen, "%s: PT_LOAD %u is not page aligned, overlaps or "
-				     "is truncated", path, i);
+		rc = layout_measure(&l, 0, image_read, &src, mr, NULL, err, errlen);
+	} else {
+		struct files_src src = { .l = &l };
+		const char *slash = strrchr(in->layout, '/');
+
+		if (slash)
+			snprintf(src.dir, sizeof(src.dir), "%.*s",
+				 (int)(slash == in->layout ? 1 : slash - in->layout), in->layout);
+		src.fds = malloc((l.nfiles ? l.nfiles : 1) * sizeof(int));
+		if (!src.fds) {
+			error(err, errlen, "out of memory");
 			goto out;
 		}
-		if (nseg == 0 && (ph->p_flags & (PF_R | PF_W | PF_X)) != (PF_R | PF_W)) {
-			layout_error(err, errlen, "%s: the first PT_LOAD (the TCS pages) must be RW",
-				     path);
-			goto out;
+		for (size_t k = 0; k < l.nfiles; k++)
+			src.fds[k] = -1;
+		rc = layout_measure(&l, 0, files_read, &src, mr, NULL, err, errlen);
+		for (size_t k = 0; k < l.nfiles; k++)
+			if (src.fds[k] >= 0)
+				close(src.fds[k]);
+		free(src.fds);
+	}
+	if (!rc && !(flags & MEASURE_QUIET)) {
+		size_t tcs = 0, measured = 0, pages = 0;
+
+		for (size_t k = 0; k < l.nruns; k++) {
+			pages += l.runs[k].size / PAGE;
+			tcs += l.runs[k].type == SGX_PT_TCS ? l.runs[k].size / PAGE : 0;
+			measured += l.runs[k].measured ? l.runs[k].size / PAGE : 0;
 		}
-		end = ph->p_vaddr + (ph->p_memsz + PAGE - 1) / PAGE * PAGE;
-		nseg++;
+		if (in->elf)
+			fprintf(stderr, "sgxemu: %s: layout: %s as sgxemu's loader and the kernel "
+				"selftest lay ELF images out (first PT_LOAD: the TCS pages; then the "
+				"other PT_LOADs%s), ", cmd, in->elf,
+				in->heap ? ", then the heap, unmeasured" : "");
+		else
+			fprintf(stderr, "sgxemu: %s: layout: the layout file %s, ", cmd, in->layout);
+		fprintf(stderr, "ELRANGE %#llx, SSAFRAMESIZE %u, %zu pages (%zu TCS), %zu measured%s\n",
+			(unsigned long long)l.size, ssa, pages, tcs, measured,
+			in->elf ? "; --layout FILE measures another layout" : "");
 	}
-	if (nseg < 2) {
-		layout_error(err, errlen, "%s: needs a TCS segment and at least one more PT_LOAD",
-			     path);
-		goto out;
-	}
-	end += heap;
-	for (size = 2 * PAGE; size < end; size <<= 1)
-		;
-	m = measure_new();
-	if (!m || measure_ecreate(m, ssa_frame_size, size)) {
-		layout_error(err, errlen, "out of memory");
-		goto out;
-	}
-	if (verbose)
-		printf("ELRANGE size %#llx, SSAFRAMESIZE %u\n", (unsigned long long)size,
-		       ssa_frame_size);
-	nseg = 0;
-	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff) + i;
-		uint64_t pages, si;
-
-		if (ph->p_type != PT_LOAD)
-			continue;
-		pages = (ph->p_memsz + PAGE - 1) / PAGE;
-		si = seg_secinfo(nseg, ph->p_flags);
-		if (verbose)
-			printf("  %#10llx %5llu pages %s %s%s%s measured\n",
-			       (unsigned long long)ph->p_vaddr, (unsigned long long)pages,
-			       nseg ? "REG" : "TCS", (si & SGX_SECINFO_R) ? "r" : "-",
-			       (si & SGX_SECINFO_W) ? "w" : "-", (si & SGX_SECINFO_X) ? "x" : "-");
-		for (uint64_t p = 0; p < pages; p++) {
-			uint64_t off = p * PAGE, n = 0;
-
-			memset(page, 0, sizeof(page));
-			if (off < ph->p_filesz)
-				n = ph->p_filesz - off < PAGE ? ph->p_filesz - off : PAGE;
-			memcpy(page, img + ph->p_offset + off, n);
-			if (nseg == 0) {
-				/* What EADD leaves of a TCS before EEXTEND reads it. */
-				struct sgx_tcs *t = (struct sgx_tcs *)page;
-
-				t->flags &= ~SGX_TCS_FLAGS_DBGOPTIN;
-				t->cssa = 0;
-				t->aep = 0;
-				t->state = 0;
-			}
-			/* EADD measures a TCS's SECINFO with R/W/X cleared: seg_secinfo has none. */
-			measure_eadd(m, ph->p_vaddr + off, si);
-			for (unsigned c = 0; c < PAGE; c += 256)
-				measure_eextend(m, ph->p_vaddr + off + c, page + c);
-		}
-		nseg++;
-	}
-	for (uint64_t off = end - heap; off < end; off += PAGE)
-		measure_eadd(m, off, ((uint64_t)SGX_PT_REG << SGX_SECINFO_TYPE_SHIFT) |
-				     SGX_SECINFO_R | SGX_SECINFO_W);
-	if (verbose && heap)
-		printf("  %#10llx %5llu pages REG rw- not measured (heap)\n",
-		       (unsigned long long)(end - heap), (unsigned long long)(heap / PAGE));
-	if (measure_digest(m, mr)) {
-		layout_error(err, errlen, "hashing failed");
-		goto out;
-	}
-	if (size_out)
-		*size_out = size;
-	rc = 0;
 out:
-	measure_free(m);
-	free(img);
+	layout_free(&l);
+out_buf:
+	free(buf);
 	return rc;
 }
 
@@ -209,52 +241,69 @@ int parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-static void measure_usage(void)
+int measure_option(int argc, char **argv, int *i, struct measure_input *in, const char *cmd,
+		   int *rc)
 {
-	fprintf(stderr,
-		"usage: sgxemu measure [--heap SIZE] [--ssa-frame-size N] [-v] ENCLAVE.elf\n"
-		"Prints the MRENCLAVE the image gets when loaded as `sgxemu --help` describes.\n");
+	const char *a = argv[*i], *val = *i + 1 < argc ? argv[*i + 1] : NULL;
+	uint64_t v;
+
+	if (!strcmp(a, "--layout")) {
+		if (!val)
+			return *rc = cmd_usage_error(cmd, "--layout needs a FILE"), 1;
+		in->layout = val;
+	} else if (!strcmp(a, "--heap")) {
+		if (!val || config_parse_size(val, &in->heap) || in->heap % PAGE)
+			return *rc = cmd_usage_error(cmd, "--heap wants a multiple of 4 KiB"), 1;
+	} else if (!strcmp(a, "--ssa-frame-size")) {
+		if (!val || parse_u64(val, UINT32_MAX, &v) || !v)
+			return *rc = cmd_usage_error(cmd, "--ssa-frame-size wants pages (1..)"), 1;
+		in->ssa_frame_size = (uint32_t)v;
+	} else {
+		return 0;
+	}
+	(*i)++;
+	*rc = 0;
+	return 1;
 }
 
 int cmd_measure(int argc, char **argv, int i)
 {
-	uint64_t heap = 0, ssa = 1;
-	bool verbose = false;
+	struct measure_input in = { 0 };
+	unsigned flags = 0;
 	uint8_t mr[32];
-	char err[512];
+	char err[1024];
+	int rc;
 
-	for (; i < argc && argv[i][0] == '-'; i++) {
+	for (; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			verbose = true;
-		} else if (!strcmp(a, "--heap") && i + 1 < argc) {
-			if (config_parse_size(argv[++i], &heap) || heap % PAGE) {
-				fprintf(stderr, "sgxemu: measure: --heap wants a multiple of 4 KiB\n");
-				return 2;
-			}
-		} else if (!strcmp(a, "--ssa-frame-size") && i + 1 < argc) {
-			if (parse_u64(argv[++i], 0xFFFF, &ssa) || !ssa) {
-				fprintf(stderr, "sgxemu: measure: --ssa-frame-size wants pages (1..)\n");
-				return 2;
-			}
+		if (a[0] != '-') {
+			if (in.elf)
+				return cmd_usage_error("measure", "more than one image ('%s')", a);
+			in.elf = a;
+		} else if (measure_option(argc, argv, &i, &in, "measure", &rc)) {
+			if (rc)
+				return rc;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			flags |= MEASURE_VERBOSE;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			flags |= MEASURE_QUIET;
+		} else if (!strcmp(a, "--emit-layout")) {
+			flags |= MEASURE_EMIT;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			measure_usage();
-			return 0;
+			return cmd_help("measure");
 		} else {
-			fprintf(stderr, "sgxemu: measure: unknown option '%s'\n", a);
-			measure_usage();
-			return 2;
+			return cmd_usage_error("measure", "unknown option '%s'", a);
 		}
 	}
-	if (i + 1 != argc) {
-		measure_usage();
-		return 2;
-	}
-	if (layout_measure(argv[i], heap, (uint32_t)ssa, verbose, mr, NULL, err, sizeof(err))) {
+	if (!!in.elf == !!in.layout)
+		return cmd_usage_error("measure", "give one ENCLAVE.elf or --layout FILE");
+	if (measure_input(&in, "measure", flags, mr, err, sizeof(err))) {
 		fprintf(stderr, "sgxemu: measure: %s\n", err);
 		return 1;
 	}
+	if (flags & MEASURE_EMIT)
+		return fflush(stdout) ? 1 : 0;
 	for (unsigned k = 0; k < 32; k++)
 		printf("%02x", mr[k]);
 	printf("\n");

@@ -1,13 +1,12 @@
-/* sgxemu: the command-line front end.
+/* sgxemu: the command-line front end, and its commands run, info and cflags (the others have
+ * files of their own; tools/help.c describes them all).
  *
- *   sgxemu [OPTIONS] run [OPTIONS] [--] PROG [ARGS...]   run PROG with the emulator preloaded
- *   sgxemu [OPTIONS] info [OPTIONS]                      what the emulated CPU reports
- *   sgxemu cflags                                        -I for the cpuid.h shim
- *
- * The flags only set SGXEMU_* environment variables; util/config.c is the one place that parses
- * them, here (to reject bad values before the program starts) and again in the preload. */
+ * The flags of run and info only set SGXEMU_* environment variables; util/config.c is the one
+ * place that parses them, here (to reject bad values before the program starts) and again in
+ * the preload. */
 #include <cpuid.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,75 +20,44 @@
 #include "util/config.h"
 #include "util/xstate.h"
 #include "tools/cmds.h"
+#include "tools/help.h"
+
+#include "sgxemu_paths.h"
+#include "sgxemu_version.h"
 
 #define PRELOAD_NAME "libsgxemu.so"
 #define SHIM_DIR_NAME "shim"
 
-static void usage(void)
+/* Which run options came from a flag rather than the environment (index in run_options). */
+static bool from_flag[64];
+
+static bool flagged(size_t k)
 {
-	fprintf(stderr,
-		"usage: sgxemu [OPTIONS] COMMAND [OPTIONS] [ARGS...]\n"
-		"\n"
-		"commands:\n"
-		"  run [--] PROG [ARGS...]  run PROG with the SGX emulator preloaded; exits with\n"
-		"                           PROG's status (127 if it cannot be run)\n"
-		"  info                     print what the emulated CPU reports (CPUID, EPC, ...)\n"
-		"  cflags                   print the compiler flags for the cpuid.h shim; build\n"
-		"                           programs that test CPUID for SGX with them\n"
-		"  stat [PID]               EPC use of processes running under sgxemu: total,\n"
-		"                           free, per enclave, pages swapped out and in\n"
-		"  measure [--heap SIZE] ENCLAVE.elf\n"
-		"                           print the MRENCLAVE the enclave image will have\n"
-		"  sign --key KEY.pem [--isvprodid N] [--isvsvn N] [--attributes N] ... ENCLAVE.elf\n"
-		"                           write its SIGSTRUCT (RSA-3072, e = 3); sign --help\n"
-		"                           lists the options\n"
-		"\n"
-		"enclave images (measure, sign) are laid out as our loader and the kernel selftest\n"
-		"lay them out: an x86-64 ELF linked at 0; each PT_LOAD becomes pages at\n"
-		"base + p_vaddr; the first PT_LOAD (RW) holds the TCS pages, the others are\n"
-		"regular pages with the segment's R/W/X; every page is measured (EADD + EEXTEND,\n"
-		"zeros past p_filesz); an optional --heap of RW pages follows, added unmeasured;\n"
-		"ELRANGE is the next power of two; SSAFRAMESIZE 1 unless --ssa-frame-size.\n"
-		"\n"
-		"options (before or after run/info; each sets the SGXEMU_* variable in brackets):\n"
-		"  --epc-size SIZE          EPC size, e.g. 64M, 1G, 8388608 [SGXEMU_EPC_SIZE]\n"
-		"  --sgx1                   emulate SGX1 only: no SGX2/EDMM [SGXEMU_SGX1=1]\n"
-		"  --trace                  trace enclave events to stderr [SGXEMU_TRACE=1]\n"
-		"  --trace-file F           trace to file F instead [SGXEMU_TRACE_FILE]\n"
-		"  --platform-key F         platform root secret file, created on first use\n"
-		"                           (default ~/.local/share/sgxemu/platform.key, see\n"
-		"                           docs/keys.md) [SGXEMU_PLATFORM_KEY]\n"
-		"  --platform-secret HEX    fixed root secret, 64 hex digits, instead of the file\n"
-		"                           [SGXEMU_PLATFORM_SECRET]\n"
-		"  --cpusvn HEX             CPUSVN, 32 hex digits [SGXEMU_CPUSVN]\n"
-		"  --owner-epoch HEX        OWNEREPOCH, 32 hex digits [SGXEMU_OWNER_EPOCH]\n"
-		"  --svn-checks LIST        EGETKEY's SVN checks: all (hardware), none, or a list\n"
-		"                           of cpusvn,isvsvn,configsvn [SGXEMU_SVN_CHECKS]\n"
-		"  --provision-mode MODE    mode of /dev/sgx_provision (root:GROUP), default 0660\n"
-		"                           [SGXEMU_PROVISION_MODE]\n"
-		"  --provision-group G      its group, default sgx_prv [SGXEMU_PROVISION_GROUP]\n"
-		"  --policy F               policy file, see docs/policy.md [SGXEMU_POLICY]\n"
-		"  --audit F                audit log of policy decisions [SGXEMU_AUDIT]\n"
-		"  -h, --help               this text\n"
-		"\n"
-		"Options may also be written --name=VALUE. Variables already in the environment\n"
-		"are used unless a flag overrides them.\n");
+	return k < sizeof(from_flag) / sizeof(from_flag[0]) && from_flag[k];
 }
 
-/* A usage error: message, hint, exit status 2. */
-static int __attribute__((format(printf, 1, 2))) die_usage(const char *fmt, ...)
+int cmd_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
 	fprintf(stderr, "sgxemu: ");
+	if (cmd)
+		fprintf(stderr, "%s: ", cmd);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see sgxemu --help)\n");
+	fprintf(stderr, " (see sgxemu %s%s--help)\n", cmd ? cmd : "", cmd ? " " : "");
 	return 2;
 }
 
-/* The directory holding this executable; the preload and the shim are installed beside it. */
+int cmd_help(const char *cmd)
+{
+	if (help_print_cmd(stdout, cmd))
+		help_print_main(stdout);
+	return fflush(stdout) ? 1 : 0;
+}
+
+/* The directory holding this executable. */
 static int exe_dir(char *dir, size_t len)
 {
 	char path[PATH_MAX];
@@ -108,35 +76,48 @@ static int exe_dir(char *dir, size_t len)
 	return 0;
 }
 
-struct opt {
-	const char *name;
-	const char *env;
-	int takes_value;
-};
+/* Something installed with sgxemu: beside the executable (the build tree), at the same place
+ * relative to it as at installation (an installed tree, wherever it was moved), or where it
+ * was installed. want is S_IFREG or S_IFDIR. The path found goes to out, canonical. */
+static int find_installed(const char *beside, const char *rel, const char *abs, mode_t want,
+			  char *out, size_t len)
+{
+	char dir[PATH_MAX], cand[3][2 * PATH_MAX + 256];
+	struct stat st;
+	unsigned n = 0;
 
-static const struct opt opts[] = {
-	{ "--epc-size", "SGXEMU_EPC_SIZE", 1 },
-	{ "--sgx1", "SGXEMU_SGX1", 0 },
-	{ "--trace", "SGXEMU_TRACE", 0 },
-	{ "--trace-file", "SGXEMU_TRACE_FILE", 1 },
-	{ "--platform-key", "SGXEMU_PLATFORM_KEY", 1 },
-	{ "--platform-secret", "SGXEMU_PLATFORM_SECRET", 1 },
-	{ "--cpusvn", "SGXEMU_CPUSVN", 1 },
-	{ "--owner-epoch", "SGXEMU_OWNER_EPOCH", 1 },
-	{ "--svn-checks", "SGXEMU_SVN_CHECKS", 1 },
-	{ "--provision-mode", "SGXEMU_PROVISION_MODE", 1 },
-	{ "--provision-group", "SGXEMU_PROVISION_GROUP", 1 },
-	{ "--policy", "SGXEMU_POLICY", 1 },
-	{ "--audit", "SGXEMU_AUDIT", 1 },
-};
+	if (!exe_dir(dir, sizeof(dir))) {
+		snprintf(cand[n++], sizeof(cand[0]), "%s/%s", dir, beside);
+		snprintf(cand[n++], sizeof(cand[0]), "%s/%s", dir, rel);
+	}
+	snprintf(cand[n++], sizeof(cand[0]), "%s", abs);
+	for (unsigned k = 0; k < n; k++) {
+		char real[PATH_MAX];
+
+		if (stat(cand[k], &st) || (st.st_mode & S_IFMT) != want || !realpath(cand[k], real))
+			continue;
+		/* The build tree's path stays as it is (its directory is already canonical). */
+		if ((size_t)snprintf(out, len, "%s", k == 0 ? cand[k] : real) < len)
+			return 0;
+	}
+	{
+		const char *shown = n == 3 ? cand[0] : abs;
+
+		if (strlen(shown) < len)
+			strcpy(out, shown);
+		else if (len)
+			out[0] = 0;
+	}
+	return -1;
+}
 
 /* Consume the options at argv[*i...]; stop at the first non-option or after "--" (which is
  * consumed). Returns 0, 1 for --help, or 2 after printing an error. */
-static int parse_opts(int argc, char **argv, int *i)
+static int parse_opts(int argc, char **argv, int *i, const char *cmd)
 {
 	while (*i < argc && argv[*i][0] == '-') {
 		const char *a = argv[*i];
-		const struct opt *o = NULL;
+		const struct help_opt *o = NULL;
 		const char *val = NULL;
 		size_t k;
 
@@ -146,54 +127,124 @@ static int parse_opts(int argc, char **argv, int *i)
 		}
 		if (!strcmp(a, "-h") || !strcmp(a, "--help"))
 			return 1;
-		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
-			size_t n = strlen(opts[k].name);
+		for (k = 0; k < n_run_options; k++) {
+			size_t n = strlen(run_options[k].flag);
 
-			if (!strncmp(a, opts[k].name, n) && (a[n] == 0 || a[n] == '=')) {
-				o = &opts[k];
+			if (!strncmp(a, run_options[k].flag, n) && (a[n] == 0 || a[n] == '=')) {
+				o = &run_options[k];
 				if (a[n] == '=')
 					val = a + n + 1;
 				break;
 			}
 		}
 		if (!o)
-			return die_usage("unknown option '%s'", a);
-		if (o->takes_value && !val) {
-			if (*i + 1 >= argc)
-				return die_usage("option '%s' needs a value", a);
+			return cmd_usage_error(cmd, "unknown option '%s'", a);
+		if (o->arg && !val) {
+			/* "--epc-size -- prog": the value is missing, "--" is not it. */
+			if (*i + 1 >= argc || !strcmp(argv[*i + 1], "--"))
+				return cmd_usage_error(cmd, "option '%s' needs a value (%s)", a, o->arg);
 			val = argv[++*i];
-		} else if (!o->takes_value && val) {
-			return die_usage("option '%s' takes no value", a);
+			for (size_t m = 0; m < n_run_options; m++)
+				if (!strncmp(val, run_options[m].flag, strlen(run_options[m].flag)) &&
+				    (val[strlen(run_options[m].flag)] == 0 ||
+				     val[strlen(run_options[m].flag)] == '='))
+					return cmd_usage_error(cmd, "option '%s' needs a value (%s), not "
+							       "the option '%s' (write %s=%s if you "
+							       "mean it)", a, o->arg, val, a, val);
+		} else if (!o->arg && val) {
+			return cmd_usage_error(cmd, "option '%s' takes no value", o->flag);
 		}
-		if (setenv(o->env, o->takes_value ? val : "1", 1)) {
+		if (o->arg && !*val)
+			return cmd_usage_error(cmd, "option '%s' needs a value (%s)", o->flag, o->arg);
+		if (setenv(o->env, o->arg ? val : "1", 1)) {
 			perror("sgxemu: setenv");
 			return 2;
 		}
+		if (k < sizeof(from_flag) / sizeof(from_flag[0]))
+			from_flag[k] = true;
 		(*i)++;
 	}
 	return 0;
 }
 
+/* A configuration message names the variables; say the flags instead where the user gave
+ * flags: "SGXEMU_EPC_SIZE=12q: ..." becomes "--epc-size 12q: ...". */
+static void print_config_error(const char *err)
+{
+	const char *p = err;
+
+	fputs("sgxemu: ", stderr);
+	while (*p) {
+		size_t k;
+
+		for (k = 0; k < n_run_options; k++) {
+			size_t n = strlen(run_options[k].env);
+
+			if (flagged(k) && !strncmp(p, run_options[k].env, n) &&
+			    !(p[n] == '_' || (p[n] >= 'A' && p[n] <= 'Z'))) {
+				fputs(run_options[k].flag, stderr);
+				p += n;
+				if (*p == '=') {
+					fputc(' ', stderr);
+					p++;
+				}
+				break;
+			}
+		}
+		if (k == n_run_options)
+			fputc(*p++, stderr);
+	}
+	fputc('\n', stderr);
+}
+
+static size_t opt_index(const char *env)
+{
+	for (size_t k = 0; k < n_run_options; k++)
+		if (!strcmp(run_options[k].env, env))
+			return k;
+	return SIZE_MAX;
+}
+
 /* Reject values the preload would reject, before the program runs. */
 static int check_config(struct sgxemu_config *cfg)
 {
-	char err[256];
+	char err[512];
 
 	if (config_load(cfg, err, sizeof(err))) {
-		fprintf(stderr, "sgxemu: %s\n", err);
+		print_config_error(err);
 		return 2;
 	}
 	return 0;
 }
 
-/* A policy file the preload would refuse is refused here, with its line number. */
-static int check_policy(const struct sgxemu_config *cfg)
+/* What the program would otherwise find wrong only later (at its first device open, or not
+ * at all): the policy file, the audit log, the trace file, the platform key. */
+static int check_files(const struct sgxemu_config *cfg)
 {
-	char err[512];
+	char err[1024], path[PATH_MAX];
+	int fd;
 
 	if (policy_load(cfg->policy_file, err, sizeof(err)) ||
 	    (cfg->audit_file[0] && policy_set_audit(cfg->audit_file, err, sizeof(err)))) {
 		fprintf(stderr, "sgxemu: %s\n", err);
+		return 2;
+	}
+	if (cfg->trace_file[0]) {
+		fd = open(cfg->trace_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			snprintf(err, sizeof(err), "SGXEMU_TRACE_FILE=%s: %s", cfg->trace_file,
+				 strerror(errno));
+			print_config_error(err);
+			return 2;
+		}
+		close(fd);
+	}
+	if (config_platform_key_check(cfg, path, sizeof(path), err, sizeof(err))) {
+		/* "platform key PATH: why" */
+		if (flagged(opt_index("SGXEMU_PLATFORM_KEY")) && !strncmp(err, "platform key ", 13))
+			fprintf(stderr, "sgxemu: --platform-key %s\n", err + 13);
+		else
+			fprintf(stderr, "sgxemu: %s\n", err);
 		return 2;
 	}
 	return 0;
@@ -233,32 +284,32 @@ static int set_preload(const char *lib)
 static int cmd_run(int argc, char **argv, int i)
 {
 	struct sgxemu_config cfg;
-	char dir[PATH_MAX], lib[PATH_MAX + 32];
-	int rc = parse_opts(argc, argv, &i);
+	char lib[PATH_MAX + 32], why[PATH_MAX + 512];
+	int rc = parse_opts(argc, argv, &i, "run");
 
-	if (rc == 1) {
-		usage();
-		return 2;
-	}
+	if (rc == 1)
+		return cmd_help("run");
 	if (rc)
 		return rc;
 	if (i >= argc)
-		return die_usage("run: no program given");
-	if (check_config(&cfg) || check_policy(&cfg))
+		return cmd_usage_error("run", "no program given");
+	if (check_config(&cfg) || check_files(&cfg))
 		return 2;
-	if (exe_dir(dir, sizeof(dir))) {
-		fprintf(stderr, "sgxemu: cannot find my own executable: %s\n", strerror(errno));
-		return 127;
-	}
-	snprintf(lib, sizeof(lib), "%s/%s", dir, PRELOAD_NAME);
-	if (access(lib, R_OK)) {
-		fprintf(stderr, "sgxemu: %s: %s (build it with make)\n", lib, strerror(errno));
+	if (find_installed(PRELOAD_NAME, SGXEMU_LIBDIR_FROM_BINDIR "/" PRELOAD_NAME,
+			   SGXEMU_LIBDIR "/" PRELOAD_NAME, S_IFREG, lib, sizeof(lib)) ||
+	    access(lib, R_OK)) {
+		fprintf(stderr, "sgxemu: cannot find %s beside sgxemu, in %s from it, or in %s "
+			"(build it with make, or install it with make install)\n", PRELOAD_NAME,
+			SGXEMU_LIBDIR_FROM_BINDIR, SGXEMU_LIBDIR);
 		return 127;
 	}
 	if (set_preload(lib)) {
 		perror("sgxemu: LD_PRELOAD");
 		return 127;
 	}
+	if (prog_preload_obstacle(argv[i], why, sizeof(why)))
+		fprintf(stderr, "sgxemu: %s\n", why);
+	fflush(NULL);
 	execvp(argv[i], &argv[i]);
 	fprintf(stderr, "sgxemu: cannot run %s: %s\n", argv[i], strerror(errno));
 	return 127;
@@ -322,16 +373,14 @@ static int cmd_info(int argc, char **argv, int i)
 	struct cpu_features f;
 	uint32_t r7[4], r[4], sub;
 	uint64_t total = 0;
-	int rc = parse_opts(argc, argv, &i);
+	int rc = parse_opts(argc, argv, &i, "info");
 
-	if (rc == 1) {
-		usage();
-		return 2;
-	}
+	if (rc == 1)
+		return cmd_help("info");
 	if (rc)
 		return rc;
 	if (i < argc)
-		return die_usage("info: unexpected argument '%s'", argv[i]);
+		return cmd_usage_error("info", "unexpected argument '%s'", argv[i]);
 	if (check_config(&cfg))
 		return 2;
 	cpu_features_default(&f, cfg.epc_size, cfg.sgx2);
@@ -396,21 +445,15 @@ static int cmd_info(int argc, char **argv, int i)
 static int cmd_cflags(int argc, char **argv, int i)
 {
 	char dir[PATH_MAX];
-	struct stat st;
 
+	if (i < argc && (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")))
+		return cmd_help("cflags");
 	if (i < argc)
-		return die_usage("cflags: unexpected argument '%s'", argv[i]);
-	if (exe_dir(dir, sizeof(dir))) {
-		fprintf(stderr, "sgxemu: cannot find my own executable: %s\n", strerror(errno));
-		return 1;
-	}
-	if (strlen(dir) + sizeof("/" SHIM_DIR_NAME) > sizeof(dir)) {
-		fprintf(stderr, "sgxemu: path too long\n");
-		return 1;
-	}
-	strcat(dir, "/" SHIM_DIR_NAME);
-	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
-		fprintf(stderr, "sgxemu: warning: %s is missing (run make)\n", dir);
+		return cmd_usage_error("cflags", "unexpected argument '%s'", argv[i]);
+	if (find_installed(SHIM_DIR_NAME, SGXEMU_SHIMDIR_FROM_BINDIR, SGXEMU_SHIMDIR, S_IFDIR, dir,
+			   sizeof(dir)))
+		fprintf(stderr, "sgxemu: warning: the cpuid.h shim directory %s is missing (run "
+			"make)\n", dir);
 	printf("-I%s\n", dir);
 	return 0;
 }
@@ -427,21 +470,50 @@ int main(int argc, char **argv)
 		{ "stat", cmd_stat },
 		{ "measure", cmd_measure },
 		{ "sign", cmd_sign },
+		{ "sigstruct", cmd_sigstruct },
+		{ "keygen", cmd_keygen },
 	};
 	int i = 1, rc;
 	size_t k;
 
-	rc = parse_opts(argc, argv, &i);
-	if (rc == 1 || (rc == 0 && i >= argc)) {
-		usage();
-		return 2;
+	/* Options only the front end knows, alone on the command line. */
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("sgxemu %s\n", SGXEMU_VERSION);
+		return fflush(stdout) ? 1 : 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--man")) {
+		help_print_man(stdout);
+		return fflush(stdout) ? 1 : 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--bash-completion")) {
+		help_print_completion(stdout);
+		return fflush(stdout) ? 1 : 0;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "help")) {
+		if (argc == 2) {
+			help_print_main(stdout);
+			return 0;
+		}
+		if (help_print_cmd(stdout, argv[2]))
+			return cmd_usage_error(NULL, "help: unknown command '%s'", argv[2]);
+		return 0;
+	}
+	rc = parse_opts(argc, argv, &i, NULL);
+	if (rc == 1) {
+		help_print_main(stdout);
+		return fflush(stdout) ? 1 : 0;
 	}
 	if (rc)
 		return rc;
+	if (i >= argc) {
+		help_print_usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "--man") ||
+	    !strcmp(argv[i], "--bash-completion"))
+		return cmd_usage_error(NULL, "'%s' stands alone", argv[i]);
 	for (k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
 		if (!strcmp(argv[i], cmds[k].name))
 			return cmds[k].fn(argc, argv, i + 1);
-	fprintf(stderr, "sgxemu: unknown command '%s'\n\n", argv[i]);
-	usage();
-	return 2;
+	return cmd_usage_error(NULL, "unknown command '%s'", argv[i]);
 }

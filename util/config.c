@@ -385,6 +385,54 @@ int config_platform_secret(const struct sgxemu_config *cfg, uint8_t out[32], cha
 	return key_file(p, false, out, err, errlen) ? -1 : 0;
 }
 
+int config_platform_key_check(const struct sgxemu_config *cfg, char *path, unsigned pathlen,
+			      char *err, unsigned errlen)
+{
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	bool named = cfg->platform_key_file[0] != 0;
+	char p[PATH_MAX], dir[PATH_MAX], *slash;
+	uint8_t secret[32];
+	int fd, rc;
+
+	path[0] = 0;
+	if (cfg->platform_secret_set)
+		return 0;
+	p[0] = 0;
+	if (named)
+		snprintf(p, sizeof(p), "%s", cfg->platform_key_file);
+	else if (xdg && xdg[0] == '/')
+		snprintf(p, sizeof(p), "%s/sgxemu/platform.key", xdg);
+	else if (home && home[0] == '/')
+		snprintf(p, sizeof(p), "%s/.local/share/sgxemu/platform.key", home);
+	if (!p[0])
+		return 0; /* the private directory in /tmp: made and checked at first use */
+	snprintf(path, pathlen, "%s", p);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		rc = key_read(fd, p, secret, err, errlen);
+		explicit_bzero(secret, sizeof(secret));
+		close(fd);
+		return rc ? -1 : 0;
+	}
+	if (errno != ENOENT)
+		return !named && unusable_errno(errno) ? 0 :
+		       key_error(err, errlen, -1, p, "%s", strerror(errno));
+	if (!named)
+		return 0; /* created, with its directories, at first use */
+	/* A named file is created at first use, but not its directory. */
+	snprintf(dir, sizeof(dir), "%s", p);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		dir[1] = 0;
+	else if (slash)
+		*slash = 0;
+	else
+		strcpy(dir, ".");
+	if (access(dir, W_OK | X_OK))
+		return key_error(err, errlen, -1, p, "cannot be created there: %s", strerror(errno));
+	return 0;
+}
+
 /* ---- the emulated /dev/sgx_provision node ---- */
 
 gid_t config_provision_gid(const struct sgxemu_config *cfg)

@@ -62,6 +62,13 @@ int config_parse_hex(const char *s, uint8_t *out, unsigned n);
 int config_platform_secret(const struct sgxemu_config *cfg, uint8_t out[32], char *path,
 			   unsigned pathlen, char *err, unsigned errlen);
 
+/* The key file config_platform_secret would read, checked without creating it (for the CLI,
+ * before the program starts): 0 if it is usable or will be created at first use, else -1
+ * with the same message config_platform_secret would give. The file goes to path ("" when
+ * there is none to check). */
+int config_platform_key_check(const struct sgxemu_config *cfg, char *path, unsigned pathlen,
+			      char *err, unsigned errlen);
+
 /* The group of the emulated /dev/sgx_provision: 0 (root) if the name is no group on this
  * host, which is what udev leaves such a node with. */
 gid_t config_provision_gid(const struct sgxemu_config *cfg);

@@ -539,8 +539,9 @@ static void provision_permissions(void **state)
 static void cli_sign_measure(void **state)
 {
 	char sig[PATH_MAX + 32], out[4096], want[128], hex[65], svn[] = "9";
-	char *measure[] = { sgxemu, (char *)"measure", elf, NULL };
-	char *measure_heap[] = { sgxemu, (char *)"measure", (char *)"--heap", (char *)"8K", elf, NULL };
+	char *measure[] = { sgxemu, (char *)"measure", (char *)"-q", elf, NULL };
+	char *measure_heap[] = { sgxemu, (char *)"measure", (char *)"-q", (char *)"--heap", (char *)"8K",
+				 elf, NULL };
 	char *sign[] = { sgxemu, (char *)"sign", (char *)"--key", keyfile, (char *)"--isvprodid",
 			 (char *)"0x7", (char *)"--isvsvn", svn, (char *)"--out", sig, elf, NULL };
 	char *sign_debug[] = { sgxemu, (char *)"sign", (char *)"--key", keyfile, (char *)"--debug",
