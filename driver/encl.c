@@ -21,6 +21,7 @@ static uint32_t drv_translate(void *ctx, uint64_t la, bool write, uint32_t *idx)
 	uint32_t err = X86_PF_U | (write ? X86_PF_W : 0);
 
 	(void)ctx;
+	drv_assert_locked(&sgx_pf.lock);
 	if (!v)
 		return vepc_translate(la, write, idx); /* a guest enclave's page, or nothing */
 	p = encl_page_lookup(v->encl, la);
@@ -133,6 +134,7 @@ struct encl_page *encl_page_lookup(struct sgx_encl *e, uint64_t addr)
 	uint64_t n;
 	struct encl_page *leaf;
 
+	drv_assert_locked(&sgx_pf.lock);
 	if (!e->pt || addr < e->base || addr - e->base >= e->size)
 		return NULL;
 	n = (addr - e->base) / SGX_PAGE_SIZE;
@@ -225,6 +227,7 @@ static void encl_release(struct sgx_encl *e)
 /* Called with the driver lock held. */
 void encl_put(struct sgx_encl *e)
 {
+	drv_assert_locked(&sgx_pf.lock);
 	if (--e->refs == 0)
 		encl_release(e);
 }

@@ -25,6 +25,7 @@ long epc_alloc_page(void)
 	uint64_t n = sgx_pf.cpu.epc_pages, words = (n + 63) / 64;
 	uint64_t w = sgx_pf.cursor / 64;
 
+	drv_assert_locked(&sgx_pf.lock);
 	if (!sgx_pf.nr_free)
 		return -1;
 	for (uint64_t k = 0; k <= words; k++, w = (w + 1) % words) {
@@ -47,6 +48,7 @@ long epc_alloc_page(void)
 
 void epc_free_page(uint32_t idx)
 {
+	drv_assert_locked(&sgx_pf.lock);
 	sgx_pf.free_map[idx / 64] |= 1ULL << (idx % 64);
 	sgx_pf.nr_free++;
 }

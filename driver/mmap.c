@@ -13,6 +13,7 @@ struct encl_vma *vma_find(uint64_t addr)
 {
 	size_t lo = 0, hi = sgx_pf.nr_vmas;
 
+	drv_assert_locked(&sgx_pf.lock);
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		struct encl_vma *v = &sgx_pf.vmas[mid];
@@ -44,6 +45,7 @@ static int vma_insert(uint64_t start, uint64_t end, int prot, struct sgx_encl *e
 {
 	size_t i = 0;
 
+	drv_assert_locked(&sgx_pf.lock);
 	if (sgx_pf.nr_vmas == sgx_pf.cap_vmas) {
 		size_t cap = sgx_pf.cap_vmas ? sgx_pf.cap_vmas * 2 : 16;
 		struct encl_vma *n = realloc(sgx_pf.vmas, cap * sizeof(*n));
@@ -80,6 +82,7 @@ static void zap_ptes(struct sgx_encl *e, uint64_t start, uint64_t end)
  * the host mappings. */
 static int vma_cut(uint64_t start, uint64_t end, bool zap)
 {
+	drv_assert_locked(&sgx_pf.lock);
 	for (size_t i = 0; i < sgx_pf.nr_vmas; i++) {
 		struct encl_vma v = sgx_pf.vmas[i];
 

@@ -276,6 +276,7 @@ unsigned reclaim_batch(void)
 	struct victim vs[NR_TO_SCAN];
 	unsigned n = 0, freed = 0;
 	uint64_t pages = sgx_pf.cpu.epc_pages;
+	drv_assert_locked(&sgx_pf.lock);
 	struct cpu_fault f;
 
 	/* A clock over the EPC: the kernel ages pages by their accessed bits, which a user-space
@@ -375,8 +376,10 @@ void encl_paging_release(struct sgx_encl *e)
 
 void sgx_stats_get(struct sgx_stats *s)
 {
+	drv_lock(&sgx_pf.lock);
 	s->epc_pages = sgx_pf.cpu.epc_pages;
 	s->free_pages = sgx_pf.nr_free;
 	s->swapped_out = sgx_pf.swapped_out;
 	s->swapped_in = sgx_pf.swapped_in;
+	drv_unlock(&sgx_pf.lock);
 }

@@ -83,6 +83,7 @@ static long page_get(struct sgx_vepc *v, uint64_t index)
 	size_t at = 0;
 	long epc;
 
+	drv_assert_locked(&sgx_pf.lock);
 	if (p)
 		return p->epc;
 	epc = epc_get_page();
@@ -110,6 +111,7 @@ static struct vepc_vma *vma_lookup(uint64_t addr)
 {
 	size_t lo = 0, hi = vs.nr_vmas;
 
+	drv_assert_locked(&sgx_pf.lock);
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		struct vepc_vma *m = &vs.vmas[mid];

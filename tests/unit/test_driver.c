@@ -93,8 +93,10 @@ static int teardown(void **state)
 		if (t->files[i])
 			sgx_file_put(t->files[i]);
 	sgx_munmap(fmm_base(), fmm_size(), &ret);
-	for (unsigned i = 0; i < t->ngrabbed; i++)
-		epc_free_page((uint32_t)t->grabbed[i]);
+	drv_lock(&sgx_pf.lock);
+	while (t->ngrabbed)
+		epc_free_page((uint32_t)t->grabbed[--t->ngrabbed]);
+	drv_unlock(&sgx_pf.lock);
 	for (unsigned i = 0; i < MAX_ENCL; i++)
 		fx_layout_free(&t->e[i].l);
 	if (sgx_pf.nr_free != EPC_PAGES) {
@@ -289,15 +291,36 @@ static void grab_all_epc(struct t *t)
 {
 	long idx;
 
+	drv_lock(&sgx_pf.lock);
 	while ((idx = epc_alloc_page()) >= 0)
 		t->grabbed[t->ngrabbed++] = idx;
+	drv_unlock(&sgx_pf.lock);
 	assert_int_equal(sgx_pf.nr_free, 0);
+}
+
+/* Give back the last page grab_all_epc took. */
+static void release_one(struct t *t)
+{
+	drv_lock(&sgx_pf.lock);
+	epc_free_page((uint32_t)t->grabbed[--t->ngrabbed]);
+	drv_unlock(&sgx_pf.lock);
 }
 
 static void release_grabbed(struct t *t)
 {
 	while (t->ngrabbed)
-		epc_free_page((uint32_t)t->grabbed[--t->ngrabbed]);
+		release_one(t);
+}
+
+/* One reclaim batch, as ksgxd runs it (under the driver lock). */
+static unsigned reclaim(void)
+{
+	unsigned n;
+
+	drv_lock(&sgx_pf.lock);
+	n = reclaim_batch();
+	drv_unlock(&sgx_pf.lock);
+	return n;
 }
 
 /* Memory where [p + PAGE, p + 2 PAGE) is PROT_NONE: reads running into it fail. */
@@ -429,7 +452,7 @@ static void test_create_enomem(void **state)
 	grab_all_epc(t);
 	assert_int_equal(create(t, e), -ENOMEM);
 	/* One page is not enough either: SECS and VA page. */
-	epc_free_page((uint32_t)t->grabbed[--t->ngrabbed]);
+	release_one(t);
 	assert_int_equal(create(t, e), -ENOMEM);
 	assert_int_equal(sgx_pf.nr_free, 1);
 	assert_int_equal(fmm_backings_live(), 0);
@@ -715,9 +738,9 @@ static struct encl_fx *exhausted_with_one_swapped_page(struct t *t)
 	assert_int_equal(create(t, e), 0);
 	assert_int_equal(add_page(e, 3, &count), 0);
 	grab_all_epc(t);
-	assert_int_equal(reclaim_batch(), 1);
+	assert_int_equal(reclaim(), 1);
 	grab_all_epc(t);
-	assert_int_equal(reclaim_batch(), 0);
+	assert_int_equal(reclaim(), 0);
 	return e;
 }
 
@@ -1367,7 +1390,7 @@ static void test_fault_reloads_swapped_page(void **state)
 	touch(rw);
 	assert_int_equal(fmm_page(rw)->kind, FMM_EPC);
 	grab_all_epc(t);
-	while (reclaim_batch())
+	while (reclaim())
 		grab_all_epc(t);
 	assert_int_equal(fmm_page(rw)->prot, PROT_NONE);
 	assert_int_equal(sgx_fault(rw, ACCESS_R, NULL, &err), SGX_FAULT_SIGBUS);
@@ -1397,7 +1420,7 @@ static void test_fault_tampered_or_replayed_page_sigbus(void **state)
 	touch(rw);
 	touch(code);
 	grab_all_epc(t);
-	while (reclaim_batch())
+	while (reclaim())
 		grab_all_epc(t);
 	release_grabbed(t);
 	/* One bit of the ciphertext. */
@@ -1410,7 +1433,7 @@ static void test_fault_tampered_or_replayed_page_sigbus(void **state)
 	old_pcmd = *pcmd;
 	assert_int_equal(sgx_fault(rw, ACCESS_R, NULL, &err), SGX_FAULT_RETRY);
 	grab_all_epc(t);
-	while (reclaim_batch())
+	while (reclaim())
 		grab_all_epc(t);
 	release_grabbed(t);
 	memcpy(blob, old, sizeof(old));
@@ -1432,8 +1455,8 @@ static void test_reclaim_leaves_foreign_memory_alone(void **state)
 	uint64_t count;
 
 	grab_all_epc(t);
-	epc_free_page((uint32_t)t->grabbed[--t->ngrabbed]);
-	epc_free_page((uint32_t)t->grabbed[--t->ngrabbed]);
+	release_one(t);
+	release_one(t);
 	/* CREATE of x finds two free pages; its ADD must reclaim e's pages. */
 	assert_int_equal(create(t, x), 0);
 	assert_int_equal(add_page(x, 3, &count), 0);

@@ -42,6 +42,17 @@ static int group_setup(void **state)
 	return sgx_platform_init(epc, EPC_PAGES, &feat, &fmm_ops);
 }
 
+/* The EPC index behind a vEPC address, as virt.c looks it up (under the driver lock). */
+static long epc_of(uint64_t addr, bool alloc)
+{
+	long r;
+
+	drv_lock(&sgx_pf.lock);
+	r = vepc_epc_of(addr, alloc);
+	drv_unlock(&sgx_pf.lock);
+	return r;
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -516,7 +527,7 @@ static void test_remove_all_two_pass(void **state)
 	assert_int_equal(remove_all(s.a), 0);
 	/* Pages stay allocated; they are uninitialised EPC now (ECREATE works on them again). */
 	assert_int_equal(EPC_PAGES - sgx_pf.nr_free, used);
-	assert_false(sgx_pf.cpu.epcm[vepc_epc_of(slot(1), false)].valid);
+	assert_false(sgx_pf.cpu.epcm[epc_of(slot(1), false)].valid);
 	assert_int_equal(ecreate(&s.g1, NULL), SGX_SUCCESS);
 	assert_int_equal(remove_all(s.b), 0);
 	vunmap(slot(0), 2 * SLOT);
@@ -608,13 +619,13 @@ static void test_fork_child_forgets(void **state)
 	(void)state;
 	assert_int_equal(vmap(f, slot(0), 2 * SGX_PAGE_SIZE, RW, 0), (long)slot(0));
 	assert_int_equal(touch(slot(0), ACCESS_W, NULL), SGX_FAULT_RETRY);
-	idx = vepc_epc_of(slot(0), false);
+	idx = epc_of(slot(0), false);
 	assert_true(idx >= 0);
 	drv_lock(&sgx_pf.lock);
 	vepc_fork_child();
-	drv_unlock(&sgx_pf.lock);
 	/* The rest of fork_child (a fresh EPC) is not done here: give the page back by hand. */
 	epc_free_page((uint32_t)idx);
+	drv_unlock(&sgx_pf.lock);
 	assert_int_equal(vepc_nr_pages(), 0);
 	assert_int_equal(fmm_page(slot(0))->kind, FMM_FREE);
 	assert_false(sgx_range_is_enclave(slot(0), SGX_PAGE_SIZE));
