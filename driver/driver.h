@@ -41,6 +41,8 @@ struct drv_mm {
 	/* Describe the first mapping that ends above user address addr (as find_vma does):
 	 * 0, or -EFAULT when there is none. NULL: sources count as ordinary files. */
 	int (*src_vma)(uint64_t addr, struct drv_src_vma *out);
+	/* Whether the process has the READ_IMPLIES_EXEC personality. NULL: never. */
+	bool (*read_implies_exec)(void);
 };
 
 enum sgx_file_kind { SGX_FILE_ENCLAVE = 1, SGX_FILE_PROVISION = 2, SGX_FILE_VEPC = 3 };
@@ -59,12 +61,23 @@ void sgx_file_get(struct sgx_file *f);
 void sgx_file_put(struct sgx_file *f);     /* last put = release */
 enum sgx_file_kind sgx_file_kind(const struct sgx_file *f);
 
-/* ioctl: returns >= 0 or -errno. lookup_file maps an fd number to a file (for PROVISION). */
-long sgx_ioctl(struct sgx_file *f, unsigned long cmd, unsigned long arg,
+/* ioctl: returns >= 0 or -errno. cmd is 32 bits, as the system call takes it (the upper half
+ * of a 64-bit request is ignored). lookup_file maps an fd number to a file (for PROVISION). */
+long sgx_ioctl(struct sgx_file *f, unsigned int cmd, unsigned long arg,
 	       struct sgx_file *(*lookup_file)(int fd));
 
-/* Memory calls. sgx_mmap returns the address or -errno. */
-long sgx_mmap(struct sgx_file *f, uint64_t addr, uint64_t len, int prot, int flags);
+/* The open mode of an fd (O_ACCMODE as FMODE_READ/FMODE_WRITE), which mmap checks. */
+#define SGX_FMODE_READ  0x1
+#define SGX_FMODE_WRITE 0x2
+
+/* Memory calls. */
+/* mmap(2) of a device file (any kind) at byte offset off, for an fd opened with fmode: the
+ * checks mmap(2) and the VFS make, in the kernel's order, then the driver's. Returns the
+ * address or -errno. MAP_SHARED+PROT_WRITE on an fd without write access is EACCES, as is
+ * any mapping of an fd without read access; a read-only fd's mapping cannot get PROT_WRITE
+ * by mprotect later. */
+long sgx_mmap(struct sgx_file *f, uint64_t addr, uint64_t len, int prot, int flags, uint64_t off,
+	      unsigned fmode);
 /* For a range that may touch enclave mappings. Return 1 if the driver handled the call
  * (result in *ret as 0 or -errno), 0 if the range holds no enclave mapping. */
 int sgx_munmap(uint64_t addr, uint64_t len, long *ret);

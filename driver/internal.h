@@ -66,9 +66,14 @@ struct sgx_file {
 	struct sgx_vepc *vepc;
 };
 
+/* VMA flags the driver needs besides the protection. */
+#define VMA_MAYWRITE 0x1 /* VM_MAYWRITE: the fd was open for writing */
+
 struct encl_vma {
 	uint64_t start, end;
 	int prot;
+	unsigned vm_flags;  /* VMA_* */
+	uint64_t pgoff;     /* the mmap offset / 4096 of start (the driver ignores it) */
 	struct sgx_encl *encl;
 };
 

@@ -41,7 +41,8 @@ bool sgx_range_is_enclave(uint64_t addr, uint64_t len)
 	return r;
 }
 
-static int vma_insert(uint64_t start, uint64_t end, int prot, struct sgx_encl *e)
+/* Add a copy of *nv to the list (it takes a reference on the enclave). */
+static int vma_insert(const struct encl_vma *nv)
 {
 	size_t i = 0;
 
@@ -55,12 +56,12 @@ static int vma_insert(uint64_t start, uint64_t end, int prot, struct sgx_encl *e
 		sgx_pf.vmas = n;
 		sgx_pf.cap_vmas = cap;
 	}
-	while (i < sgx_pf.nr_vmas && sgx_pf.vmas[i].start < start)
+	while (i < sgx_pf.nr_vmas && sgx_pf.vmas[i].start < nv->start)
 		i++;
 	memmove(&sgx_pf.vmas[i + 1], &sgx_pf.vmas[i], (sgx_pf.nr_vmas - i) * sizeof(sgx_pf.vmas[0]));
-	sgx_pf.vmas[i] = (struct encl_vma){ start, end, prot, e };
+	sgx_pf.vmas[i] = *nv;
 	sgx_pf.nr_vmas++;
-	e->refs++;
+	nv->encl->refs++;
 	return 0;
 }
 
@@ -92,8 +93,12 @@ static int vma_cut(uint64_t start, uint64_t end, bool zap)
 			zap_ptes(v.encl, start > v.start ? start : v.start, end < v.end ? end : v.end);
 		if (v.start < start && v.end > end) {
 			/* Split in two: keep the head here, insert the tail. */
+			struct encl_vma tail = v;
+
+			tail.start = end;
+			tail.pgoff += (end - v.start) / SGX_PAGE_SIZE;
 			sgx_pf.vmas[i].end = start;
-			if (vma_insert(end, v.end, v.prot, v.encl))
+			if (vma_insert(&tail))
 				return -ENOMEM;
 			return 0;
 		}
@@ -101,6 +106,7 @@ static int vma_cut(uint64_t start, uint64_t end, bool zap)
 			sgx_pf.vmas[i].end = start;
 		} else if (v.end > end) {
 			sgx_pf.vmas[i].start = end;
+			sgx_pf.vmas[i].pgoff += (end - v.start) / SGX_PAGE_SIZE;
 		} else {
 			memmove(&sgx_pf.vmas[i], &sgx_pf.vmas[i + 1],
 				(sgx_pf.nr_vmas - i - 1) * sizeof(v));
@@ -167,6 +173,9 @@ static int encl_may_map(struct sgx_encl *e, uint64_t start, uint64_t end, int pr
 
 	if ((e->flags & ENCL_INITIALIZED) && (start < e->base || end > e->base + e->size))
 		return -EACCES;
+	/* A READ_IMPLIES_EXEC task's mappings could exceed what the pages allow. */
+	if (sgx_pf.mm->read_implies_exec && sgx_pf.mm->read_implies_exec())
+		return -EACCES;
 	for (uint64_t a = start; a < end; a += SGX_PAGE_SIZE) {
 		struct encl_page *p = encl_page_lookup(e, a);
 
@@ -176,64 +185,167 @@ static int encl_may_map(struct sgx_encl *e, uint64_t start, uint64_t end, int pr
 	return 0;
 }
 
-long sgx_mmap(struct sgx_file *f, uint64_t addr, uint64_t len, int prot, int flags)
+/* The highest user address + 1 (x86-64, 4-level paging). */
+#define TASK_SIZE_MAX 0x7ffffffff000ULL
+/* The flags MAP_SHARED_VALIDATE accepts for a file without MAP_SYNC (LEGACY_MAP_MASK): the
+ * others are EOPNOTSUPP, MAP_FIXED_NOREPLACE included. */
+#define MAP_LEGACY_FLAGS                                                                           \
+	(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | MAP_EXECUTABLE |    \
+	 0x4000000 /* MAP_UNINITIALIZED */ | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE |            \
+	 MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_32BIT | 0x80 /* MAP_ABOVE4G */ | \
+	 (21 << 26) /* MAP_HUGE_2MB */ | (30 << 26) /* MAP_HUGE_1GB */)
+
+/* What do_mmap checks of the file once the address is known, in its order. */
+static int mmap_file_checks(const struct sgx_file *f, uint64_t len, uint64_t pgoff, int flags,
+			    int prot, unsigned fmode)
 {
-	struct sgx_encl *e = f->encl;
-	uint64_t start, end;
-	long r;
+	/* file_mmap_ok: the mapping must end below MAX_LFS_FILESIZE. */
+	if (len > (uint64_t)INT64_MAX || pgoff > ((uint64_t)INT64_MAX - len) / SGX_PAGE_SIZE)
+		return -EOVERFLOW;
+	switch (flags & MAP_TYPE) {
+	case MAP_SHARED:
+		flags &= MAP_LEGACY_FLAGS;
+		/* fall through */
+	case MAP_SHARED_VALIDATE:
+		if (flags & ~MAP_LEGACY_FLAGS)
+			return -EOPNOTSUPP;
+		if ((prot & PROT_WRITE) && !(fmode & SGX_FMODE_WRITE))
+			return -EACCES;
+		/* fall through */
+	case MAP_PRIVATE:
+		if (!(fmode & SGX_FMODE_READ))
+			return -EACCES;
+		if (f->kind == SGX_FILE_PROVISION)
+			return -ENODEV; /* no mmap operation */
+		if (flags & MAP_GROWSDOWN)
+			return -EINVAL;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* The driver's own mmap: sgx_mmap (sgx_encl_may_map) or sgx_vepc_mmap (VM_SHARED). */
+static int mmap_driver_checks(const struct sgx_file *f, uint64_t start, uint64_t end, int prot,
+			      int flags, unsigned fmode)
+{
+	int type = flags & MAP_TYPE;
 
 	if (f->kind == SGX_FILE_VEPC) {
-		drv_lock(&sgx_pf.lock);
-		r = vepc_mmap(f->vepc, addr, len, prot, flags, 0);
-		drv_unlock(&sgx_pf.lock);
+		/* VM_SHARED: a shared mapping of a file open for writing. */
+		if ((type != MAP_SHARED && type != MAP_SHARED_VALIDATE) || !(fmode & SGX_FMODE_WRITE))
+			return -EINVAL;
+		return vepc_mmap_prepare(f->vepc, end - start);
+	}
+	if (f->encl->flags & ENCL_DEAD)
+		return -EINVAL;
+	return encl_may_map(f->encl, start, end, prot);
+}
+
+/* Place the checked mapping at [start, end), over whatever was there (MAP_FIXED replaces in
+ * one step on the host; the list follows). */
+static long mmap_place(struct sgx_file *f, uint64_t start, uint64_t end, int prot, unsigned fmode,
+		       uint64_t pgoff)
+{
+	struct encl_vma nv = { start, end, prot, 0, pgoff, f->encl };
+	long r = sgx_pf.mm->map_none(start, end - start);
+
+	if (r)
+		return r < 0 ? r : -ENOMEM;
+	vma_cut(start, end, true);
+	vepc_cut(start, end);
+	if (f->kind == SGX_FILE_VEPC) {
+		r = vepc_vma_insert(start, end, pgoff, prot, f->vepc);
+		if (r)
+			sgx_pf.mm->unmap(start, end - start);
+		TRACE("vEPC mmap %lx-%lx prot=%x index=%lu -> %ld", (unsigned long)start,
+		      (unsigned long)end, prot, (unsigned long)pgoff, r);
 		return r;
 	}
-	if (f->kind != SGX_FILE_ENCLAVE)
-		return -ENODEV;
+	/* VM_MAYWRITE goes with a read-only fd: mprotect cannot add PROT_WRITE later. */
+	nv.vm_flags = (fmode & SGX_FMODE_WRITE) ? VMA_MAYWRITE : 0;
+	zap_ptes(f->encl, start, end);
+	r = vma_insert(&nv);
+	if (r) {
+		sgx_pf.mm->unmap(start, end - start);
+		return r;
+	}
+	vma_populate(vma_find(start), start, end);
+	TRACE("mmap %lx-%lx prot=%x enclave=%lx", (unsigned long)start, (unsigned long)end, prot,
+	      (unsigned long)f->encl->base);
+	return 0;
+}
+
+long sgx_mmap(struct sgx_file *f, uint64_t addr, uint64_t len, int prot, int flags, uint64_t off,
+	      unsigned fmode)
+{
+	uint64_t pgoff = off / SGX_PAGE_SIZE, start;
+	bool fixed;
+	long r;
+
+	/* mmap(2) and do_mmap, in order; then the file's get_unmapped_area hook. */
+	if (off & (SGX_PAGE_SIZE - 1))
+		return -EINVAL;
+	if (flags & MAP_HUGETLB)
+		return -EINVAL; /* not a hugetlbfs file */
 	if (!len)
 		return -EINVAL;
-	if ((flags & MAP_TYPE) == MAP_PRIVATE)
-		return -EINVAL;
-	if ((flags & MAP_FIXED) && (addr & (SGX_PAGE_SIZE - 1)))
-		return -EINVAL;
+	if (flags & MAP_FIXED_NOREPLACE)
+		flags |= MAP_FIXED;
+	fixed = (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE);
 	len = (len + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK;
-	drv_lock(&sgx_pf.lock);
-	if (e->flags & ENCL_DEAD) {
-		r = -EINVAL;
-		goto out;
-	}
+	if (!len)
+		return -ENOMEM;
+	if (pgoff + len / SGX_PAGE_SIZE < pgoff)
+		return -EOVERFLOW;
+	if (len > TASK_SIZE_MAX)
+		return -ENOMEM;
+	if (f->kind == SGX_FILE_ENCLAVE && (flags & MAP_TYPE) == MAP_PRIVATE)
+		return -EINVAL;
 	if (flags & MAP_FIXED) {
+		if (addr > TASK_SIZE_MAX - len)
+			return -ENOMEM;
+		if (addr & (SGX_PAGE_SIZE - 1))
+			return -EINVAL;
+	}
+	drv_lock(&sgx_pf.lock);
+	if (fixed) {
 		start = addr;
-		r = encl_may_map(e, start, start + len, prot);
-		if (r)
-			goto out;
 	} else {
-		/* The address is chosen first; the permission check does not depend on it
-		 * before EINIT, and after EINIT a free range cannot be inside ELRANGE. */
+		/* The address is chosen first (a placeholder holds it); the permission checks do
+		 * not depend on it before EINIT, and after EINIT a free range cannot be inside
+		 * ELRANGE. */
 		start = sgx_pf.mm->reserve(addr & SGX_PAGE_MASK, len);
 		if (!start) {
 			r = -ENOMEM;
 			goto out;
 		}
-		r = encl_may_map(e, start, start + len, prot);
-		if (r) {
+		if ((flags & MAP_FIXED_NOREPLACE) && start != addr) {
 			sgx_pf.mm->unmap(start, len);
+			r = -EEXIST;
 			goto out;
 		}
 	}
-	end = start + len;
-	vma_cut(start, end, true);
-	zap_ptes(e, start, end);
-	r = vma_insert(start, end, prot, e);
-	if (r)
+	r = mmap_file_checks(f, len, pgoff, flags, prot, fmode);
+	if (!r)
+		r = mmap_driver_checks(f, start, start + len, prot, flags, fmode);
+	if (!r)
+		r = mmap_place(f, start, start + len, prot, fmode, pgoff);
+	if (r) {
+		if (!fixed)
+			sgx_pf.mm->unmap(start, len);
 		goto out;
-	vma_populate(vma_find(start), start, end);
-	TRACE("mmap %lx-%lx prot=%x enclave=%lx", (unsigned long)start, (unsigned long)end, prot,
-	      (unsigned long)e->base);
+	}
 	r = (long)start;
 out:
 	drv_unlock(&sgx_pf.lock);
 	return r;
+}
+
+long sgx_vepc_mmap(struct sgx_file *f, uint64_t addr, uint64_t len, int prot, int flags,
+		   uint64_t off, unsigned fmode)
+{
+	return sgx_mmap(f, addr, len, prot, flags, off, fmode);
 }
 
 int sgx_munmap(uint64_t addr, uint64_t len, long *ret)
@@ -302,17 +414,26 @@ int sgx_mprotect(uint64_t addr, uint64_t len, int prot, long *ret)
 			continue;
 		}
 		next = v->end < end ? v->end : end;
+		/* The generic check (PROT_WRITE without VM_MAYWRITE), then the driver's hook. */
+		if ((prot & PROT_WRITE) && !(v->vm_flags & VMA_MAYWRITE)) {
+			r = -EACCES;
+			break;
+		}
 		r = encl_may_map(v->encl, a, next, prot);
 		if (r)
 			break;
 		if (v->start < a || v->end > next) {
-			struct sgx_encl *e = v->encl;
+			struct encl_vma piece = *v;
 
 			/* Split off [a, next) with the new protection; hold the enclave across. */
-			e->refs++;
+			piece.pgoff += (a - v->start) / SGX_PAGE_SIZE;
+			piece.start = a;
+			piece.end = next;
+			piece.prot = prot;
+			piece.encl->refs++;
 			vma_cut(a, next, false);
-			r = vma_insert(a, next, prot, e);
-			encl_put(e);
+			r = vma_insert(&piece);
+			encl_put(piece.encl);
 			if (r)
 				break;
 			v = vma_find(a);

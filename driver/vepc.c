@@ -307,7 +307,7 @@ void vepc_release(struct sgx_vepc *v)
  * number of SECS pages that still have children (in another vEPC: call again once the
  * others are cleared). Errors: EINVAL (argument not 0), EBUSY (a page of an enclave a thread
  * is running in, or an EREMOVE fault), ENOTTY (any other command). */
-long vepc_ioctl(struct sgx_vepc *v, unsigned long cmd, unsigned long arg)
+long vepc_ioctl(struct sgx_vepc *v, unsigned int cmd, unsigned long arg)
 {
 	long failures = 0;
 
@@ -337,90 +337,30 @@ long vepc_ioctl(struct sgx_vepc *v, unsigned long cmd, unsigned long arg)
 	return failures;
 }
 
-static long vepc_map(struct sgx_vepc *v, uint64_t addr, uint64_t len, int prot, int flags,
-		     uint64_t off, unsigned fmode)
+int vepc_mmap_prepare(struct sgx_vepc *v, uint64_t len)
 {
-	uint64_t start, pgoff = off / SGX_PAGE_SIZE;
-	int type = flags & MAP_TYPE;
-	long r;
-
-	/* The generic checks of mmap(2) and the VFS, then the driver's own. */
-	if (!len || (off & (SGX_PAGE_SIZE - 1)))
-		return -EINVAL;
-	len = (len + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK;
-	if (!len)
-		return -ENOMEM;
-	if (pgoff + len / SGX_PAGE_SIZE < pgoff)
-		return -EOVERFLOW;
-	if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && (addr & (SGX_PAGE_SIZE - 1)))
-		return -EINVAL;
-	if (!(fmode & VEPC_FMODE_READ))
-		return -EACCES;
-	if ((type == MAP_SHARED || type == MAP_SHARED_VALIDATE) && (prot & PROT_WRITE) &&
-	    !(fmode & VEPC_FMODE_WRITE))
-		return -EACCES;
-	/* VM_SHARED: a shared mapping of a file open for writing. */
-	if ((type != MAP_SHARED && type != MAP_SHARED_VALIDATE) || !(fmode & VEPC_FMODE_WRITE))
-		return -EINVAL;
 	/* Room for every page the vEPC can ever hold, so that faults never allocate memory. */
-	{
-		uint64_t want = v->nr + len / SGX_PAGE_SIZE;
-		struct vepc_page *n;
+	uint64_t want = v->nr + len / SGX_PAGE_SIZE;
+	struct vepc_page *n;
 
-		if (want > sgx_pf.cpu.epc_pages)
-			want = sgx_pf.cpu.epc_pages;
-		n = grow(v->pages, &v->cap, want, sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		v->pages = n;
-	}
-
-	if (flags & MAP_FIXED) {
-		long ignored;
-
-		start = addr;
-		/* Whatever was mapped there goes, enclave and vEPC mappings included. */
-		sgx_munmap(start, len, &ignored);
-		r = sgx_pf.mm->map_none(start, len);
-		if (r)
-			return r < 0 ? r : -ENOMEM;
-	} else {
-		start = sgx_pf.mm->reserve(addr & SGX_PAGE_MASK, len);
-		if (!start)
-			return -ENOMEM;
-		if ((flags & MAP_FIXED_NOREPLACE) && start != addr) {
-			sgx_pf.mm->unmap(start, len);
-			return -EEXIST;
-		}
-	}
-	vma_cut(start, start + len);
-	r = vma_add(start, start + len, pgoff, prot, v);
-	if (r) {
-		sgx_pf.mm->unmap(start, len);
-		return r;
-	}
-	TRACE("vEPC mmap %lx-%lx prot=%x index=%lu", (unsigned long)start,
-	      (unsigned long)(start + len), prot, (unsigned long)pgoff);
-	return (long)start;
+	if (want > sgx_pf.cpu.epc_pages)
+		want = sgx_pf.cpu.epc_pages;
+	n = grow(v->pages, &v->cap, want, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	v->pages = n;
+	return 0;
 }
 
-long vepc_mmap(struct sgx_vepc *v, uint64_t addr, uint64_t len, int prot, int flags, uint64_t pgoff)
+int vepc_vma_insert(uint64_t start, uint64_t end, uint64_t pgoff, int prot, struct sgx_vepc *v)
 {
-	return vepc_map(v, addr, len, prot, flags, pgoff * SGX_PAGE_SIZE,
-			VEPC_FMODE_READ | VEPC_FMODE_WRITE);
+	vma_cut(start, end);
+	return vma_add(start, end, pgoff, prot, v);
 }
 
-long sgx_vepc_mmap(struct sgx_file *f, uint64_t addr, uint64_t len, int prot, int flags,
-		   uint64_t off, unsigned fmode)
+void vepc_cut(uint64_t start, uint64_t end)
 {
-	long r;
-
-	if (f->kind != SGX_FILE_VEPC)
-		return -ENODEV;
-	drv_lock(&sgx_pf.lock);
-	r = vepc_map(f->vepc, addr, len, prot, flags, off, fmode);
-	drv_unlock(&sgx_pf.lock);
-	return r;
+	vma_cut(start, end);
 }
 
 /* ---- faults and the cpu's page walk ---- */

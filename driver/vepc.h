@@ -10,9 +10,14 @@ struct sgx_vepc;
 struct sgx_vepc *vepc_create(void);
 /* The file's reference is gone; the pages go when the last mapping does too. */
 void vepc_release(struct sgx_vepc *v);
-long vepc_ioctl(struct sgx_vepc *v, unsigned long cmd, unsigned long arg);
-/* A mapping from a caller that does not know the file offset or mode (offset 0, writable). */
-long vepc_mmap(struct sgx_vepc *v, uint64_t addr, uint64_t len, int prot, int flags, uint64_t pgoff);
+long vepc_ioctl(struct sgx_vepc *v, unsigned int cmd, unsigned long arg);
+/* Before mapping len bytes: room for the pages (faults must not allocate). 0 or -ENOMEM. */
+int vepc_mmap_prepare(struct sgx_vepc *v, uint64_t len);
+/* Record a mapping of v at [start, end) from page index pgoff (the host mapping is made by
+ * the caller). 0 or -ENOMEM. */
+int vepc_vma_insert(uint64_t start, uint64_t end, uint64_t pgoff, int prot, struct sgx_vepc *v);
+/* Forget the vEPC mappings in [start, end) (the host mapping was replaced or removed). */
+void vepc_cut(uint64_t start, uint64_t end);
 /* A fault in a vEPC mapping: RETRY after allocating (or re-mapping) the page, SIGBUS when
  * the EPC has no page left, SIGSEGV for an access the mapping or the EPCM denies, NOT_OURS
  * outside vEPC mappings. */

@@ -84,9 +84,8 @@ static int dev_open(enum sgx_file_kind kind, int flags)
 	f = sgx_open(kind, &err);
 	if (!f)
 		return (int)host_ret(err);
-	/* A vEPC's open mode decides what may be mapped: the fd keeps it. */
-	fd = real_open("/dev/null", (kind == SGX_FILE_VEPC ? flags & O_ACCMODE : O_RDWR) |
-					    (flags & O_CLOEXEC));
+	/* [h-driver] The open mode decides what may be mapped (any device): the fd keeps it. */
+	fd = real_open("/dev/null", (flags & O_ACCMODE) | (flags & O_CLOEXEC));
 	if (fd < 0) {
 		sgx_file_put(f);
 		return -1;
@@ -292,6 +291,8 @@ EXPORT int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
 EXPORT int ioctl(int fd, unsigned long req, ...)
 {
 	struct sgx_file *f = fd_lookup(fd);
+	/* [h-driver] The system call takes a 32-bit command: the upper half is ignored. */
+	unsigned int cmd = (unsigned int)req;
 	va_list ap;
 	unsigned long arg;
 
@@ -300,20 +301,21 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
 	/* The VFS answers these before any driver sees them. */
-	if (!f || req == FIOCLEX || req == FIONCLEX || req == FIONBIO || req == FIOASYNC)
+	if (!f || cmd == FIOCLEX || cmd == FIONCLEX || cmd == FIONBIO || cmd == FIOASYNC)
 		return real_ioctl(fd, req, arg);
-	return (int)host_ret(sgx_ioctl(f, req, arg, fd_lookup));
+	return (int)host_ret(sgx_ioctl(f, cmd, arg, fd_lookup));
 }
 
 /* ---- memory ---- */
 
-static unsigned vepc_fmode(int fd)
+/* [h-driver] The fd's access mode, which mmap checks (SGX_FMODE_*). */
+static unsigned fd_fmode(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
 	int acc = fl < 0 ? -1 : fl & O_ACCMODE;
 
-	return (acc == O_RDONLY || acc == O_RDWR ? VEPC_FMODE_READ : 0) |
-	       (acc == O_WRONLY || acc == O_RDWR ? VEPC_FMODE_WRITE : 0);
+	return (acc == O_RDONLY || acc == O_RDWR ? SGX_FMODE_READ : 0) |
+	       (acc == O_WRONLY || acc == O_RDWR ? SGX_FMODE_WRITE : 0);
 }
 
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -323,11 +325,8 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 
 	REAL(mmap);
 	if (f) {
-		if (sgx_file_kind(f) == SGX_FILE_VEPC)
-			r = sgx_vepc_mmap(f, (uintptr_t)addr, len, prot, flags, (uint64_t)off,
-					  vepc_fmode(fd));
-		else
-			r = sgx_file_kind(f) == SGX_FILE_ENCLAVE ? sgx_mmap(f, (uintptr_t)addr, len, prot, flags) : -ENODEV;
+		/* [h-driver] One call for every device file, with the offset and access mode. */
+		r = sgx_mmap(f, (uintptr_t)addr, len, prot, flags, (uint64_t)off, fd_fmode(fd));
 		if (r < 0 && r > -4096) {
 			errno = (int)-r;
 			return MAP_FAILED;

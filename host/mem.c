@@ -1,6 +1,7 @@
 /* The EPC's backing memory and the mm interface the driver uses to shape enclave mappings. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/personality.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -127,6 +128,11 @@ static void mm_backing_destroy(void *p, uint64_t len)
 	raw_syscall2(SYS_munmap, p, len);
 }
 
+static bool mm_read_implies_exec(void)
+{
+	return raw_syscall1(SYS_personality, 0xffffffffUL) & READ_IMPLIES_EXEC;
+}
+
 const struct drv_mm host_mm = {
 	.map_epc = mm_map_epc,
 	.map_none = mm_map_none,
@@ -138,6 +144,7 @@ const struct drv_mm host_mm = {
 	.backing_destroy = mm_backing_destroy,
 	.reserve = mm_reserve,
 	.src_vma = maps_src_vma,
+	.read_implies_exec = mm_read_implies_exec,
 };
 
 /* A memfd holds the EPC; the driver maps its pages into ELRANGE and the emulator reaches all

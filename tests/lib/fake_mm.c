@@ -17,6 +17,7 @@ static struct {
 	int fail_reserve;
 	unsigned backings;
 	uint64_t noexec_start, noexec_end;
+	int read_implies_exec;
 } fmm;
 
 static void fmm_record(enum fmm_op op, uint64_t addr, uint64_t len, uint64_t epc_off, int prot,
@@ -162,6 +163,11 @@ static int fmm_src_vma(uint64_t addr, struct drv_src_vma *out)
 	return 0;
 }
 
+static bool fmm_read_implies_exec(void)
+{
+	return fmm.read_implies_exec;
+}
+
 const struct drv_mm fmm_ops = {
 	.map_epc = fmm_map_epc,
 	.map_none = fmm_map_none,
@@ -173,6 +179,7 @@ const struct drv_mm fmm_ops = {
 	.backing_destroy = fmm_backing_destroy,
 	.reserve = fmm_reserve,
 	.src_vma = fmm_src_vma,
+	.read_implies_exec = fmm_read_implies_exec,
 };
 
 int fmm_init(uint64_t size, uint64_t align)
@@ -224,6 +231,7 @@ void fmm_reset(void)
 	fmm.violations = 0;
 	fmm.fail_reserve = 0;
 	fmm.noexec_start = fmm.noexec_end = 0;
+	fmm.read_implies_exec = 0;
 }
 
 const struct fmm_page *fmm_page(uint64_t addr)
@@ -267,4 +275,9 @@ void fmm_set_noexec_source(uint64_t start, uint64_t end)
 unsigned fmm_backings_live(void)
 {
 	return fmm.backings;
+}
+
+void fmm_set_read_implies_exec(int on)
+{
+	fmm.read_implies_exec = on;
 }

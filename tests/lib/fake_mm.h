@@ -59,6 +59,8 @@ void fmm_fail_reserve(int on);
 /* Sources of ADD_PAGES: addresses in [start, end) answer as a file mapping from a noexec
  * mount (no VM_MAYEXEC); everything else as anonymous memory. (0, 0) clears. */
 void fmm_set_noexec_source(uint64_t start, uint64_t end);
+/* The process's READ_IMPLIES_EXEC personality, as read_implies_exec() answers it. */
+void fmm_set_read_implies_exec(int on);
 /* Backing stores created and not yet destroyed. */
 unsigned fmm_backings_live(void);
 

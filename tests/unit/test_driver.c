@@ -30,6 +30,7 @@
 #define SLOT 0x100000ULL          /* ELRANGEs are SLOT apart in the fake's region */
 #define MAX_FILES 16
 #define MAX_ENCL 3
+#define FMODE_RW (SGX_FMODE_READ | SGX_FMODE_WRITE)
 
 struct encl_fx {
 	struct fx_layout l;
@@ -247,7 +248,7 @@ static long init(struct encl_fx *e)
 
 static long map(struct sgx_file *f, uint64_t addr, uint64_t len, int prot)
 {
-	return sgx_mmap(f, addr, len, prot, MAP_SHARED | MAP_FIXED);
+	return sgx_mmap(f, addr, len, prot, MAP_SHARED | MAP_FIXED, 0, FMODE_RW);
 }
 
 static int max_prot(const struct fx_page *p)
@@ -972,12 +973,15 @@ static void test_provision(void **state)
 	p.fd = (1ULL << 32) | (uint64_t)pfd;
 	assert_int_equal(ioc(a->f, SGX_IOC_ENCLAVE_PROVISION, &p), 0);
 	assert_int_equal(init(a), 0);
-	/* Any state: after INIT (no effect) and before CREATE (remembered). */
+	/* Any state: after INIT (no effect), and before CREATE, which starts the enclave's
+	 * allowed attributes over (sgx_encl_create assigns the unprivileged mask). */
 	assert_int_equal(ioc(a->f, SGX_IOC_ENCLAVE_PROVISION, &p), 0);
 	b->f = open_file(t, SGX_FILE_ENCLAVE, NULL);
 	assert_int_equal(ioc(b->f, SGX_IOC_ENCLAVE_PROVISION, &p), 0);
 	assert_int_equal(create(t, b), 0);
 	add_all(b);
+	assert_int_equal(init(b), -EACCES);
+	assert_int_equal(ioc(b->f, SGX_IOC_ENCLAVE_PROVISION, &p), 0);
 	assert_int_equal(init(b), 0);
 }
 
@@ -990,7 +994,7 @@ static void test_provision_file_has_no_operations(void **state)
 	assert_int_equal(sgx_file_kind(p), SGX_FILE_PROVISION);
 	assert_int_equal(ioc(p, SGX_IOC_ENCLAVE_CREATE, &c), -ENOTTY);
 	assert_int_equal(ioc(p, SGX_IOC_ENCLAVE_PROVISION, &c), -ENOTTY);
-	assert_int_equal(sgx_mmap(p, 0, 4096, PROT_READ, MAP_SHARED), -ENODEV);
+	assert_int_equal(sgx_mmap(p, 0, 4096, PROT_READ, MAP_SHARED, 0, FMODE_RW), -ENODEV);
 }
 
 static void test_unknown_ioctl_enotty(void **state)
@@ -1019,13 +1023,13 @@ static void test_mmap_private_and_empty_einval(void **state)
 	struct encl_fx *e = build(t, 0, false, false);
 	size_t calls = fmm_ncalls();
 
-	assert_int_equal(sgx_mmap(e->f, la(e, 0), SIZE, PROT_READ, MAP_PRIVATE), -EINVAL);
-	assert_int_equal(sgx_mmap(e->f, la(e, 0), SIZE, PROT_READ, MAP_PRIVATE | MAP_FIXED), -EINVAL);
-	assert_int_equal(sgx_mmap(e->f, la(e, 0), 0, PROT_READ, MAP_SHARED | MAP_FIXED), -EINVAL);
-	assert_int_equal(sgx_mmap(e->f, 0, 0, PROT_READ, MAP_SHARED), -EINVAL);
+	assert_int_equal(sgx_mmap(e->f, la(e, 0), SIZE, PROT_READ, MAP_PRIVATE, 0, FMODE_RW), -EINVAL);
+	assert_int_equal(sgx_mmap(e->f, la(e, 0), SIZE, PROT_READ, MAP_PRIVATE | MAP_FIXED, 0, FMODE_RW), -EINVAL);
+	assert_int_equal(sgx_mmap(e->f, la(e, 0), 0, PROT_READ, MAP_SHARED | MAP_FIXED, 0, FMODE_RW), -EINVAL);
+	assert_int_equal(sgx_mmap(e->f, 0, 0, PROT_READ, MAP_SHARED, 0, FMODE_RW), -EINVAL);
 	assert_int_equal(fmm_ncalls(), calls);
 	assert_false(sgx_range_is_enclave(la(e, 0), SIZE));
-	assert_int_equal(sgx_mmap(e->f, la(e, 0), SIZE, PROT_READ, MAP_SHARED_VALIDATE | MAP_FIXED),
+	assert_int_equal(sgx_mmap(e->f, la(e, 0), SIZE, PROT_READ, MAP_SHARED_VALIDATE | MAP_FIXED, 0, FMODE_RW),
 			 (long)la(e, 0));
 }
 
@@ -1034,7 +1038,7 @@ static void test_mmap_fresh_enclave(void **state)
 {
 	struct t *t = *state;
 	struct sgx_file *f = open_file(t, SGX_FILE_ENCLAVE, NULL);
-	long addr = sgx_mmap(f, 0, 4096, PROT_READ | PROT_EXEC, MAP_SHARED);
+	long addr = sgx_mmap(f, 0, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, 0, FMODE_RW);
 	const struct fmm_page *pg;
 	long ret;
 
@@ -1090,7 +1094,7 @@ static void test_mmap_after_init_outside_elrange_eacces(void **state)
 	assert_int_equal(map(e->f, la(e, 0) - 0x2000, 0x1000, PROT_READ), -EACCES);
 	assert_int_equal(fmm_page(la(e, 0) - 0x1000)->kind, FMM_FOREIGN);
 	/* Anywhere the kernel picks is outside ELRANGE: EACCES, and the reservation goes. */
-	r = sgx_mmap(e->f, 0, 0x1000, PROT_READ, MAP_SHARED);
+	r = sgx_mmap(e->f, 0, 0x1000, PROT_READ, MAP_SHARED, 0, FMODE_RW);
 	assert_int_equal(r, -EACCES);
 	for (size_t i = 0; i < fmm_ncalls(); i++) {
 		const struct fmm_call *c = fmm_call(i);
@@ -1101,6 +1105,83 @@ static void test_mmap_after_init_outside_elrange_eacces(void **state)
 	assert_int_equal(map(e->f, la(e, 0), SIZE, PROT_READ), (long)la(e, 0));
 	/* Before INIT the same mapping outside ELRANGE is allowed. */
 	assert_int_equal(map(u->f, la(u, 0) - 0x1000, 0x2000, PROT_READ), (long)(la(u, 0) - 0x1000));
+}
+
+/* What mmap(2) checks before the driver (do_mmap and the VFS): the fd's access mode,
+ * MAP_SHARED_VALIDATE's flags, MAP_FIXED_NOREPLACE, the offset; nothing changes on failure. */
+static void test_mmap_generic_checks(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, false, false);
+	uint64_t a = la(e, e->s.data_rw), free_la = la(e, e->s.hole);
+	long ret;
+
+	/* A read-only fd: no shared writable mapping, and mprotect cannot add write later. */
+	assert_int_equal(sgx_mmap(e->f, a, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, 0,
+				  SGX_FMODE_READ), -EACCES);
+	assert_false(sgx_range_is_enclave(a, 0x1000));
+	assert_int_equal(sgx_mmap(e->f, a, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED, 0,
+				  SGX_FMODE_READ), (long)a);
+	assert_int_equal(sgx_mprotect(a, 0x1000, PROT_READ | PROT_WRITE, &ret), 1);
+	assert_int_equal(ret, -EACCES);
+	assert_int_equal(sgx_mprotect(a, 0x1000, PROT_NONE, &ret), 1);
+	assert_int_equal(ret, 0);
+	/* A write-only fd maps nothing, not even PROT_NONE. */
+	assert_int_equal(sgx_mmap(e->f, free_la, 0x1000, PROT_NONE, MAP_SHARED | MAP_FIXED, 0,
+				  SGX_FMODE_WRITE), -EACCES);
+	assert_int_equal(sgx_mmap(e->f, free_la, 0x1000, PROT_WRITE, MAP_SHARED | MAP_FIXED, 0,
+				  SGX_FMODE_WRITE), -EACCES);
+	/* MAP_SHARED drops unknown flags; MAP_SHARED_VALIDATE refuses them. */
+	assert_int_equal(sgx_mmap(e->f, free_la, 0x1000, PROT_READ,
+				  MAP_SHARED_VALIDATE | MAP_FIXED | MAP_SYNC, 0, FMODE_RW), -EOPNOTSUPP);
+	assert_int_equal(sgx_mmap(e->f, slot_base(40), 0x1000, PROT_READ,
+				  MAP_SHARED_VALIDATE | MAP_FIXED_NOREPLACE, 0, FMODE_RW), -EOPNOTSUPP);
+	assert_int_equal(fmm_page(slot_base(40))->kind, FMM_FREE);
+	assert_int_equal(sgx_mmap(e->f, free_la, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED | MAP_SYNC,
+				  0, FMODE_RW), (long)free_la);
+	/* MAP_FIXED_NOREPLACE: EEXIST over a mapping (which stays), else exactly there. */
+	assert_int_equal(sgx_mmap(e->f, a, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, 0,
+				  FMODE_RW), -EEXIST);
+	assert_true(sgx_range_is_enclave(a, 0x1000));
+	assert_int_equal(sgx_munmap(free_la, 0x1000, &ret), 1);
+	assert_int_equal(sgx_mmap(e->f, free_la, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE,
+				  0, FMODE_RW), (long)free_la);
+	assert_int_equal(sgx_mmap(e->f, free_la + 1, 0x1000, PROT_READ,
+				  MAP_SHARED | MAP_FIXED_NOREPLACE, 0, FMODE_RW), -EINVAL);
+	/* Offsets must be page aligned; MAP_HUGETLB is for hugetlbfs files; no GROWSDOWN. */
+	assert_int_equal(sgx_mmap(e->f, a, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED, 0x800,
+				  FMODE_RW), -EINVAL);
+	assert_int_equal(sgx_mmap(e->f, a, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED | MAP_HUGETLB,
+				  0, FMODE_RW), -EINVAL);
+	assert_int_equal(sgx_mmap(e->f, a, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED | MAP_GROWSDOWN,
+				  0, FMODE_RW), -EINVAL);
+	assert_int_equal(sgx_mmap(e->f, a, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED,
+				  ~0ULL & SGX_PAGE_MASK, FMODE_RW), -EOVERFLOW);
+	assert_int_equal(sgx_mmap(e->f, a, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED, 1ULL << 63,
+				  FMODE_RW), -EOVERFLOW); /* beyond MAX_LFS_FILESIZE */
+	assert_int_equal(sgx_mmap(e->f, 0, ~0ULL - 10, PROT_READ, MAP_SHARED, 0, FMODE_RW), -ENOMEM);
+	assert_true(sgx_range_is_enclave(a, 0x1000));
+	assert_int_equal(fmm_violations(), 0);
+}
+
+/* sgx_encl_may_map refuses READ_IMPLIES_EXEC tasks outright: mmap and every mprotect of an
+ * enclave mapping, PROT_NONE included. */
+static void test_read_implies_exec_eacces(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, false, false);
+	uint64_t a = la(e, e->s.data_rw);
+	long ret;
+
+	assert_int_equal(map(e->f, a, 0x1000, PROT_READ), (long)a);
+	fmm_set_read_implies_exec(1);
+	assert_int_equal(map(e->f, la(e, e->s.hole), 0x1000, PROT_READ), -EACCES);
+	assert_int_equal(map(e->f, la(e, e->s.hole), 0x1000, PROT_NONE), -EACCES);
+	assert_int_equal(sgx_mprotect(a, 0x1000, PROT_NONE, &ret), 1);
+	assert_int_equal(ret, -EACCES);
+	fmm_set_read_implies_exec(0);
+	assert_int_equal(sgx_mprotect(a, 0x1000, PROT_NONE, &ret), 1);
+	assert_int_equal(ret, 0);
 }
 
 /* No PTE at mmap time; the first fault installs one, and the host mapping then allows
@@ -1504,6 +1585,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mmap_fresh_enclave, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmap_beyond_max_prot_eacces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmap_after_init_outside_elrange_eacces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmap_generic_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_implies_exec_eacces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_prot_is_vma_and_epcm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_under_existing_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mprotect_rules, setup, teardown),
