@@ -43,6 +43,10 @@ struct drv_mm {
 	int (*src_vma)(uint64_t addr, struct drv_src_vma *out);
 	/* Whether the process has the READ_IMPLIES_EXEC personality. NULL: never. */
 	bool (*read_implies_exec)(void);
+	/* madvise(2) of memory that holds no enclave or vEPC mapping: 0 or -errno. */
+	int (*advise)(uint64_t addr, uint64_t len, int advice);
+	/* Whether the caller has CAP_SYS_ADMIN (madvise's error injection). NULL: no. */
+	bool (*capable_sys_admin)(void);
 };
 
 enum sgx_file_kind { SGX_FILE_ENCLAVE = 1, SGX_FILE_PROVISION = 2, SGX_FILE_VEPC = 3 };
@@ -82,6 +86,17 @@ long sgx_mmap(struct sgx_file *f, uint64_t addr, uint64_t len, int prot, int fla
  * (result in *ret as 0 or -errno), 0 if the range holds no enclave mapping. */
 int sgx_munmap(uint64_t addr, uint64_t len, long *ret);
 int sgx_mprotect(uint64_t addr, uint64_t len, int prot, long *ret);
+/* madvise(2): 1 if [addr, addr+len) touches an enclave or vEPC mapping, with *ret = 0 or
+ * -errno as Linux 6.12 answers for such VMAs (VM_IO|VM_PFNMAP|VM_DONTDUMP, plus
+ * VM_DONTEXPAND for enclaves, VM_DONTCOPY for vEPC); the parts of the range outside them
+ * get the host's madvise (drv_mm.advise), in address order, as the kernel walks VMAs: an
+ * error stops the walk, a hole is ENOMEM at the end (MADV_POPULATE_*: at once). EPC contents
+ * are never dropped: DONTNEED, DONTNEED_LOCKED, FREE, COLD, PAGEOUT, POPULATE_*, COLLAPSE,
+ * DOFORK, DODUMP and WIPEONFORK are EINVAL, REMOVE is ENODEV (EACCES for the mapping of a
+ * read-only fd), the advices that only set VMA flags succeed (DONTFORK: a forked child does
+ * not get the mapping). 0 if not ours, or if the kernel would refuse the arguments before
+ * looking at VMAs (the host's madvise answers the same). */
+int sgx_madvise(uint64_t addr, uint64_t len, int advice, long *ret);
 /* Whether [addr, addr+len) overlaps an enclave mapping. */
 bool sgx_range_is_enclave(uint64_t addr, uint64_t len);
 

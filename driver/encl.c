@@ -260,14 +260,29 @@ void sgx_aex(struct cpu_lp *lp, struct cpu_regs *regs, unsigned vector, uint32_t
 
 void sgx_platform_fork_child(uint8_t *epc)
 {
+	size_t kept = 0;
+
+	/* Whoever held the lock in the parent is not in this process. */
+	drv_lock_reset(&sgx_pf.lock);
+	drv_lock(&sgx_pf.lock);
+	/* The status image is the parent's: the child gets its own from the host. */
+	sgx_pf.stat = NULL;
 	/* The parent's enclaves live in EPC the child cannot share safely: everything the child
-	 * inherited becomes dead, and the child starts over on its own EPC. */
+	 * inherited becomes dead, and the child starts over on its own EPC. Mappings the parent
+	 * marked MADV_DONTFORK are not inherited at all. */
 	for (size_t i = 0; i < sgx_pf.nr_vmas; i++) {
 		struct encl_vma *v = &sgx_pf.vmas[i];
 
 		v->encl->flags |= ENCL_DEAD;
+		if (v->vm_flags & VMA_DONTCOPY) {
+			sgx_pf.mm->unmap(v->start, v->end - v->start);
+			encl_put(v->encl);
+			continue;
+		}
 		sgx_pf.mm->map_none(v->start, v->end - v->start);
+		sgx_pf.vmas[kept++] = *v;
 	}
+	sgx_pf.nr_vmas = kept;
 	vepc_fork_child();
 	ksgxd_fork_child();
 	memset(sgx_pf.cpu.epcm, 0, sgx_pf.cpu.epc_pages * sizeof(*sgx_pf.cpu.epcm));
@@ -275,6 +290,5 @@ void sgx_platform_fork_child(uint8_t *epc)
 	for (uint64_t i = 0; i < sgx_pf.cpu.epc_pages; i++)
 		sgx_pf.free_map[i / 64] |= 1ULL << (i % 64);
 	sgx_pf.nr_free = sgx_pf.cpu.epc_pages;
-	atomic_store(&sgx_pf.lock.owner, 0);
-	sgx_pf.lock.depth = 0;
+	drv_unlock(&sgx_pf.lock);
 }

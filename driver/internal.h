@@ -9,6 +9,14 @@
 
 #define EPC_NONE UINT32_MAX
 
+/* madvise(2) advices glibc's <sys/mman.h> may lack (values from the kernel's UAPI). */
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+#ifndef MADV_SOFT_OFFLINE
+#define MADV_SOFT_OFFLINE 101
+#endif
+
 /* VM_READ/VM_WRITE/VM_EXEC as PROT_* bits (they coincide with SECINFO R/W/X). */
 #define VM_RWX 0x7
 
@@ -68,6 +76,7 @@ struct sgx_file {
 
 /* VMA flags the driver needs besides the protection. */
 #define VMA_MAYWRITE 0x1 /* VM_MAYWRITE: the fd was open for writing */
+#define VMA_DONTCOPY 0x2 /* VM_DONTCOPY (MADV_DONTFORK): a forked child does not get it */
 
 struct encl_vma {
 	uint64_t start, end;

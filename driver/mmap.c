@@ -28,6 +28,15 @@ struct encl_vma *vma_find(uint64_t addr)
 	return NULL;
 }
 
+/* Whether [addr, end) overlaps an enclave or vEPC mapping. */
+static bool sgx_range_has_vma(uint64_t addr, uint64_t end)
+{
+	for (size_t i = 0; i < sgx_pf.nr_vmas; i++)
+		if (sgx_pf.vmas[i].start < end && addr < sgx_pf.vmas[i].end)
+			return true;
+	return vepc_range_mapped(addr, end - addr);
+}
+
 bool sgx_range_is_enclave(uint64_t addr, uint64_t len)
 {
 	bool r = false;
@@ -116,6 +125,28 @@ static int vma_cut(uint64_t start, uint64_t end, bool zap)
 		}
 	}
 	return 0;
+}
+
+/* Split the VMA that holds a so that [a, end) (inside it) is a VMA of its own; returns it,
+ * or NULL (no VMA there, or no memory for the split). */
+static struct encl_vma *vma_isolate(uint64_t a, uint64_t end)
+{
+	struct encl_vma *v = vma_find(a), piece;
+	int r;
+
+	if (!v || (v->start == a && v->end == end))
+		return v;
+	piece = *v;
+	piece.pgoff += (a - v->start) / SGX_PAGE_SIZE;
+	piece.start = a;
+	piece.end = end;
+	/* Hold the enclave while its VMA is out of the list. */
+	piece.encl->refs++;
+	r = vma_cut(a, end, false);
+	if (!r)
+		r = vma_insert(&piece);
+	encl_put(piece.encl);
+	return r ? NULL : vma_find(a);
 }
 
 /* Make the host mappings of [start, end) (inside VMA v) match VMA ∩ EPCM, page by page,
@@ -422,29 +453,162 @@ int sgx_mprotect(uint64_t addr, uint64_t len, int prot, long *ret)
 		r = encl_may_map(v->encl, a, next, prot);
 		if (r)
 			break;
-		if (v->start < a || v->end > next) {
-			struct encl_vma piece = *v;
-
-			/* Split off [a, next) with the new protection; hold the enclave across. */
-			piece.pgoff += (a - v->start) / SGX_PAGE_SIZE;
-			piece.start = a;
-			piece.end = next;
-			piece.prot = prot;
-			piece.encl->refs++;
-			vma_cut(a, next, false);
-			r = vma_insert(&piece);
-			encl_put(piece.encl);
-			if (r)
-				break;
-			v = vma_find(a);
-		} else {
-			v->prot = prot;
+		v = vma_isolate(a, next);
+		if (!v) {
+			r = -ENOMEM;
+			break;
 		}
+		v->prot = prot;
 		vma_populate(v, a, next);
 		a = next;
 	}
 	TRACE("mprotect %lx-%lx prot=%x -> %ld", (unsigned long)addr, (unsigned long)end, prot, r);
 	*ret = r;
+	drv_unlock(&sgx_pf.lock);
+	return 1;
+}
+
+/* ---- madvise ---- */
+
+/* The advices madvise_behavior_valid accepts (Debian's 6.12: KSM, THP, MEMORY_FAILURE). */
+static bool advice_valid(int advice)
+{
+	switch (advice) {
+	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
+	case MADV_DONTNEED: case MADV_FREE: case MADV_REMOVE: case MADV_DONTFORK: case MADV_DOFORK:
+	case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE: case MADV_NOHUGEPAGE:
+	case MADV_DONTDUMP: case MADV_DODUMP: case MADV_WIPEONFORK: case MADV_KEEPONFORK:
+	case MADV_COLD: case MADV_PAGEOUT: case MADV_POPULATE_READ: case MADV_POPULATE_WRITE:
+	case MADV_DONTNEED_LOCKED: case MADV_COLLAPSE: case MADV_HWPOISON: case MADV_SOFT_OFFLINE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* madvise_vma_behavior for [a, end) of one enclave or vEPC VMA. maywrite: VM_SHARED and
+ * VM_MAYWRITE (MADV_REMOVE's vma_is_shared_maywrite). */
+static long advise_sgx_vma(uint64_t a, uint64_t end, int advice, bool enclave, bool maywrite)
+{
+	switch (advice) {
+	case MADV_REMOVE:
+		/* vfs_fallocate(PUNCH_HOLE) of a character device: ENODEV. */
+		return maywrite ? -ENODEV : -EACCES;
+	case MADV_DONTFORK:
+		/* VM_DONTCOPY (vEPC mappings have it from the start). */
+		if (enclave) {
+			struct encl_vma *v = vma_isolate(a, end);
+
+			if (!v)
+				return -EAGAIN;
+			v->vm_flags |= VMA_DONTCOPY;
+		}
+		return 0;
+	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
+	case MADV_DONTDUMP: case MADV_KEEPONFORK: case MADV_MERGEABLE: case MADV_UNMERGEABLE:
+	case MADV_HUGEPAGE: case MADV_NOHUGEPAGE:
+		/* Flags the driver has no use for; KSM ignores VM_PFNMAP|VM_IO VMAs. */
+		return 0;
+	default:
+		/* VM_IO (DOFORK), a file (WIPEONFORK), VM_SPECIAL (DODUMP), VM_PFNMAP (COLD,
+		 * PAGEOUT, DONTNEED, DONTNEED_LOCKED, FREE, COLLAPSE), GUP refused (POPULATE_*). */
+		return -EINVAL;
+	}
+}
+
+/* The enclave or vEPC VMA holding a: its end (0 if none) and how madvise sees it. */
+static uint64_t sgx_vma_at(uint64_t a, bool *enclave, bool *maywrite)
+{
+	struct encl_vma *v = vma_find(a);
+
+	if (v) {
+		*enclave = true;
+		*maywrite = v->vm_flags & VMA_MAYWRITE;
+		return v->end;
+	}
+	*enclave = false;
+	*maywrite = true; /* a vEPC mapping is VM_SHARED, so its fd was writable */
+	return vepc_vma_end(a);
+}
+
+static uint64_t sgx_next_vma_start(uint64_t a)
+{
+	uint64_t next = vepc_next_start(a);
+
+	for (size_t i = 0; i < sgx_pf.nr_vmas; i++)
+		if (sgx_pf.vmas[i].start > a) {
+			if (sgx_pf.vmas[i].start < next)
+				next = sgx_pf.vmas[i].start;
+			break;
+		}
+	return next;
+}
+
+/* do_madvise from the validity check on, for a range that holds enclave or vEPC VMAs. */
+static long advise_range(uint64_t start, uint64_t end, int advice)
+{
+	bool populate = advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE;
+	long unmapped = 0, r;
+
+	if (!advice_valid(advice))
+		return -EINVAL;
+	if (advice == MADV_HWPOISON || advice == MADV_SOFT_OFFLINE) {
+		/* Error injection pins page after page from start: ordinary pages up to the
+		 * first enclave page, which cannot be pinned (EFAULT). */
+		uint64_t first;
+		bool enclave, maywrite;
+
+		if (!sgx_pf.mm->capable_sys_admin || !sgx_pf.mm->capable_sys_admin())
+			return -EPERM;
+		first = sgx_vma_at(start, &enclave, &maywrite) ? start : sgx_next_vma_start(start);
+		if (first > start && sgx_pf.mm->advise) {
+			r = sgx_pf.mm->advise(start, first - start, advice);
+			if (r)
+				return r;
+		}
+		return -EFAULT;
+	}
+	/* madvise_walk_vmas (or the populate loop): VMA by VMA in address order. */
+	for (uint64_t a = start; a < end;) {
+		bool enclave, maywrite;
+		uint64_t vend = sgx_vma_at(a, &enclave, &maywrite), next;
+
+		if (!vend) {
+			next = sgx_next_vma_start(a);
+			if (next > end)
+				next = end;
+			r = sgx_pf.mm->advise ? sgx_pf.mm->advise(a, next - a, advice) : 0;
+			/* A hole: the walk goes on and reports ENOMEM at the end (population stops). */
+			if (r == -ENOMEM && !populate)
+				unmapped = r;
+			else if (r)
+				return r;
+			a = next;
+			continue;
+		}
+		next = vend < end ? vend : end;
+		r = advise_sgx_vma(a, next, advice, enclave, maywrite);
+		if (r)
+			return r;
+		a = next;
+	}
+	return unmapped;
+}
+
+int sgx_madvise(uint64_t addr, uint64_t len, int advice, long *ret)
+{
+	uint64_t alen = (len + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK, end = addr + alen;
+
+	/* What do_madvise refuses or ignores before looking at VMAs is the host's to answer. */
+	if ((addr & (SGX_PAGE_SIZE - 1)) || (len && !alen) || end <= addr)
+		return 0;
+	drv_lock(&sgx_pf.lock);
+	if (!sgx_range_has_vma(addr, end)) {
+		drv_unlock(&sgx_pf.lock);
+		return 0;
+	}
+	*ret = advise_range(addr, end, advice);
+	TRACE("madvise %lx-%lx advice=%d -> %ld", (unsigned long)addr, (unsigned long)end, advice, *ret);
 	drv_unlock(&sgx_pf.lock);
 	return 1;
 }

@@ -458,6 +458,21 @@ bool vepc_range_mapped(uint64_t addr, uint64_t len)
 	return range_has_vma(addr, addr + len);
 }
 
+uint64_t vepc_vma_end(uint64_t addr)
+{
+	struct vepc_vma *m = vma_lookup(addr);
+
+	return m ? m->end : 0;
+}
+
+uint64_t vepc_next_start(uint64_t addr)
+{
+	for (size_t i = 0; i < vs.nr_vmas; i++)
+		if (vs.vmas[i].start > addr)
+			return vs.vmas[i].start;
+	return UINT64_MAX;
+}
+
 int vepc_munmap(uint64_t addr, uint64_t len, long *ret)
 {
 	uint64_t end = addr + ((len + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK);

@@ -26,6 +26,10 @@ enum sgx_fault_result vepc_fault(uint64_t addr, unsigned access, uint32_t *errco
 int vepc_munmap(uint64_t addr, uint64_t len, long *ret);
 int vepc_mprotect(uint64_t addr, uint64_t len, int prot, long *ret);
 bool vepc_range_mapped(uint64_t addr, uint64_t len);
+/* The end of the vEPC mapping that holds addr (0: none), and the start of the first one
+ * above addr (UINT64_MAX: none). */
+uint64_t vepc_vma_end(uint64_t addr);
+uint64_t vepc_next_start(uint64_t addr);
 
 /* The cpu's page walk for guest enclaves: la inside a vEPC mapping whose page is allocated
  * and whose mapping allows the access. Same contract as cpu_mmu.translate. */

@@ -363,6 +363,18 @@ EXPORT int mprotect(void *addr, size_t len, int prot)
 	return real_mprotect(addr, len, prot);
 }
 
+/* [h-driver] Enclave and vEPC mappings answer madvise as their VMAs do on Linux; the EPC
+ * behind them must never be dropped by the host's madvise. */
+EXPORT int madvise(void *addr, size_t len, int advice)
+{
+	long r;
+
+	REAL(madvise);
+	if (host_active && sgx_madvise((uintptr_t)addr, len, advice, &r))
+		return (int)host_ret(r);
+	return real_madvise(addr, len, advice);
+}
+
 EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 {
 	va_list ap;

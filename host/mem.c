@@ -1,6 +1,7 @@
 /* The EPC's backing memory and the mm interface the driver uses to shape enclave mappings. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/personality.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -133,6 +134,23 @@ static bool mm_read_implies_exec(void)
 	return raw_syscall1(SYS_personality, 0xffffffffUL) & READ_IMPLIES_EXEC;
 }
 
+static int mm_advise(uint64_t addr, uint64_t len, int advice)
+{
+	long r = raw_syscall3(SYS_madvise, addr, len, advice);
+
+	return is_err(r) ? (int)r : 0;
+}
+
+static bool mm_capable_sys_admin(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	if (raw_syscall2(SYS_capget, &h, d))
+		return false;
+	return d[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
+}
+
 const struct drv_mm host_mm = {
 	.map_epc = mm_map_epc,
 	.map_none = mm_map_none,
@@ -145,6 +163,8 @@ const struct drv_mm host_mm = {
 	.reserve = mm_reserve,
 	.src_vma = maps_src_vma,
 	.read_implies_exec = mm_read_implies_exec,
+	.advise = mm_advise,
+	.capable_sys_admin = mm_capable_sys_admin,
 };
 
 /* A memfd holds the EPC; the driver maps its pages into ELRANGE and the emulator reaches all

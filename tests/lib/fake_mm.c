@@ -18,6 +18,8 @@ static struct {
 	unsigned backings;
 	uint64_t noexec_start, noexec_end;
 	int read_implies_exec;
+	int advise_error;
+	int capable;
 } fmm;
 
 static void fmm_record(enum fmm_op op, uint64_t addr, uint64_t len, uint64_t epc_off, int prot,
@@ -163,6 +165,26 @@ static int fmm_src_vma(uint64_t addr, struct drv_src_vma *out)
 	return 0;
 }
 
+static int fmm_advise(uint64_t addr, uint64_t len, int advice)
+{
+	struct fmm_page *p = fmm_range(addr, len);
+
+	fmm_record(FMM_OP_ADVISE, addr, len, 0, advice, 0, 0);
+	if (!p)
+		return -22; /* -EINVAL */
+	if (fmm.advise_error)
+		return fmm.advise_error;
+	for (uint64_t i = 0; i < len / FMM_PAGE; i++)
+		if (p[i].kind == FMM_FREE)
+			return -12; /* -ENOMEM */
+	return 0;
+}
+
+static bool fmm_capable_sys_admin(void)
+{
+	return fmm.capable;
+}
+
 static bool fmm_read_implies_exec(void)
 {
 	return fmm.read_implies_exec;
@@ -180,6 +202,8 @@ const struct drv_mm fmm_ops = {
 	.reserve = fmm_reserve,
 	.src_vma = fmm_src_vma,
 	.read_implies_exec = fmm_read_implies_exec,
+	.advise = fmm_advise,
+	.capable_sys_admin = fmm_capable_sys_admin,
 };
 
 int fmm_init(uint64_t size, uint64_t align)
@@ -232,6 +256,8 @@ void fmm_reset(void)
 	fmm.fail_reserve = 0;
 	fmm.noexec_start = fmm.noexec_end = 0;
 	fmm.read_implies_exec = 0;
+	fmm.advise_error = 0;
+	fmm.capable = 0;
 }
 
 const struct fmm_page *fmm_page(uint64_t addr)
@@ -280,4 +306,14 @@ unsigned fmm_backings_live(void)
 void fmm_set_read_implies_exec(int on)
 {
 	fmm.read_implies_exec = on;
+}
+
+void fmm_set_advise_error(int err)
+{
+	fmm.advise_error = err;
+}
+
+void fmm_set_capable(int on)
+{
+	fmm.capable = on;
 }

@@ -1184,6 +1184,183 @@ static void test_read_implies_exec_eacces(void **state)
 	assert_int_equal(ret, 0);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* madvise */
+
+static size_t advise_calls(void)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < fmm_ncalls(); i++)
+		n += fmm_call(i)->op == FMM_OP_ADVISE;
+	return n;
+}
+
+/* The first advise() call at or after call index from (NULL if none). */
+static const struct fmm_call *advise_call(size_t from)
+{
+	for (size_t i = from; i < fmm_ncalls(); i++)
+		if (fmm_call(i)->op == FMM_OP_ADVISE)
+			return fmm_call(i);
+	return NULL;
+}
+
+static long advise(uint64_t addr, uint64_t len, int advice)
+{
+	long r = 0xBAD;
+
+	assert_int_equal(sgx_madvise(addr, len, advice, &r), 1);
+	return r;
+}
+
+/* Every advice on an enclave mapping, as madvise_vma_behavior answers for a VM_IO|VM_PFNMAP|
+ * VM_DONTEXPAND file VMA: nothing reaches the host's madvise, and neither the EPC page nor
+ * its host mapping changes. */
+static void test_madvise_enclave_vma(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, false, false);
+	uint64_t a = la(e, e->s.data_rw);
+	const struct fmm_page *pg;
+	uint8_t before[64];
+	static const struct { int advice; long want; } table[] = {
+		{ MADV_NORMAL, 0 }, { MADV_RANDOM, 0 }, { MADV_SEQUENTIAL, 0 }, { MADV_WILLNEED, 0 },
+		{ MADV_DONTDUMP, 0 }, { MADV_KEEPONFORK, 0 }, { MADV_MERGEABLE, 0 },
+		{ MADV_UNMERGEABLE, 0 }, { MADV_HUGEPAGE, 0 }, { MADV_NOHUGEPAGE, 0 },
+		{ MADV_DONTFORK, 0 },
+		{ MADV_DONTNEED, -EINVAL }, { MADV_DONTNEED_LOCKED, -EINVAL }, { MADV_FREE, -EINVAL },
+		{ MADV_COLD, -EINVAL }, { MADV_PAGEOUT, -EINVAL }, { MADV_POPULATE_READ, -EINVAL },
+		{ MADV_POPULATE_WRITE, -EINVAL }, { MADV_COLLAPSE, -EINVAL }, { MADV_DOFORK, -EINVAL },
+		{ MADV_DODUMP, -EINVAL }, { MADV_WIPEONFORK, -EINVAL },
+		{ MADV_REMOVE, -ENODEV }, { MADV_HWPOISON, -EPERM }, { MADV_SOFT_OFFLINE, -EPERM },
+		{ 77, -EINVAL }, { -1, -EINVAL },
+	};
+
+	assert_int_equal(map(e->f, a, 0x1000, PROT_READ | PROT_WRITE), (long)a);
+	touch(a);
+	pg = fmm_page(a);
+	assert_int_equal(pg->kind, FMM_EPC);
+	memcpy(before, epc + pg->epc_off, sizeof(before));
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		long r = advise(a, 0x1000, table[i].advice);
+
+		if (r != table[i].want)
+			fail_msg("advice %d: %ld, want %ld", table[i].advice, r, table[i].want);
+		assert_int_equal(fmm_page(a)->kind, FMM_EPC);
+		assert_memory_equal(epc + pg->epc_off, before, sizeof(before));
+	}
+	assert_int_equal(advise_calls(), 0);
+	/* Not page aligned, or empty: the kernel answers before looking at VMAs; not ours. */
+	assert_int_equal(sgx_madvise(a + 8, 0x1000, MADV_DONTNEED, &(long){ 0 }), 0);
+	assert_int_equal(sgx_madvise(a, 0, MADV_DONTNEED, &(long){ 0 }), 0);
+	/* Outside enclave mappings: not ours either. */
+	assert_int_equal(sgx_madvise(la(e, e->s.hole), 0x1000, MADV_DONTNEED, &(long){ 0 }), 0);
+	/* The mapping of a read-only fd is not shared-writable: REMOVE is EACCES. */
+	assert_int_equal(sgx_mmap(e->f, la(e, e->s.data_r), 0x1000, PROT_READ,
+				  MAP_SHARED | MAP_FIXED, 0, SGX_FMODE_READ), (long)la(e, e->s.data_r));
+	assert_int_equal(advise(la(e, e->s.data_r), 0x1000, MADV_REMOVE), -EACCES);
+}
+
+/* A range over enclave mappings and other memory: pieces in address order, the others by
+ * the host's madvise; an error stops the walk, a hole is ENOMEM at the end (population
+ * stops at it). */
+static void test_madvise_mixed_range(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, false, false);
+	uint64_t a = la(e, e->s.data_rw), below = a - 0x1000, above = a + 0x1000;
+	const struct fmm_call *c;
+	size_t n;
+
+	assert_int_equal(map(e->f, a, 0x1000, PROT_READ | PROT_WRITE), (long)a);
+	/* [other][enclave]: the other part first, then EINVAL at the enclave. */
+	n = fmm_ncalls();
+	assert_int_equal(advise(below, 0x2000, MADV_DONTNEED), -EINVAL);
+	c = advise_call(n);
+	assert_non_null(c);
+	assert_int_equal(c->addr, below);
+	assert_int_equal(c->len, 0x1000);
+	assert_int_equal(c->prot, MADV_DONTNEED);
+	/* [enclave][other]: stops at the enclave, the rest is untouched. */
+	n = fmm_ncalls();
+	assert_int_equal(advise(a, 0x2000, MADV_DONTNEED), -EINVAL);
+	assert_null(advise_call(n));
+	/* [other][enclave][other] with flag advice: both others get it. */
+	n = fmm_ncalls();
+	assert_int_equal(advise(below, 0x3000, MADV_RANDOM), 0);
+	assert_int_equal(advise_call(n)->addr, below);
+	assert_int_equal(advise_call(n)->len, 0x1000);
+	c = advise_call(n);
+	c = advise_call((size_t)(c - fmm_call(0)) + 1);
+	assert_non_null(c);
+	assert_int_equal(c->addr, above);
+	/* An ordinary piece that refuses (EAGAIN, say) stops the walk there. */
+	fmm_set_advise_error(-EAGAIN);
+	n = advise_calls();
+	assert_int_equal(advise(below, 0x3000, MADV_WILLNEED), -EAGAIN);
+	assert_int_equal(advise_calls(), n + 1);
+	fmm_set_advise_error(0);
+	/* Error injection: EPERM without CAP_SYS_ADMIN; with it, the pages before the first
+	 * enclave page get it, then EFAULT (an enclave page cannot be pinned). */
+	assert_int_equal(advise(below, 0x2000, MADV_HWPOISON), -EPERM);
+	fmm_set_capable(1);
+	n = fmm_ncalls();
+	assert_int_equal(advise(below, 0x2000, MADV_HWPOISON), -EFAULT);
+	assert_int_equal(advise_call(n)->addr, below);
+	assert_int_equal(advise_call(n)->len, 0x1000);
+	n = fmm_ncalls();
+	assert_int_equal(advise(a, 0x2000, MADV_SOFT_OFFLINE), -EFAULT);
+	assert_null(advise_call(n));
+}
+
+/* Holes: ENOMEM once the walk is done (the enclave part still answered), or at once for
+ * MADV_POPULATE_*, whose loop stops at the first hole. */
+static void test_madvise_holes(void **state)
+{
+	struct t *t = *state;
+	struct sgx_file *f = open_file(t, SGX_FILE_ENCLAVE, NULL);
+	uint64_t a = slot_base(20), hole = a - 0x1000;
+	size_t n;
+
+	/* [hole][enclave]: RANDOM goes through the enclave page and reports the hole. */
+	assert_int_equal(sgx_mmap(f, a, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED, 0, FMODE_RW),
+			 (long)a);
+	assert_int_equal(fmm_page(hole)->kind, FMM_FREE);
+	assert_int_equal(advise(hole, 0x2000, MADV_RANDOM), -ENOMEM);
+	/* DONTNEED: the hole first (ENOMEM remembered), then EINVAL at the enclave wins. */
+	assert_int_equal(advise(hole, 0x2000, MADV_DONTNEED), -EINVAL);
+	/* POPULATE: stops at the hole with ENOMEM, the enclave page is not reached (it would
+	 * be EINVAL). */
+	n = advise_calls();
+	assert_int_equal(advise(hole, 0x2000, MADV_POPULATE_WRITE), -ENOMEM);
+	assert_int_equal(advise_calls(), n + 1);
+	assert_int_equal(advise(a, 0x2000, MADV_POPULATE_READ), -EINVAL);
+}
+
+/* MADV_DONTFORK sets VM_DONTCOPY on exactly the range (splitting the VMA). */
+static void test_madvise_dontfork_splits(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, false, false);
+	uint64_t a = la(e, 0);
+	size_t before;
+
+	assert_int_equal(map(e->f, a, SIZE, PROT_READ), (long)a);
+	before = sgx_pf.nr_vmas;
+	assert_int_equal(advise(a + 0x2000, 0x1000, MADV_DONTFORK), 0);
+	assert_int_equal(sgx_pf.nr_vmas, before + 2);
+	for (size_t i = 0; i < sgx_pf.nr_vmas; i++) {
+		const struct encl_vma *v = &sgx_pf.vmas[i];
+		bool in = v->start == a + 0x2000;
+
+		if (v->encl != e->f->encl)
+			continue;
+		assert_int_equal(!!(v->vm_flags & VMA_DONTCOPY), in);
+		if (in)
+			assert_int_equal(v->end, a + 0x3000);
+	}
+}
+
 /* No PTE at mmap time; the first fault installs one, and the host mapping then allows
  * VMA ∩ EPCM and maps the right EPC page. */
 static void test_host_prot_is_vma_and_epcm(void **state)
@@ -1587,6 +1764,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mmap_after_init_outside_elrange_eacces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmap_generic_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_implies_exec_eacces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_madvise_enclave_vma, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_madvise_mixed_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_madvise_holes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_madvise_dontfork_splits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_prot_is_vma_and_epcm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_under_existing_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mprotect_rules, setup, teardown),

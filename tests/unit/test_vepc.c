@@ -283,6 +283,36 @@ static void test_mapping_keeps_vepc(void **state)
 	vunmap(a, 2 * SGX_PAGE_SIZE);
 }
 
+/* madvise on a vEPC mapping (VM_PFNMAP|VM_IO|VM_DONTCOPY, shared writable): the advices
+ * that drop pages are refused, REMOVE cannot punch the device, the pages stay. */
+static void test_madvise_keeps_pages(void **state)
+{
+	struct sgx_file *f = vopen();
+	uint64_t a = slot(0);
+	long idx, r = 0;
+
+	(void)state;
+	assert_int_equal(vmap(f, a, SGX_PAGE_SIZE, RW, 0), (long)a);
+	assert_int_equal(touch(a, ACCESS_W, NULL), SGX_FAULT_RETRY);
+	idx = epc_of(a, false);
+	assert_true(idx >= 0);
+	assert_int_equal(sgx_madvise(a, SGX_PAGE_SIZE, MADV_DONTNEED, &r), 1);
+	assert_int_equal(r, -EINVAL);
+	assert_int_equal(sgx_madvise(a, SGX_PAGE_SIZE, MADV_POPULATE_WRITE, &r), 1);
+	assert_int_equal(r, -EINVAL);
+	assert_int_equal(sgx_madvise(a, SGX_PAGE_SIZE, MADV_REMOVE, &r), 1);
+	assert_int_equal(r, -ENODEV);
+	assert_int_equal(sgx_madvise(a, SGX_PAGE_SIZE, MADV_DONTFORK, &r), 1);
+	assert_int_equal(r, 0);
+	assert_int_equal(sgx_madvise(a, SGX_PAGE_SIZE, MADV_DOFORK, &r), 1);
+	assert_int_equal(r, -EINVAL);
+	assert_int_equal(epc_of(a, false), idx);
+	assert_int_equal(fmm_page(a)->kind, FMM_EPC);
+	assert_int_equal(vepc_nr_pages(), 1);
+	sgx_file_put(f);
+	vunmap(a, SGX_PAGE_SIZE);
+}
+
 static void test_fault_permissions(void **state)
 {
 	struct sgx_file *f = vopen();
@@ -639,6 +669,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mmap_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_allocates_by_offset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mapping_keeps_vepc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_madvise_keeps_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_permissions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_prot_follows_epcm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exhaustion, setup, teardown),
