@@ -31,6 +31,12 @@ struct drv_mm {
 	/* Make every thread executing inside the enclave with this SECS exit (AEX) and re-enter,
 	 * as the kernel's IPIs do after ETRACK; returns once they have (or after a bound). */
 	void (*ipi)(uint32_t secs, uint64_t epoch);
+	/* Mappings of the enclave with this SECS are about to change (unmap, replace, move):
+	 * every thread in enclave mode on it takes an AEX first, as the TLB-shootdown IPIs of
+	 * the kernel make it on hardware. Returns once the threads running enclave code have
+	 * left; threads waiting in the emulator take the AEX when they return to enclave code.
+	 * NULL: no threads to force. */
+	void (*tlb_shootdown)(uint32_t secs);
 	/* Backing store for swapped-out pages (the kernel's shmem): create, drop a range's
 	 * contents, destroy. */
 	void *(*backing_create)(uint64_t len);
@@ -85,6 +91,22 @@ long sgx_mmap(struct sgx_file *f, uint64_t addr, uint64_t len, int prot, int fla
 /* For a range that may touch enclave mappings. Return 1 if the driver handled the call
  * (result in *ret as 0 or -errno), 0 if the range holds no enclave mapping. */
 int sgx_munmap(uint64_t addr, uint64_t len, long *ret);
+/* An mmap(MAP_FIXED) of anything else (anonymous memory, another file) at [addr, addr+len):
+ * calls map(ctx), which must make the host's mapping with MAP_FIXED and return the address
+ * or -errno, under the driver lock. If the range holds enclave or vEPC mappings, their
+ * threads are forced out first (tlb_shootdown) and, only once map succeeded, the replaced
+ * mappings are forgotten: a failing mmap destroys nothing, and no other thread's mapping
+ * can land in the range meanwhile. Returns what map returned. */
+long sgx_mmap_over(uint64_t addr, uint64_t len, long (*map)(void *ctx), void *ctx);
+/* mremap(2): 1 if the call concerns enclave or vEPC mappings, with *ret = the address or
+ * -errno as Linux answers for these VMAs (VM_PFNMAP; enclaves VM_DONTEXPAND): growing is
+ * EFAULT (old_len 0, the "duplicate" case, included: no alias of EPC), MREMAP_DONTUNMAP is
+ * EINVAL, shrinking unmaps the tail, MREMAP_FIXED of the same size moves the mapping (the
+ * destination is unmapped first, as the kernel does, even if the move then fails). 0 if
+ * not ours; then the host's mremap runs, after the driver unmapped whatever enclave or vEPC
+ * mappings the kernel's mremap would unmap before moving ordinary memory. */
+int sgx_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr,
+	       long *ret);
 int sgx_mprotect(uint64_t addr, uint64_t len, int prot, long *ret);
 /* madvise(2): 1 if [addr, addr+len) touches an enclave or vEPC mapping, with *ret = 0 or
  * -errno as Linux 6.12 answers for such VMAs (VM_IO|VM_PFNMAP|VM_DONTDUMP, plus

@@ -74,7 +74,12 @@ struct sgx_cpu *sgx_platform_cpu(void)
 
 struct sgx_file *sgx_open(enum sgx_file_kind kind, int *err)
 {
-	struct sgx_file *f = calloc(1, sizeof(*f));
+	struct sgx_file *f;
+
+	drv_lock(&sgx_pf.lock);
+	encl_reap();
+	drv_unlock(&sgx_pf.lock);
+	f = calloc(1, sizeof(*f));
 
 	if (!f) {
 		*err = -ENOMEM;
@@ -119,6 +124,7 @@ void sgx_file_get(struct sgx_file *f)
 void sgx_file_put(struct sgx_file *f)
 {
 	drv_lock(&sgx_pf.lock);
+	encl_reap();
 	if (--f->refs == 0) {
 		if (f->encl)
 			encl_put(f->encl);
@@ -224,12 +230,51 @@ static void encl_release(struct sgx_encl *e)
 	free(e);
 }
 
-/* Called with the driver lock held. */
+/* Whether a logical processor is in enclave mode on e (a thread waiting in one of our traps
+ * counts: it still holds its TCS and SSA until its AEX). */
+static bool encl_threads_inside(const struct sgx_encl *e)
+{
+	const struct secs_meta *m;
+
+	if (!(e->flags & ENCL_INITIALIZED) || (e->flags & ENCL_DEAD) || e->secs == EPC_NONE)
+		return false;
+	m = sgx_pf.cpu.epcm[e->secs].meta;
+	return m && atomic_load(&m->active);
+}
+
+/* Called with the driver lock held. On hardware no thread is inside when the last mapping
+ * goes (the unmap's TLB shootdown made them exit); here one may still be on its way out of
+ * an emulator trap: EREMOVE would fail with SGX_ENCLAVE_ACT and leak the EPC, so the enclave
+ * waits for it. */
 void encl_put(struct sgx_encl *e)
 {
 	drv_assert_locked(&sgx_pf.lock);
-	if (--e->refs == 0)
+	if (--e->refs)
+		return;
+	if (encl_threads_inside(e)) {
+		TRACE("enclave %lx: last reference gone with threads inside; released when they leave",
+		      (unsigned long)e->base);
+		e->flags |= ENCL_RELEASING;
+		e->next_releasing = sgx_pf.releasing;
+		sgx_pf.releasing = e;
+		return;
+	}
+	encl_release(e);
+}
+
+void encl_reap(void)
+{
+	drv_assert_locked(&sgx_pf.lock);
+	for (struct sgx_encl **pp = &sgx_pf.releasing; *pp;) {
+		struct sgx_encl *e = *pp;
+
+		if (encl_threads_inside(e)) {
+			pp = &e->next_releasing;
+			continue;
+		}
+		*pp = e->next_releasing;
 		encl_release(e);
+	}
 }
 
 long sgx_enclu(struct cpu_lp *lp, struct cpu_regs *regs, struct cpu_fault *f)

@@ -176,6 +176,14 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 	 * access fails as an access error (docs/fidelity.md). */
 	res = SGX_FAULT_SIGSEGV;
 out:
+	/* Resolved for an enclave other than the one the thread is in, inside its ELRANGE (say,
+	 * another enclave mapped over it): the kernel installs the PTE, and the access then
+	 * fails the EPCM check (the page belongs to another enclave). */
+	if (res == SGX_FAULT_RETRY && lp && lp->in_enclave && v && v->encl->secs != lp->secs &&
+	    addr >= lp->base && addr - lp->base < lp->size) {
+		res = SGX_FAULT_SIGSEGV;
+		err |= X86_PF_P | X86_PF_SGX;
+	}
 	*errcode = err;
 	if (res == SGX_FAULT_RETRY)
 		stat_publish();

@@ -38,6 +38,7 @@ enum encl_flags {
 	ENCL_INITIALIZED = 1 << 1,
 	ENCL_DEBUG = 1 << 2,
 	ENCL_DEAD = 1 << 3,   /* inherited through fork: unusable */
+	ENCL_RELEASING = 1 << 4, /* last reference gone, threads still inside: sgx_pf.releasing */
 };
 
 struct sgx_encl {
@@ -63,6 +64,7 @@ struct sgx_encl {
 	bool secs_out;
 	uint32_t secs_va;
 	uint16_t secs_va_slot;
+	struct sgx_encl *next_releasing;
 };
 
 struct sgx_vepc;
@@ -108,6 +110,8 @@ struct sgx_platform {
 	uint64_t cursor;
 	struct encl_vma *vmas; /* sorted by start, non-overlapping */
 	size_t nr_vmas, cap_vmas;
+	/* Enclaves released while threads were inside: freed once the last has left. */
+	struct sgx_encl *releasing;
 };
 
 extern struct sgx_platform sgx_pf;
@@ -147,7 +151,13 @@ void encl_va_slot_free(struct sgx_encl *e, struct encl_page *p);
 /* Enclave pages (encl.c). */
 struct encl_page *encl_page_lookup(struct sgx_encl *e, uint64_t addr);
 struct encl_page *encl_page_create(struct sgx_encl *e, uint64_t addr);
+/* Drop a reference; the last one releases the enclave, or, while threads are still inside
+ * it, keeps it until they have left (encl_reap). */
 void encl_put(struct sgx_encl *e);
+/* Release the enclaves whose threads have all left. Frees memory: call it from the entry
+ * points that run in the program's normal context (ioctl, mmap, munmap, open, close...),
+ * never from the fault or AEX path. */
+void encl_reap(void);
 int encl_pte_prot(const struct sgx_encl *e, const struct encl_page *p, int vma_prot);
 
 /* VMAs (mmap.c). */

@@ -352,6 +352,7 @@ long sgx_ioctl(struct sgx_file *file, unsigned int cmd, unsigned long arg,
 	if (!atomic_compare_exchange_strong(&e->ioctl_busy, &zero, 1))
 		return -EBUSY;
 	drv_lock(&sgx_pf.lock);
+	encl_reap();
 	if (e->flags & ENCL_DEAD) {
 		r = -EINVAL;
 		goto out;

@@ -44,6 +44,7 @@ static void *ksgxd(void *arg)
 		futex_wait_ms(&wake, 0, 200);
 		atomic_store(&wake, 0);
 		drv_lock(&sgx_pf.lock);
+		encl_reap();
 		while (sgx_pf.nr_free < NR_HIGH_PAGES && have_reclaimable())
 			if (!reclaim_batch())
 				break;

@@ -256,6 +256,8 @@ static int mmap_file_checks(const struct sgx_file *f, uint64_t len, uint64_t pgo
 	}
 }
 
+static void range_shootdown(uint64_t start, uint64_t end);
+
 /* The driver's own mmap: sgx_mmap (sgx_encl_may_map) or sgx_vepc_mmap (VM_SHARED). */
 static int mmap_driver_checks(const struct sgx_file *f, uint64_t start, uint64_t end, int prot,
 			      int flags, unsigned fmode)
@@ -279,7 +281,10 @@ static long mmap_place(struct sgx_file *f, uint64_t start, uint64_t end, int pro
 		       uint64_t pgoff)
 {
 	struct encl_vma nv = { start, end, prot, 0, pgoff, f->encl };
-	long r = sgx_pf.mm->map_none(start, end - start);
+	long r;
+
+	range_shootdown(start, end);
+	r = sgx_pf.mm->map_none(start, end - start);
 
 	if (r)
 		return r < 0 ? r : -ENOMEM;
@@ -340,6 +345,7 @@ long sgx_mmap(struct sgx_file *f, uint64_t addr, uint64_t len, int prot, int fla
 			return -EINVAL;
 	}
 	drv_lock(&sgx_pf.lock);
+	encl_reap();
 	if (fixed) {
 		start = addr;
 	} else {
@@ -379,32 +385,279 @@ long sgx_vepc_mmap(struct sgx_file *f, uint64_t addr, uint64_t len, int prot, in
 	return sgx_mmap(f, addr, len, prot, flags, off, fmode);
 }
 
+/* ---- unmapping, replacing, moving ---- */
+
+/* e's host mappings are about to change: its threads in enclave mode take an AEX first, as
+ * the kernel's TLB-shootdown IPIs make them on hardware. They then resume through their AEP
+ * and find whatever the range holds by then (nothing: a #PF; another enclave's pages: an
+ * EPCM #PF), never the new memory in the old enclave's context. */
+static void encl_shootdown(struct sgx_encl *e)
+{
+	const struct secs_meta *m;
+
+	if (!sgx_pf.mm->tlb_shootdown || !(e->flags & ENCL_INITIALIZED) || (e->flags & ENCL_DEAD) ||
+	    e->secs == EPC_NONE)
+		return;
+	m = sgx_pf.cpu.epcm[e->secs].meta;
+	if (m && atomic_load(&m->active))
+		sgx_pf.mm->tlb_shootdown(e->secs);
+}
+
+/* Every enclave with a mapping in [start, end). */
+static void range_shootdown(uint64_t start, uint64_t end)
+{
+	const struct sgx_encl *last = NULL;
+
+	for (size_t i = 0; i < sgx_pf.nr_vmas; i++) {
+		struct encl_vma *v = &sgx_pf.vmas[i];
+
+		if (v->start < end && start < v->end && v->encl != last) {
+			encl_shootdown(v->encl);
+			last = v->encl;
+		}
+	}
+}
+
+/* munmap of [start, end), which may hold enclave and vEPC mappings: 0 or -errno. The host
+ * unmaps first; once a VMA is gone its enclave may be released. */
+static long range_unmap(uint64_t start, uint64_t end)
+{
+	long r;
+
+	range_shootdown(start, end);
+	r = sgx_pf.mm->unmap(start, end - start);
+	if (!r) {
+		vma_cut(start, end, true);
+		vepc_cut(start, end);
+	}
+	return r;
+}
+
 int sgx_munmap(uint64_t addr, uint64_t len, long *ret)
 {
 	uint64_t end = addr + ((len + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK);
-	bool ours = false;
 
 	drv_lock(&sgx_pf.lock);
-	for (size_t i = 0; i < sgx_pf.nr_vmas; i++)
-		if (sgx_pf.vmas[i].start < end && addr < sgx_pf.vmas[i].end)
-			ours = true;
-	if (ours) {
-		/* Unmap first: once the VMA is gone its enclave may be released. */
-		*ret = sgx_pf.mm->unmap(addr, len);
-		if (*ret == 0)
-			vma_cut(addr, end, true);
+	encl_reap();
+	if (end <= addr || !sgx_range_has_vma(addr, end)) {
+		drv_unlock(&sgx_pf.lock);
+		return 0;
 	}
-	{
-		long vr;
+	/* munmap(2)'s own checks (alignment) are the host's: the host call fails first. */
+	*ret = (addr & (SGX_PAGE_SIZE - 1)) ? -EINVAL : range_unmap(addr, end);
+	drv_unlock(&sgx_pf.lock);
+	return 1;
+}
 
-		if (vepc_munmap(addr, len, &vr)) {
-			if (!ours)
-				*ret = vr;
-			ours = true;
-		}
+long sgx_mmap_over(uint64_t addr, uint64_t len, long (*map)(void *ctx), void *ctx)
+{
+	uint64_t end = addr + ((len + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK);
+	long r;
+
+	drv_lock(&sgx_pf.lock);
+	encl_reap();
+	if (end <= addr || !sgx_range_has_vma(addr, end)) {
+		/* Under the lock all the same: no enclave mapping can appear there meanwhile. */
+		r = map(ctx);
+		drv_unlock(&sgx_pf.lock);
+		return r;
+	}
+	range_shootdown(addr, end);
+	/* MAP_FIXED replaces in one step in the kernel: a failed mmap leaves everything as it
+	 * was, and no other allocation can land in the range in between. */
+	r = map(ctx);
+	if (r >= 0 || r < -4095) {
+		TRACE("mmap over %lx-%lx replaced enclave/vEPC mappings", (unsigned long)addr,
+		      (unsigned long)end);
+		vma_cut(addr, end, true);
+		vepc_cut(addr, end);
 	}
 	drv_unlock(&sgx_pf.lock);
-	return ours;
+	return r;
+}
+
+/* mremap's move of [old, old+len) (inside one enclave or vEPC VMA) to new_addr, same size.
+ * The kernel moves the VMA and its PTEs; the driver has no hook, so enclave pages are found
+ * at the new addresses by address. We drop the moved PTEs instead of keeping PFN aliases:
+ * the first access at the new address faults as a fresh one (docs/fidelity.md). */
+static long sgx_vma_move(uint64_t old, uint64_t len, uint64_t new_addr)
+{
+	struct encl_vma *v = vma_find(old);
+	long r;
+
+	if (!v)
+		return vepc_move(old, len, new_addr);
+	v = vma_isolate(old, old + len);
+	if (!v)
+		return -ENOMEM;
+	encl_shootdown(v->encl);
+	{
+		struct encl_vma nv = *v;
+
+		nv.start = new_addr;
+		nv.end = new_addr + len;
+		r = sgx_pf.mm->map_none(new_addr, len);
+		if (r)
+			return r < 0 ? r : -ENOMEM;
+		r = vma_insert(&nv);
+		if (r) {
+			sgx_pf.mm->unmap(new_addr, len);
+			return r;
+		}
+		sgx_pf.mm->unmap(old, len);
+		vma_cut(old, old + len, true);
+		zap_ptes(nv.encl, new_addr, new_addr + len);
+		vma_populate(vma_find(new_addr), new_addr, new_addr + len);
+	}
+	return (long)new_addr;
+}
+
+/* The end of the enclave or vEPC VMA that holds a (0: none). */
+static uint64_t sgx_vma_end(uint64_t a)
+{
+	struct encl_vma *v = vma_find(a);
+
+	return v ? v->end : vepc_vma_end(a);
+}
+
+/* The page offset mremap's growth check uses (vm_pgoff of the piece at old). */
+static uint64_t sgx_vma_pgoff(uint64_t a)
+{
+	struct encl_vma *v = vma_find(a);
+
+	return v ? v->pgoff + (a - v->start) / SGX_PAGE_SIZE : vepc_vma_pgoff(a);
+}
+
+/* mremap with the source in an enclave or vEPC VMA (VM_PFNMAP; enclaves VM_DONTEXPAND), from
+ * the VMA lookup on, in the kernel's order (mm/mremap.c). The generic checks are done. */
+static long mremap_sgx(uint64_t old, uint64_t olen, uint64_t nlen, int flags, uint64_t new_addr)
+{
+	long r;
+
+	if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
+		/* mremap_to */
+		if (new_addr & (SGX_PAGE_SIZE - 1))
+			return -EINVAL;
+		if (nlen > TASK_SIZE_MAX || new_addr > TASK_SIZE_MAX - nlen)
+			return -EINVAL;
+		if (old + olen > new_addr && new_addr + nlen > old)
+			return -EINVAL;
+		if (flags & MREMAP_FIXED) {
+			r = range_unmap(new_addr, new_addr + nlen);
+			if (r)
+				return r;
+		}
+		if (olen > nlen) {
+			r = range_unmap(old + nlen, old + olen);
+			if (r)
+				return r;
+			olen = nlen;
+		}
+		/* vma_to_resize */
+		if (!sgx_vma_end(old))
+			return -EFAULT;
+		if (flags & MREMAP_DONTUNMAP)
+			return -EINVAL;
+		if (olen > sgx_vma_end(old) - old)
+			return -EFAULT;
+		if (nlen != olen) {
+			uint64_t pgoff = sgx_vma_pgoff(old);
+
+			return pgoff + nlen / SGX_PAGE_SIZE < pgoff ? -EINVAL : -EFAULT;
+		}
+		return sgx_vma_move(old, olen, new_addr);
+	}
+	if (olen >= nlen) {
+		/* Shrinking is an unmap of the tail; the same size is nothing. */
+		if (olen > nlen) {
+			r = range_unmap(old + nlen, old + olen);
+			if (r)
+				return r;
+		}
+		return (long)old;
+	}
+	/* Growing (old_len 0 included: no duplicate of EPC): vma_to_resize refuses. */
+	if (olen > sgx_vma_end(old) - old)
+		return -EFAULT;
+	{
+		uint64_t pgoff = sgx_vma_pgoff(old);
+
+		return pgoff + nlen / SGX_PAGE_SIZE < pgoff ? -EINVAL : -EFAULT;
+	}
+}
+
+/* Whether user address a is in any mapping (the host's find_vma). */
+static bool host_mapped(uint64_t a)
+{
+	struct drv_src_vma sv;
+
+	return !sgx_pf.mm->src_vma || (!sgx_pf.mm->src_vma(a, &sv) && sv.start <= a);
+}
+
+int sgx_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr,
+	       long *ret)
+{
+	uint64_t olen = (old_len + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK;
+	uint64_t nlen = (new_len + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK;
+	uint64_t oend = old + olen < old ? UINT64_MAX : old + olen;
+	uint64_t nend = new_addr + nlen < new_addr ? UINT64_MAX : new_addr + nlen;
+	bool fixed = flags & MREMAP_FIXED, src;
+	int handled = 0;
+
+	/* What mremap(2) refuses before looking at mappings: the host answers the same. */
+	if ((flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP)) ||
+	    (fixed && !(flags & MREMAP_MAYMOVE)) ||
+	    ((flags & MREMAP_DONTUNMAP) && (!(flags & MREMAP_MAYMOVE) || old_len != new_len)) ||
+	    (old & (SGX_PAGE_SIZE - 1)) || !nlen)
+		return 0;
+	drv_lock(&sgx_pf.lock);
+	encl_reap();
+	src = sgx_vma_end(old) != 0;
+	if (src) {
+		*ret = mremap_sgx(old, olen, nlen, flags, new_addr);
+		handled = 1;
+	} else if ((olen && sgx_range_has_vma(old, oend)) || (fixed && sgx_range_has_vma(new_addr, nend))) {
+		/* Ordinary memory at old, but what the kernel unmaps before the move (the
+		 * destination, the tail) holds enclave or vEPC mappings: those unmaps are ours,
+		 * after the checks the kernel makes first; the host's mremap does the rest. */
+		if (!host_mapped(old))
+			goto out; /* EFAULT, nothing touched */
+		if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
+			if ((new_addr & (SGX_PAGE_SIZE - 1)) || nlen > TASK_SIZE_MAX ||
+			    new_addr > TASK_SIZE_MAX - nlen || (oend > new_addr && nend > old))
+				goto out; /* EINVAL, nothing touched */
+			if (fixed && sgx_range_has_vma(new_addr, nend)) {
+				long r = range_unmap(new_addr, nend);
+
+				if (r) {
+					*ret = r;
+					handled = 1;
+					goto out;
+				}
+			}
+			if (olen > nlen && sgx_range_has_vma(old + nlen, oend)) {
+				long r = range_unmap(old + nlen, oend);
+
+				if (r) {
+					*ret = r;
+					handled = 1;
+				}
+			}
+		} else if (olen > nlen) {
+			/* A shrink is all unmapping: done here. */
+			*ret = range_unmap(old + nlen, oend);
+			if (!*ret)
+				*ret = (long)old;
+			handled = 1;
+		}
+	}
+out:
+	if (handled)
+		TRACE("mremap %lx+%lx -> %lx flags=%x new=%lx -> %ld", (unsigned long)old,
+		      (unsigned long)old_len, (unsigned long)new_len, flags, (unsigned long)new_addr,
+		      *ret);
+	drv_unlock(&sgx_pf.lock);
+	return handled;
 }
 
 int sgx_mprotect(uint64_t addr, uint64_t len, int prot, long *ret)
@@ -414,6 +667,7 @@ int sgx_mprotect(uint64_t addr, uint64_t len, int prot, long *ret)
 	long r = 0;
 
 	drv_lock(&sgx_pf.lock);
+	encl_reap();
 	for (size_t i = 0; i < sgx_pf.nr_vmas; i++)
 		if (sgx_pf.vmas[i].start < end && addr < sgx_pf.vmas[i].end)
 			ours = true;
@@ -603,6 +857,7 @@ int sgx_madvise(uint64_t addr, uint64_t len, int advice, long *ret)
 	if ((addr & (SGX_PAGE_SIZE - 1)) || (len && !alen) || end <= addr)
 		return 0;
 	drv_lock(&sgx_pf.lock);
+	encl_reap();
 	if (!sgx_range_has_vma(addr, end)) {
 		drv_unlock(&sgx_pf.lock);
 		return 0;

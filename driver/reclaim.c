@@ -208,7 +208,8 @@ static bool reclaimable(uint32_t idx, struct victim *v)
 	const struct epcm_entry *m = &sgx_pf.cpu.epcm[idx];
 	struct encl_page *p;
 
-	if (!o->encl || (o->encl->flags & ENCL_DEAD) || !m->valid || atomic_load(&m->busy) ||
+	if (!o->encl || (o->encl->flags & (ENCL_DEAD | ENCL_RELEASING)) || !m->valid ||
+	    atomic_load(&m->busy) ||
 	    atomic_load(&m->pins) ||
 	    (m->type != SGX_PT_REG && m->type != SGX_PT_TCS && m->type != SGX_PT_TRIM))
 		return false;

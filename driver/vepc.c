@@ -473,16 +473,41 @@ uint64_t vepc_next_start(uint64_t addr)
 	return UINT64_MAX;
 }
 
-int vepc_munmap(uint64_t addr, uint64_t len, long *ret)
+uint64_t vepc_vma_pgoff(uint64_t addr)
 {
-	uint64_t end = addr + ((len + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK);
+	struct vepc_vma *m = vma_lookup(addr);
 
-	if (!range_has_vma(addr, end))
-		return 0;
-	*ret = sgx_pf.mm->unmap(addr, len);
-	if (*ret == 0)
-		vma_cut(addr, end);
-	return 1;
+	return m ? vma_index(m, addr) : 0;
+}
+
+long vepc_move(uint64_t old, uint64_t len, uint64_t new_addr)
+{
+	struct vepc_vma *m = vma_lookup(old), piece;
+	long r;
+
+	if (!m)
+		return -EFAULT;
+	piece = *m;
+	piece.pgoff = vma_index(m, old);
+	r = sgx_pf.mm->map_none(new_addr, len);
+	if (r)
+		return r < 0 ? r : -ENOMEM;
+	r = vma_add(new_addr, new_addr + len, piece.pgoff, piece.prot, piece.v);
+	if (r) {
+		sgx_pf.mm->unmap(new_addr, len);
+		return r;
+	}
+	sgx_pf.mm->unmap(old, len);
+	vma_cut(old, old + len);
+	/* The pages are found by file offset: the same EPC pages at the new addresses. */
+	m = vma_lookup(new_addr);
+	for (uint64_t a = new_addr; a < new_addr + len; a += SGX_PAGE_SIZE) {
+		struct vepc_page *p = page_find(m->v, vma_index(m, a));
+
+		if (p)
+			map_page(m, a, p->epc);
+	}
+	return (long)new_addr;
 }
 
 int vepc_mprotect(uint64_t addr, uint64_t len, int prot, long *ret)

@@ -22,9 +22,13 @@ void vepc_cut(uint64_t start, uint64_t end);
  * the EPC has no page left, SIGSEGV for an access the mapping or the EPCM denies, NOT_OURS
  * outside vEPC mappings. */
 enum sgx_fault_result vepc_fault(uint64_t addr, unsigned access, uint32_t *errcode);
-/* munmap/mprotect of ranges that hold vEPC mappings: 1 if handled (result in *ret). */
-int vepc_munmap(uint64_t addr, uint64_t len, long *ret);
+/* mprotect of ranges that hold vEPC mappings: 1 if handled (result in *ret). */
 int vepc_mprotect(uint64_t addr, uint64_t len, int prot, long *ret);
+/* The page index of the vEPC mapping at addr (0 if none). */
+uint64_t vepc_vma_pgoff(uint64_t addr);
+/* mremap's move of [old, old+len) inside one vEPC mapping to new_addr: the new address or
+ * -errno. The pages follow (they are found by file offset). */
+long vepc_move(uint64_t old, uint64_t len, uint64_t new_addr);
 bool vepc_range_mapped(uint64_t addr, uint64_t len);
 /* The end of the vEPC mapping that holds addr (0: none), and the start of the first one
  * above addr (UINT64_MAX: none). */

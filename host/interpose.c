@@ -318,6 +318,24 @@ static unsigned fd_fmode(int fd)
 	       (acc == O_WRONLY || acc == O_RDWR ? SGX_FMODE_WRITE : 0);
 }
 
+/* [h-driver] The real mmap as sgx_mmap_over's callback: the address or -errno. */
+struct real_mmap_args {
+	void *addr;
+	size_t len;
+	int prot, flags, fd;
+	off_t off;
+};
+
+static long real_mmap_call(void *ctx)
+{
+	struct real_mmap_args *a = ctx;
+	void *p;
+
+	REAL(mmap);
+	p = real_mmap(a->addr, a->len, a->prot, a->flags, a->fd, a->off);
+	return p == MAP_FAILED ? -errno : (long)(uintptr_t)p;
+}
+
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	struct sgx_file *f = (flags & MAP_ANONYMOUS) ? NULL : fd_lookup(fd);
@@ -333,10 +351,17 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 		}
 		return (void *)r;
 	}
-	if (host_active && (flags & MAP_FIXED) && sgx_range_is_enclave((uintptr_t)addr, len)) {
-		long ignored;
+	if (host_active && (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE)) {
+		/* [h-driver] Replacing is atomic: the driver forgets enclave mappings in the range
+		 * only once the real mmap has replaced them. */
+		struct real_mmap_args a = { addr, len, prot, flags, fd, off };
 
-		sgx_munmap((uintptr_t)addr, len, &ignored);
+		r = sgx_mmap_over((uintptr_t)addr, len, real_mmap_call, &a);
+		if (r < 0 && r > -4096) {
+			errno = (int)-r;
+			return MAP_FAILED;
+		}
+		return (void *)r;
 	}
 	return real_mmap(addr, len, prot, flags, fd, off);
 }
@@ -384,21 +409,18 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	va_start(ap, flags);
 	new_addr = va_arg(ap, void *);
 	va_end(ap);
-	if (host_active && sgx_range_is_enclave((uintptr_t)old, old_len)) {
+	if (host_active) {
 		long r;
 
-		/* VM_DONTEXPAND|VM_PFNMAP: no growing, no moving; shrinking unmaps the tail. */
-		if (flags & MREMAP_DONTUNMAP) {
-			errno = EINVAL;
-			return MAP_FAILED;
+		/* [h-driver] Enclave and vEPC mappings: the driver answers (or unmaps them from
+		 * the ranges the kernel's mremap unmaps, then the real mremap runs). */
+		if (sgx_mremap((uintptr_t)old, old_len, new_len, flags, (uintptr_t)new_addr, &r)) {
+			if (r < 0 && r > -4096) {
+				errno = (int)-r;
+				return MAP_FAILED;
+			}
+			return (void *)r;
 		}
-		if (new_len > old_len || (flags & MREMAP_FIXED)) {
-			errno = EFAULT;
-			return MAP_FAILED;
-		}
-		if (new_len < old_len)
-			sgx_munmap((uintptr_t)old + new_len, old_len - new_len, &r);
-		return old;
 	}
 	return real_mremap(old, old_len, new_len, flags, new_addr);
 }

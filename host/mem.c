@@ -71,23 +71,16 @@ static uint64_t mm_reserve(uint64_t hint, uint64_t len)
 
 struct ipi_req {
 	uint32_t secs;
-	uint64_t epoch;
+	uint64_t epoch;     /* threads that entered at or after it need not leave */
+	bool shootdown;     /* also the threads waiting in our traps (no wait for them) */
 	unsigned pending;
 	bool send;
 };
 
-static void ipi_one(struct thread_rec *t, void *arg)
+static void ipi_send(struct thread_rec *t)
 {
-	struct ipi_req *q = arg;
 	siginfo_t si;
 
-	/* A thread waiting in one of our traps runs no enclave code: it counts as outside. */
-	if (!t->lp.in_enclave || t->lp.paused || t->lp.secs != q->secs ||
-	    t->lp.entry_epoch >= q->epoch)
-		return;
-	q->pending++;
-	if (!q->send)
-		return;
 	memset(&si, 0, sizeof(si));
 	si.si_signo = SGXEMU_IPI_SIGNAL;
 	si.si_code = SI_QUEUE;
@@ -96,19 +89,54 @@ static void ipi_one(struct thread_rec *t, void *arg)
 	raw_syscall4(SYS_rt_tgsigqueueinfo, si.si_pid, atomic_load(&t->tid), SGXEMU_IPI_SIGNAL, &si);
 }
 
+static void ipi_one(struct thread_rec *t, void *arg)
+{
+	struct ipi_req *q = arg;
+	bool paused;
+
+	if (!t->lp.in_enclave || t->lp.secs != q->secs || t->lp.entry_epoch >= q->epoch)
+		return;
+	paused = t->lp.paused;
+	/* A thread waiting in one of our traps runs no enclave code: it counts as outside. A
+	 * shootdown still makes it take the AEX once it returns to enclave code (the signal
+	 * waits while our handler runs), as it would after the #PF on hardware. */
+	if (paused) {
+		if (q->shootdown && q->send)
+			ipi_send(t);
+		return;
+	}
+	q->pending++;
+	if (q->send)
+		ipi_send(t);
+}
+
+static void ipi_wait(struct ipi_req *q)
+{
+	thread_for_each(ipi_one, q);
+	for (int i = 0; i < 20000 && q->pending; i++) {
+		q->pending = 0;
+		q->send = false;
+		raw_syscall0(SYS_sched_yield);
+		thread_for_each(ipi_one, q);
+	}
+}
+
 /* Make the threads inside the enclave that entered before epoch leave it, and wait (bounded:
  * a thread with the signal blocked cannot be forced) until they have. */
 void host_ipi(uint32_t secs, uint64_t epoch)
 {
-	struct ipi_req q = { secs, epoch, 0, true };
+	struct ipi_req q = { secs, epoch, false, 0, true };
 
-	thread_for_each(ipi_one, &q);
-	for (int i = 0; i < 20000 && q.pending; i++) {
-		q.pending = 0;
-		q.send = false;
-		raw_syscall0(SYS_sched_yield);
-		thread_for_each(ipi_one, &q);
-	}
+	ipi_wait(&q);
+}
+
+/* The enclave's mappings are about to change: every thread inside takes an AEX, as the
+ * TLB-shootdown IPIs of an unmap make it on hardware. */
+static void mm_tlb_shootdown(uint32_t secs)
+{
+	struct ipi_req q = { secs, UINT64_MAX, true, 0, true };
+
+	ipi_wait(&q);
 }
 
 static void *mm_backing_create(uint64_t len)
@@ -157,6 +185,7 @@ const struct drv_mm host_mm = {
 	.protect = mm_protect,
 	.unmap = mm_unmap,
 	.ipi = host_ipi,
+	.tlb_shootdown = mm_tlb_shootdown,
 	.backing_create = mm_backing_create,
 	.backing_discard = mm_backing_discard,
 	.backing_destroy = mm_backing_destroy,

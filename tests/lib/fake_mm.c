@@ -126,6 +126,11 @@ static void fmm_ipi(uint32_t secs, uint64_t epoch)
 	fmm_record(FMM_OP_IPI, 0, 0, 0, 0, secs, epoch);
 }
 
+static void fmm_tlb_shootdown(uint32_t secs)
+{
+	fmm_record(FMM_OP_SHOOTDOWN, 0, 0, 0, 0, secs, 0);
+}
+
 /* Backing stores are ordinary page-aligned memory (the host uses anonymous mappings). */
 static void *fmm_backing_create(uint64_t len)
 {
@@ -158,6 +163,18 @@ static int fmm_src_vma(uint64_t addr, struct drv_src_vma *out)
 {
 	if (addr >= fmm.noexec_start && addr < fmm.noexec_end) {
 		*out = (struct drv_src_vma){ fmm.noexec_start, fmm.noexec_end, false, false, false };
+		return 0;
+	}
+	/* In the owned region, free pages are holes: find_vma answers the next mapping. */
+	if (addr >= fmm.base && addr < fmm.base + fmm.size &&
+	    fmm.pages[(addr - fmm.base) / FMM_PAGE].kind == FMM_FREE) {
+		uint64_t a = addr & ~(FMM_PAGE - 1);
+
+		while (a < fmm.base + fmm.size && fmm.pages[(a - fmm.base) / FMM_PAGE].kind == FMM_FREE)
+			a += FMM_PAGE;
+		if (a == fmm.base + fmm.size)
+			return -14; /* -EFAULT */
+		*out = (struct drv_src_vma){ a, a + FMM_PAGE, true, true, true };
 		return 0;
 	}
 	addr &= ~(FMM_PAGE - 1);
@@ -196,6 +213,7 @@ const struct drv_mm fmm_ops = {
 	.protect = fmm_protect,
 	.unmap = fmm_unmap,
 	.ipi = fmm_ipi,
+	.tlb_shootdown = fmm_tlb_shootdown,
 	.backing_create = fmm_backing_create,
 	.backing_discard = fmm_backing_discard,
 	.backing_destroy = fmm_backing_destroy,

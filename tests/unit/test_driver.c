@@ -1545,6 +1545,215 @@ static void test_close_without_mappings_frees_epc(void **state)
 	assert_int_equal(sgx_munmap(la(e, 0), SIZE, &ret), 0);
 }
 
+/* EENTER on TCS tcs of e with t's logical processor. */
+static void enter(struct t *t, struct encl_fx *e, uint64_t tcs)
+{
+	struct cpu_fault f;
+
+	t->regs.rax = ENCLU_EENTER;
+	t->regs.rbx = la(e, tcs);
+	t->regs.rcx = 0x0000555555551000ULL;
+	t->regs.rip = 0x0000555555550000ULL;
+	assert_int_equal(sgx_enclu(&t->lp, &t->regs, &f), 0);
+	assert_true(t->lp.in_enclave);
+}
+
+static void leave(struct t *t)
+{
+	struct cpu_fault f;
+
+	t->regs.rax = ENCLU_EEXIT;
+	t->regs.rbx = 0x0000555555550010ULL;
+	assert_int_equal(sgx_enclu(&t->lp, &t->regs, &f), 0);
+	assert_false(t->lp.in_enclave);
+}
+
+/* Index of the first recorded call of op at or after from, or fmm_ncalls(). */
+static size_t find_call(enum fmm_op op, size_t from)
+{
+	while (from < fmm_ncalls() && fmm_call(from)->op != op)
+		from++;
+	return from;
+}
+
+/* The last mapping of an enclave goes while a thread is inside: its threads are forced out
+ * first (the TLB shootdown), then the host mapping goes. A thread that could not be made to
+ * leave (the fake mm cannot) keeps the enclave alive: no EREMOVE while it is inside (which
+ * would fail with SGX_ENCLAVE_ACT and leak the EPC); it is released once the thread left. */
+static void test_release_waits_for_threads_inside(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, true, true);
+	uint32_t secs = e->f->encl->secs;
+	size_t from = fmm_ncalls(), sd, um;
+	long ret;
+
+	enter(t, e, e->s.tcs[0]);
+	close_file(t, e->f);
+	assert_int_equal(sgx_munmap(la(e, 0), SIZE, &ret), 1);
+	assert_int_equal(ret, 0);
+	sd = find_call(FMM_OP_SHOOTDOWN, from);
+	um = find_call(FMM_OP_UNMAP, from);
+	assert_true(sd < um && um < fmm_ncalls());
+	assert_int_equal(fmm_call(sd)->hint, secs);
+	/* Still alive: its pages are all there and valid, the thread's TCS included. */
+	assert_true(used_pages() >= 2 + e->l.npages);
+	assert_true(sgx_pf.cpu.epcm[t->lp.tcs].valid);
+	leave(t);
+	/* The next driver call releases it. */
+	assert_int_equal(sgx_munmap(la(e, 0), SIZE, &ret), 0);
+	assert_int_equal(used_pages(), 0);
+	assert_int_equal(fmm_backings_live(), 0);
+}
+
+/* An mmap(MAP_FIXED) of something else over enclave mappings: the driver holds its lock
+ * across the real mmap and forgets the replaced mappings only if it succeeded. */
+static long fake_map_fails(void *ctx)
+{
+	(void)ctx;
+	return -EBADF;
+}
+
+static long fake_map_anon(void *ctx)
+{
+	const uint64_t *range = ctx;
+
+	assert_true(drv_lock_held_by_self(&sgx_pf.lock));
+	fmm_claim(range[0], range[1]);
+	return (long)range[0];
+}
+
+static void test_mmap_over_is_atomic(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, true, true);
+	uint64_t range[2] = { la(e, e->s.data_rw), 0x1000 };
+	uint64_t other[2] = { slot_base(30), 0x1000 };
+	size_t from, calls;
+
+	enter(t, e, e->s.tcs[0]);
+	touch(range[0]);
+	assert_int_equal(fmm_page(range[0])->kind, FMM_EPC);
+	/* Failing: nothing changes (the threads were forced out all the same). */
+	from = fmm_ncalls();
+	assert_int_equal(sgx_mmap_over(range[0], range[1], fake_map_fails, NULL), -EBADF);
+	assert_true(find_call(FMM_OP_SHOOTDOWN, from) < fmm_ncalls());
+	assert_int_equal(find_call(FMM_OP_UNMAP, from), fmm_ncalls());
+	assert_int_equal(fmm_page(range[0])->kind, FMM_EPC);
+	assert_true(sgx_range_is_enclave(range[0], range[1]));
+	/* Succeeding: the replaced page is no longer the enclave's. */
+	assert_int_equal(sgx_mmap_over(range[0], range[1], fake_map_anon, range), (long)range[0]);
+	assert_false(sgx_range_is_enclave(range[0], range[1]));
+	assert_true(sgx_range_is_enclave(range[0] - 0x1000, 0x1000));
+	/* Elsewhere: the callback runs, and nothing else happens. */
+	calls = fmm_ncalls();
+	assert_int_equal(sgx_mmap_over(other[0], other[1], fake_map_anon, other), (long)other[0]);
+	assert_int_equal(fmm_ncalls(), calls);
+	leave(t);
+}
+
+static long remap(uint64_t old, uint64_t olen, uint64_t nlen, int flags, uint64_t new_addr)
+{
+	long r = 0xBAD;
+
+	assert_int_equal(sgx_mremap(old, olen, nlen, flags, new_addr, &r), 1);
+	return r;
+}
+
+/* mremap of enclave mappings (VM_PFNMAP|VM_DONTEXPAND): never a second mapping of the same
+ * EPC (growing, old_len 0 included, is EFAULT), DONTUNMAP EINVAL, a shrink unmaps the tail,
+ * MREMAP_FIXED of the same size moves the VMA and pages are then looked up by address. */
+static void test_mremap_enclave(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, true, true);
+	uint64_t a = la(e, e->s.data_rw), hole = la(e, e->s.hole);
+	const int MAYMOVE = MREMAP_MAYMOVE;
+
+	assert_int_equal(remap(a, 0, 0x1000, MAYMOVE, 0), -EFAULT);
+	assert_int_equal(remap(a, 0x1000, 0x2000, MAYMOVE, 0), -EFAULT);
+	assert_int_equal(remap(a, 0x1000, 0x2000, 0, 0), -EFAULT);
+	assert_int_equal(remap(a, 0x1000, 0x1000, MAYMOVE | MREMAP_DONTUNMAP, hole), -EINVAL);
+	assert_int_equal(remap(a, 0x1000, 0x1000, 0, 0), (long)a);
+	/* The generic checks are the host's (not ours): bad flags, unaligned, new_len 0. */
+	assert_int_equal(sgx_mremap(a, 0x1000, 0x1000, 0x80, 0, &(long){ 0 }), 0);
+	assert_int_equal(sgx_mremap(a + 1, 0x1000, 0x1000, 0, 0, &(long){ 0 }), 0);
+	assert_int_equal(sgx_mremap(a, 0x1000, 0, 0, 0, &(long){ 0 }), 0);
+	assert_int_equal(sgx_mremap(a, 0x1000, 0x1000, MREMAP_FIXED, hole, &(long){ 0 }), 0);
+	/* Overlapping source and destination: EINVAL before anything is unmapped. */
+	assert_int_equal(remap(a, 0x1000, 0x1000, MAYMOVE | MREMAP_FIXED, a), -EINVAL);
+	assert_true(sgx_range_is_enclave(a, 0x1000));
+	/* Same-size move into the hole (nothing there to unmap): the VMA moves. */
+	assert_int_equal(remap(a, 0x1000, 0x1000, MAYMOVE | MREMAP_FIXED, hole), (long)hole);
+	assert_false(sgx_range_is_enclave(a, 0x1000));
+	assert_int_equal(fmm_page(a)->kind, FMM_FREE);
+	assert_true(sgx_range_is_enclave(hole, 0x1000));
+	/* A fault there looks the page up by its new address: a hole in the enclave. */
+	{
+		uint32_t err;
+
+		assert_int_equal(sgx_fault(hole, ACCESS_R, NULL, &err), SGX_FAULT_SIGBUS);
+	}
+	/* Growing with FIXED: the destination goes first, then EFAULT. */
+	assert_int_equal(remap(la(e, e->s.data_r), 0x1000, 0x2000, MAYMOVE | MREMAP_FIXED, hole),
+			 -EFAULT);
+	assert_false(sgx_range_is_enclave(hole, 0x2000));
+	assert_true(sgx_range_is_enclave(la(e, e->s.data_r), 0x1000));
+	/* A shrink unmaps the tail and keeps the head. */
+	assert_int_equal(remap(la(e, 0), 0x2000, 0x1000, 0, 0), (long)la(e, 0));
+	assert_true(sgx_range_is_enclave(la(e, 0), 0x1000));
+	assert_false(sgx_range_is_enclave(la(e, 0x1000), 0x1000));
+}
+
+/* Ordinary memory at old, enclave mappings where the kernel's mremap unmaps first (the
+ * MREMAP_FIXED destination, a shrink's tail): the driver unmaps those, the host does the rest. */
+static void test_mremap_ordinary_over_enclave(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, true, true);
+	uint64_t a = la(e, e->s.data_rw), src = slot_base(30);
+	long r = 0;
+
+	fmm_claim(src, 0x1000);
+	assert_int_equal(sgx_mremap(src, 0x1000, 0x1000, MREMAP_MAYMOVE | MREMAP_FIXED, a, &r), 0);
+	assert_false(sgx_range_is_enclave(a, 0x1000));
+	assert_true(sgx_range_is_enclave(a - 0x1000, 0x1000));
+	/* A shrink from ordinary memory into enclave mappings is all ours. */
+	fmm_claim(la(e, 0) - 0x1000, 0x1000);
+	assert_int_equal(remap(la(e, 0) - 0x1000, 0x3000, 0x1000, 0, 0), (long)(la(e, 0) - 0x1000));
+	assert_false(sgx_range_is_enclave(la(e, 0), 0x2000));
+	/* Nothing mapped at old: the host's EFAULT, nothing unmapped. */
+	assert_int_equal(sgx_mremap(slot_base(31), 0x1000, 0x1000, MREMAP_MAYMOVE | MREMAP_FIXED,
+				    la(e, e->s.code), &r), 0);
+	assert_true(sgx_range_is_enclave(la(e, e->s.code), 0x1000));
+}
+
+/* A thread in enclave mode that faults on a page of another enclave mapped inside its own
+ * ELRANGE: the PTE goes in, and the access fails the EPCM check (#PF with the SGX bit). */
+static void test_fault_other_enclave_in_elrange(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *a = build(t, 0, true, true), *b = layout(t, 1, SGX_ATTR_MODE64BIT);
+	uint64_t data = la(a, a->s.data_rw);
+	uint32_t err;
+
+	/* B has A's ELRANGE (nothing stops two enclaves from overlapping) and maps over A's
+	 * data page before its INIT. */
+	b->l.base = a->l.base;
+	for (unsigned i = 0; i < b->l.npages; i++)
+		b->l.page[i].data[0] ^= 0x5A;
+	assert_int_equal(create(t, b), 0);
+	add_all(b);
+	enter(t, a, a->s.tcs[0]);
+	assert_int_equal(map(b->f, data, 0x1000, PROT_READ | PROT_WRITE), (long)data);
+	assert_int_equal(sgx_fault(data, ACCESS_R, &t->lp, &err), SGX_FAULT_SIGSEGV);
+	assert_int_equal(err, X86_PF_U | X86_PF_P | X86_PF_SGX);
+	/* The kernel did install the PTE: B's page, for B's threads. */
+	assert_int_equal(fmm_page(data)->kind, FMM_EPC);
+	assert_int_equal(fmm_page(data)->prot, PROT_READ | PROT_WRITE);
+	leave(t);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Fault decisions */
 
@@ -1775,6 +1984,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mprotect_outside_elrange_after_init, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_munmap_last_reference_frees_epc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_without_mappings_frees_epc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_waits_for_threads_inside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmap_over_is_atomic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mremap_enclave, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mremap_ordinary_over_enclave, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_other_enclave_in_elrange, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_decisions_outside_enclave_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_decisions_in_enclave_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_reloads_swapped_page, setup, teardown),
