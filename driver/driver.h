@@ -156,7 +156,14 @@ void sgx_stat_attach(struct sgxemu_stat *st);
 /* Let the driver run its background reclaimer thread (started with the first ioctl). */
 void sgx_ksgxd_enable(void);
 
-/* After fork: the child gets a fresh platform; inherited enclave mappings become dead. */
-void sgx_platform_fork_child(uint8_t *epc);
+/* fork(2), from the host's atfork handlers (and any raw fork of the host's): prepare takes
+ * the driver lock, so that no other thread is inside the driver while the address space is
+ * copied, and keeps it across the fork; the parent drops it after. The child resets it and
+ * gets a fresh platform over its own EPC at epc: everything it inherited (enclave mappings,
+ * enclave fds, vEPC mappings) is dead, MADV_DONTFORK mappings are gone. epc NULL: no EPC for
+ * the child (the platform is down until the next open). */
+void sgx_fork_prepare(void);
+void sgx_fork_parent(void);
+void sgx_fork_child(uint8_t *epc);
 
 #endif

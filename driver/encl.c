@@ -303,18 +303,33 @@ void sgx_aex(struct cpu_lp *lp, struct cpu_regs *regs, unsigned vector, uint32_t
 	cpu_aex(&sgx_pf.cpu, lp, regs, vector, errcode, addr);
 }
 
-void sgx_platform_fork_child(uint8_t *epc)
+void sgx_fork_prepare(void)
+{
+	drv_lock(&sgx_pf.lock);
+}
+
+void sgx_fork_parent(void)
+{
+	drv_unlock(&sgx_pf.lock);
+}
+
+void sgx_fork_child(uint8_t *epc)
 {
 	size_t kept = 0;
 
-	/* Whoever held the lock in the parent is not in this process. */
+	/* The parent's fork held the lock (sgx_fork_prepare): the driver is consistent, and
+	 * the lock's owner id is the parent thread's. */
 	drv_lock_reset(&sgx_pf.lock);
+	if (!sgx_pf.ready)
+		return;
 	drv_lock(&sgx_pf.lock);
 	/* The status image is the parent's: the child gets its own from the host. */
 	sgx_pf.stat = NULL;
 	/* The parent's enclaves live in EPC the child cannot share safely: everything the child
-	 * inherited becomes dead, and the child starts over on its own EPC. Mappings the parent
-	 * marked MADV_DONTFORK are not inherited at all. */
+	 * inherited becomes dead (mappings and fds alike), and the child starts over on its own
+	 * EPC. Mappings the parent marked MADV_DONTFORK are not inherited at all. */
+	for (size_t i = 0; i < sgx_pf.nr_encls; i++)
+		sgx_pf.encls[i]->flags |= ENCL_DEAD;
 	for (size_t i = 0; i < sgx_pf.nr_vmas; i++) {
 		struct encl_vma *v = &sgx_pf.vmas[i];
 
@@ -331,9 +346,14 @@ void sgx_platform_fork_child(uint8_t *epc)
 	vepc_fork_child();
 	ksgxd_fork_child();
 	memset(sgx_pf.cpu.epcm, 0, sgx_pf.cpu.epc_pages * sizeof(*sgx_pf.cpu.epcm));
-	sgx_pf.cpu.epc = epc;
 	for (uint64_t i = 0; i < sgx_pf.cpu.epc_pages; i++)
 		sgx_pf.free_map[i / 64] |= 1ULL << (i % 64);
 	sgx_pf.nr_free = sgx_pf.cpu.epc_pages;
+	if (epc) {
+		sgx_pf.cpu.epc = epc;
+	} else {
+		/* No EPC of its own: the platform is down until the child opens a device. */
+		sgx_pf.ready = false;
+	}
 	drv_unlock(&sgx_pf.lock);
 }

@@ -285,16 +285,19 @@ void mem_fork_child(void)
 	int old = epc_fd;
 	uint8_t *old_map = epc_map;
 
-	if (!sgx_platform_ready())
-		return;
-	if (epc_create()) {
-		sgxemu_err("cannot create the EPC of the forked child");
+	if (!sgx_platform_ready()) {
+		sgx_fork_child(NULL);
 		return;
 	}
-	sgx_platform_fork_child(epc_map);
-	/* The parent's status file is the parent's. */
-	sgx_stat_attach(NULL);
-	stat_file_create();
+	if (epc_create()) {
+		/* Never go on with the parent's EPC: it is shared memory. */
+		sgxemu_err("cannot create the EPC of the forked child");
+		sgx_fork_child(NULL);
+	} else {
+		sgx_fork_child(epc_map);
+		/* The parent's status file is the parent's. */
+		stat_file_create();
+	}
 	raw_syscall2(SYS_munmap, old_map, epc_bytes);
 	raw_syscall1(SYS_close, old);
 }

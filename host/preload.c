@@ -48,6 +48,7 @@ __attribute__((constructor)) static void sgxemu_preload_init(void)
 	cpuid_init();
 	host_active = true;
 	signal_install();
-	pthread_atfork(NULL, NULL, fork_child);
+	/* [h-driver] No other thread may be inside the driver while fork copies it. */
+	pthread_atfork(sgx_fork_prepare, sgx_fork_parent, fork_child);
 	TRACE("preload active (cpuid faulting %s)", cpuid_faulting_enabled() ? "on" : "off");
 }
