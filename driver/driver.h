@@ -42,6 +42,15 @@ struct drv_mm {
 	void *(*backing_create)(uint64_t len);
 	void (*backing_discard)(void *p, uint64_t len);
 	void (*backing_destroy)(void *p, uint64_t len);
+	/* The host's memory behind EPC bytes [off, off+len) is about to be used: commit it in
+	 * one go (pages are handed out from it). NULL: the first touch commits each page. */
+	void (*epc_commit)(uint64_t off, uint64_t len);
+	/* [off, off+len) of the EPC holds no page in use: give the memory back (it reads as
+	 * zeros afterwards). NULL: keep it. */
+	void (*epc_decommit)(uint64_t off, uint64_t len);
+	/* Make page-aligned private memory of the emulator's own read as zeros without touching
+	 * it (a forked child's fresh tables). NULL: memset. */
+	void (*zero_pages)(void *p, uint64_t len);
 	/* Find and reserve len bytes (hint addr, 0 = anywhere); returns the address or 0. */
 	uint64_t (*reserve)(uint64_t hint, uint64_t len);
 	/* Describe the first mapping that ends above user address addr (as find_vma does):

@@ -303,6 +303,23 @@ void sgx_aex(struct cpu_lp *lp, struct cpu_regs *regs, unsigned vector, uint32_t
 	cpu_aex(&sgx_pf.cpu, lp, regs, vector, errcode, addr);
 }
 
+/* Zero a large table of ours cheaply: the page-aligned middle by the mm (fresh zero pages,
+ * nothing copied from the parent), the edges by hand. */
+static void zero_table(void *p, uint64_t len)
+{
+	uint8_t *b = p;
+	uint8_t *lo = (uint8_t *)(((uintptr_t)b + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK);
+	uint8_t *hi = (uint8_t *)(((uintptr_t)b + len) & SGX_PAGE_MASK);
+
+	if (!sgx_pf.mm->zero_pages || hi <= lo) {
+		memset(p, 0, len);
+		return;
+	}
+	memset(b, 0, (size_t)(lo - b));
+	sgx_pf.mm->zero_pages(lo, (uint64_t)(hi - lo));
+	memset(hi, 0, (size_t)(b + len - hi));
+}
+
 void sgx_fork_prepare(void)
 {
 	drv_lock(&sgx_pf.lock);
@@ -345,10 +362,10 @@ void sgx_fork_child(uint8_t *epc)
 	sgx_pf.nr_vmas = kept;
 	vepc_fork_child();
 	ksgxd_fork_child();
-	memset(sgx_pf.cpu.epcm, 0, sgx_pf.cpu.epc_pages * sizeof(*sgx_pf.cpu.epcm));
-	for (uint64_t i = 0; i < sgx_pf.cpu.epc_pages; i++)
-		sgx_pf.free_map[i / 64] |= 1ULL << (i % 64);
-	sgx_pf.nr_free = sgx_pf.cpu.epc_pages;
+	/* A fresh EPCM and owner table: no page of the parent's is valid or owned here. */
+	zero_table(sgx_pf.cpu.epcm, sgx_pf.cpu.epc_pages * sizeof(*sgx_pf.cpu.epcm));
+	zero_table(sgx_pf.owner, sgx_pf.cpu.epc_pages * sizeof(*sgx_pf.owner));
+	epc_alloc_fork_child();
 	if (epc) {
 		sgx_pf.cpu.epc = epc;
 	} else {

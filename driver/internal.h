@@ -108,6 +108,11 @@ struct sgx_platform {
 	uint64_t *free_map;    /* bit set = free EPC page */
 	uint64_t nr_free;
 	uint64_t cursor;
+	uint16_t *chunk_used;     /* per 2 MiB chunk of the EPC: pages allocated */
+	uint8_t *chunk_committed; /* per chunk: the host's memory is committed (epc_commit) */
+	uint64_t nr_spare_chunks; /* committed chunks with no page allocated */
+	uint64_t *chunk_idle_since; /* per chunk: epc_ticks when its last page went */
+	uint64_t epc_ticks;         /* the reclaimer's ticks */
 	struct encl_vma *vmas; /* sorted by start, non-overlapping */
 	size_t nr_vmas, cap_vmas;
 	/* Enclaves released while threads were inside: freed once the last has left. */
@@ -119,11 +124,17 @@ extern struct sgx_platform sgx_pf;
 /* EPC allocator (epc_alloc.c). */
 long epc_alloc_page(void);
 void epc_free_page(uint32_t idx);
+/* After fork: every page free, nothing committed (the child's EPC is new). */
+void epc_alloc_fork_child(void);
+/* A tick of the reclaimer: give back the memory of chunks that have held no page for a
+ * while, beyond the few kept for reuse. */
+void epc_decommit_idle(void);
 
 /* The background reclaimer (ksgxd.c). */
 void ksgxd_start(void);
 void ksgxd_kick(void);
 void ksgxd_fork_child(void);
+bool ksgxd_running(void);
 
 /* Reclaim (reclaim.c). */
 /* An EPC page, reclaiming enclave pages when none is free: index or -ENOMEM. */

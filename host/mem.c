@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/falloc.h>
 #include <sys/personality.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -179,6 +180,24 @@ static bool mm_capable_sys_admin(void)
 	return d[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
 }
 
+/* Commit a chunk of the EPC at once: one call instead of a fault per page. Kernels without
+ * MADV_POPULATE_WRITE (before 5.14) fault the pages in on first touch. */
+static void mm_epc_commit(uint64_t off, uint64_t len)
+{
+	raw_syscall3(SYS_madvise, epc_map + off, len, MADV_POPULATE_WRITE);
+}
+
+/* A chunk with no page in use: give the memory back to the host. */
+static void mm_epc_decommit(uint64_t off, uint64_t len)
+{
+	raw_syscall4(SYS_fallocate, epc_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
+}
+
+static void mm_zero_pages(void *p, uint64_t len)
+{
+	raw_syscall3(SYS_madvise, p, len, MADV_DONTNEED);
+}
+
 const struct drv_mm host_mm = {
 	.map_epc = mm_map_epc,
 	.map_none = mm_map_none,
@@ -189,6 +208,9 @@ const struct drv_mm host_mm = {
 	.backing_create = mm_backing_create,
 	.backing_discard = mm_backing_discard,
 	.backing_destroy = mm_backing_destroy,
+	.epc_commit = mm_epc_commit,
+	.epc_decommit = mm_epc_decommit,
+	.zero_pages = mm_zero_pages,
 	.reserve = mm_reserve,
 	.src_vma = maps_src_vma,
 	.read_implies_exec = mm_read_implies_exec,
@@ -197,8 +219,8 @@ const struct drv_mm host_mm = {
 };
 
 /* A memfd holds the EPC; the driver maps its pages into ELRANGE and the emulator reaches all
- * of it through one shared mapping, populated up front so enclave builds do not pay for
- * first-touch faults. */
+ * of it through one shared mapping. Nothing is committed up front: the driver commits chunks
+ * as it hands out their pages (mm_epc_commit) and gives back chunks it no longer uses. */
 static int epc_create(void)
 {
 	long fd, p;
@@ -217,7 +239,7 @@ static int epc_create(void)
 		raw_syscall1(SYS_close, fd);
 		return -ENOMEM;
 	}
-	p = mmap_raw(0, epc_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, (int)fd, 0);
+	p = mmap_raw(0, epc_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
 	if (is_err(p)) {
 		raw_syscall1(SYS_close, fd);
 		return (int)p;
