@@ -22,6 +22,8 @@ void mem_fork_child(void);
 /* Status file (stat.c). */
 void stat_file_create(void);
 void stat_file_remove(void);
+void stat_file_forget(void);   /* forked child: the parent's file is not ours */
+bool stat_file_exists(void);
 
 /* File descriptors (fd.c). */
 struct sgx_file *fd_lookup(int fd);

@@ -95,9 +95,12 @@ static void ipi_one(struct thread_rec *t, void *arg)
 	struct ipi_req *q = arg;
 	bool paused;
 
-	if (!t->lp.in_enclave || t->lp.secs != q->secs || t->lp.entry_epoch >= q->epoch)
+	/* Another thread's logical processor: the lock-free protocol of cpu/cpu.h. */
+	if (!atomic_load_explicit(&t->lp.in_enclave, memory_order_acquire) ||
+	    atomic_load_explicit(&t->lp.secs, memory_order_relaxed) != q->secs ||
+	    atomic_load_explicit(&t->lp.entry_epoch, memory_order_relaxed) >= q->epoch)
 		return;
-	paused = t->lp.paused;
+	paused = atomic_load_explicit(&t->lp.paused, memory_order_acquire);
 	/* A thread waiting in one of our traps runs no enclave code: it counts as outside. A
 	 * shootdown still makes it take the AEX once it returns to enclave code (the signal
 	 * waits while our handler runs), as it would after the #PF on hardware. */
@@ -277,8 +280,12 @@ int mem_platform_up(void)
 	struct cpu_key_config kc;
 	int r;
 
-	if (sgx_platform_ready())
+	if (sgx_platform_ready()) {
+		/* A forked child gets its status file when it first uses SGX. */
+		if (!stat_file_exists())
+			stat_file_create();
 		return 0;
+	}
 	r = keys_config(&kc);
 	if (r)
 		return r;
@@ -317,9 +324,10 @@ void mem_fork_child(void)
 		sgx_fork_child(NULL);
 	} else {
 		sgx_fork_child(epc_map);
-		/* The parent's status file is the parent's. */
-		stat_file_create();
 	}
+	/* The parent's status file is the parent's; the child makes its own if it opens a
+	 * device (a child that only execs or exits leaves none behind). */
+	stat_file_forget();
 	raw_syscall2(SYS_munmap, old_map, epc_bytes);
 	raw_syscall1(SYS_close, old);
 }

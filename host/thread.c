@@ -32,10 +32,10 @@ struct thread_rec *thread_self(void)
 		if (cur == 0) {
 			int expect = 0;
 
-			if (atomic_compare_exchange_strong(&t->tid, &expect, tid)) {
-				memset(&t->lp, 0, sizeof(t->lp));
+			/* A free slot's logical processor is all zero already (static storage, or
+			 * thread_reset_all): other threads may be reading it (host_ipi). */
+			if (atomic_compare_exchange_strong(&t->tid, &expect, tid))
 				return t;
-			}
 			if (expect == tid)
 				return t;
 		}
@@ -95,6 +95,8 @@ void thread_reset_all(void)
 
 	for (unsigned i = 0; i < THREAD_SLOTS; i++) {
 		if (atomic_load(&threads[i].tid) != self) {
+			/* The child has one thread: nobody reads these concurrently. */
+			memset(&threads[i].lp, 0, sizeof(threads[i].lp));
 			atomic_store(&threads[i].tid, 0);
 			threads[i].altstack = NULL;
 		}

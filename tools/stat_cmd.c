@@ -76,12 +76,14 @@ int cmd_stat(int argc, char **argv, int i)
 	}
 	while ((d = readdir(dp))) {
 		int pid = atoi(d->d_name);
+		const char *dot = strchr(d->d_name, '.');
 
-		if (pid <= 0 || !strstr(d->d_name, ".stat") || (want && pid != want))
+		if (pid <= 0 || !dot || strcmp(dot, ".stat") || (want && pid != want))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
-		/* A process that died without cleaning up leaves its file behind. */
-		if (kill(pid, 0) && errno == ESRCH) {
+		/* A process that died without cleaning up leaves its file behind; its pid may
+		 * even be another process's by now. */
+		if (sgxemu_stat_stale(path, pid)) {
 			unlink(path);
 			continue;
 		}
