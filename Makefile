@@ -43,8 +43,8 @@ TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/obj/%.o)
 INTEG_SRCS := $(wildcard tests/integ/*.c)
 INTEG_BINS := $(INTEG_SRCS:tests/integ/%.c=$(BUILD)/tests/integ/%)
 
-.PHONY: all test unit integ conformance bench clean demo san-test
-all: $(BUILD)/sgxemu $(BUILD)/libsgxemu.so $(BUILD)/shim/cpuid.h
+.PHONY: all test unit integ conformance compat bench clean demo san-test
+all: $(BUILD)/sgxemu $(BUILD)/libsgxemu.so $(BUILD)/libsgxemu-boot.so $(BUILD)/shim/cpuid.h
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -73,7 +73,15 @@ $(BUILD)/obj/host/vdso_blob.o: CFLAGS_BASE += -DVDSO_IMAGE_PATH='"$(BUILD)/vdso.
 
 $(BUILD)/libsgxemu.so: $(HOST_OBJS) $(BUILD)/libsgxemu_core.a
 	$(CC) -shared $(SANFLAGS) -o $@ $(HOST_OBJS) -Wl,--whole-archive $(BUILD)/libsgxemu_core.a \
-		-Wl,--no-whole-archive -Wl,-z,noexecstack -Wl,-z,now $(LDLIBS) -ldl
+		-Wl,--no-whole-archive -Wl,-z,noexecstack -Wl,-z,now $(LDLIBS) -lcapstone -ldl
+
+# The boot shim (host/boot/): an LD_AUDIT module without libc, loaded before anything else in
+# images that inherit the seccomp filter.
+$(BUILD)/libsgxemu-boot.so: host/boot/boot.c host/gate.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -ffreestanding -fno-stack-protector \
+		-D_GNU_SOURCE -I. -nostdlib -shared -Wl,-z,noexecstack -Wl,--hash-style=both \
+		-o $@ $<
 
 $(BUILD)/sgxemu: $(TOOL_OBJS) $(BUILD)/libsgxemu_core.a
 	$(CC) $(SANFLAGS) -o $@ $(TOOL_OBJS) $(BUILD)/libsgxemu_core.a $(LDLIBS)
@@ -104,6 +112,11 @@ test: all unit integ
 
 conformance: all
 	conformance/run.sh $(BUILD)
+
+# Real SGX software, never part of make test: Gramine's PAL regression suite, built from
+# GRAMINE_SRC (outside this repository; unset: reported skipped). See README, "Compatibility".
+compat: all
+	compat/gramine.sh $(BUILD)
 
 san-test:
 	$(MAKE) SAN=1 all unit integ

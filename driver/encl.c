@@ -86,7 +86,7 @@ struct sgx_file *sgx_open(enum sgx_file_kind kind, int *err)
 		return NULL;
 	}
 	f->kind = kind;
-	f->refs = 1;
+	atomic_init(&f->refs, 1);
 	if (kind == SGX_FILE_ENCLAVE) {
 		f->encl = calloc(1, sizeof(*f->encl));
 		if (!f->encl) {
@@ -116,23 +116,21 @@ enum sgx_file_kind sgx_file_kind(const struct sgx_file *f)
 
 void sgx_file_get(struct sgx_file *f)
 {
-	drv_lock(&sgx_pf.lock);
-	f->refs++;
-	drv_unlock(&sgx_pf.lock);
+	atomic_fetch_add(&f->refs, 1);
 }
 
 void sgx_file_put(struct sgx_file *f)
 {
+	if (atomic_fetch_sub(&f->refs, 1) != 1)
+		return;
 	drv_lock(&sgx_pf.lock);
 	encl_reap();
-	if (--f->refs == 0) {
-		if (f->encl)
-			encl_put(f->encl);
-		if (f->vepc)
-			vepc_release(f->vepc);
-		free(f);
-	}
+	if (f->encl)
+		encl_put(f->encl);
+	if (f->vepc)
+		vepc_release(f->vepc);
 	drv_unlock(&sgx_pf.lock);
+	free(f);
 }
 
 struct encl_page *encl_page_lookup(struct sgx_encl *e, uint64_t addr)

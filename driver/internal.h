@@ -71,7 +71,8 @@ struct sgx_vepc;
 
 struct sgx_file {
 	enum sgx_file_kind kind;
-	int refs;
+	atomic_int refs;       /* fds + calls in progress; lock-free (the host's fd table takes
+				* references under its own lock, never the driver's) */
 	struct sgx_encl *encl;
 	struct sgx_vepc *vepc;
 };

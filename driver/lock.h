@@ -6,8 +6,8 @@
  *
  * What it guards: everything in struct sgx_platform (the VMA list, the EPC allocator and its
  * owner table, the enclave list, counters, the status image), every struct sgx_encl and its
- * page table, every struct sgx_file's reference count, the vEPC instances, and the EPCM
- * fields that ENCLS leaves change (valid, type, perm, flags, linaddr, secs...).
+ * page table and reference count, the vEPC instances, and the EPCM fields that ENCLS leaves
+ * change (valid, type, perm, flags, linaddr, secs...).
  *
  * What is lock-free, and how:
  *  - The AEX (sgx_aex, from the trap path of a thread in enclave mode). It writes only what
@@ -21,6 +21,8 @@
  *  - struct cpu_lp's in_enclave, paused, secs and entry_epoch, written only by their thread,
  *    read by the host's IPI sender (host_ipi) in other threads: see the ordering in cpu/cpu.h.
  *  - sgx_encl.ioctl_busy: the kernel's SGX_ENCL_IOCTL bit, test-and-set before the lock.
+ *  - sgx_file.refs: fds and calls in progress, counted atomically (the host's fd table takes
+ *    references under its own lock); the last put takes the driver lock to release.
  *  - The reclaimer thread's wake-up word and started flag (ksgxd.c).
  *
  * Who takes it: every entry point of driver.h and virt.h except sgx_aex, sgx_platform_ready

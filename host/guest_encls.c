@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "driver/virt.h"
+#include "host/fd.h"
 #include "host/host.h"
 #include "sgxemu.h"
 
@@ -36,9 +37,12 @@ EXPORT int sgxemu_guest_set_cpuid(const struct sgxemu_guest_cpuid *c)
 
 EXPORT int sgxemu_guest_allow_attribute(int provision_fd)
 {
-	struct sgx_file *f = fd_lookup(provision_fd);
+	struct sgx_file *f = host_active ? fd_get(provision_fd, NULL) : NULL;
+	bool provision = f && sgx_file_kind(f) == SGX_FILE_PROVISION;
 
-	if (!host_active || !f || sgx_file_kind(f) != SGX_FILE_PROVISION)
+	if (f)
+		sgx_file_put(f);
+	if (!provision)
 		return -EINVAL;
 	sgx_virt_allow_provisionkey(true);
 	return 0;

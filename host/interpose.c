@@ -1,22 +1,25 @@
-/* The one list of libc symbols the preload interposes. Each entry only decodes arguments and
- * calls the driver (driver/) or the host modules; everything else goes to the real libc. */
+/* The one list of libc symbols the preload interposes. Each entry only converts between
+ * libc's conventions (errno, libc's structures, variadic arguments) and the kernel's, and
+ * calls the same host/sys_*.c function the seccomp trap path calls; everything else goes to
+ * the real libc. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-#include "driver/virt.h"
+#include "host/filter.h"
 #include "host/host.h"
+#include "host/signal.h"
+#include "host/sys.h"
 #include "host/vdso.h"
-#include "util/trace.h"
 
 /* Interposed symbols are the only ones the preload exports. */
 #define EXPORT __attribute__((visibility("default")))
@@ -28,376 +31,249 @@
 
 long host_ret(long r)
 {
-	if (r < 0) {
+	if (r < 0 && r > -4096) {
 		errno = (int)-r;
 		return -1;
 	}
 	return r;
 }
 
-/* ---- device files ---- */
-
-/* /dev/sgx_provision is root:GROUP with a configured mode (docs/keys.md); who may open it
- * is decided as the VFS decides for such a node, with the effective ids for open and the
- * real ones for access(2). */
-static bool provision_permitted(int want, bool effective)
+static void *host_ret_ptr(long r)
 {
-	gid_t gid = config_provision_gid(&host_cfg), *groups = NULL;
-	bool in = (effective ? getegid() : getgid()) == gid;
-	int n = in ? 0 : getgroups(0, NULL);
-
-	if (n > 0 && (groups = malloc((size_t)n * sizeof(*groups)))) {
-		n = getgroups(n, groups);
-		for (int i = 0; i < n && !in; i++)
-			in = groups[i] == gid;
-		free(groups);
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return MAP_FAILED;
 	}
-	return config_provision_access(&host_cfg, effective ? geteuid() : getuid(), in, want);
+	return (void *)r;
 }
 
-static int open_want(int flags)
-{
-	switch (flags & O_ACCMODE) {
-	case O_WRONLY:
-		return W_OK;
-	case O_RDWR:
-		return R_OK | W_OK;
-	default:
-		return R_OK;
-	}
-}
+/* ---- files ---- */
 
-static int dev_open(enum sgx_file_kind kind, int flags)
+static unsigned open_mode(int flags, va_list ap)
 {
-	struct sgx_file *f;
-	int fd, err = 0, r;
-
-	REAL(open);
-	if (kind == SGX_FILE_PROVISION && !provision_permitted(open_want(flags), true)) {
-		TRACE("open /dev/sgx_provision: EACCES (mode %03o, group %s)",
-		      host_cfg.provision_mode, host_cfg.provision_group);
-		return (int)host_ret(-EACCES);
-	}
-	r = mem_platform_up();
-	if (r)
-		return (int)host_ret(r);
-	f = sgx_open(kind, &err);
-	if (!f)
-		return (int)host_ret(err);
-	/* [h-driver] The open mode decides what may be mapped (any device): the fd keeps it. */
-	fd = real_open("/dev/null", (flags & O_ACCMODE) | (flags & O_CLOEXEC));
-	if (fd < 0) {
-		sgx_file_put(f);
-		return -1;
-	}
-	fd_install(fd, f);
-	TRACE("open %s -> fd %d", kind == SGX_FILE_ENCLAVE ? "/dev/sgx_enclave" :
-				  kind == SGX_FILE_VEPC ? "/dev/sgx_vepc" : "/dev/sgx_provision", fd);
-	return fd;
-}
-
-static enum sgx_file_kind device_at(int dirfd, const char *path)
-{
-	(void)dirfd; /* the device paths we answer are absolute */
-	return host_active ? fd_device_of(path) : 0;
+	return (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, unsigned) : 0;
 }
 
 EXPORT int open(const char *path, int flags, ...)
 {
-	enum sgx_file_kind k = device_at(AT_FDCWD, path);
-	mode_t mode = 0;
+	va_list ap;
+	unsigned mode;
+
+	long r;
 
 	REAL(open);
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return k ? dev_open(k, flags) : real_open(path, flags, mode);
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	r = sys_openat(AT_FDCWD, (uintptr_t)path, flags, mode);
+	return r == SYS_PASS ? real_open(path, flags, mode) : (int)host_ret(r);
 }
 
 EXPORT int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 
 EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
-	enum sgx_file_kind k = device_at(dirfd, path);
-	mode_t mode = 0;
+	va_list ap;
+	unsigned mode;
+
+	long r;
 
 	REAL(openat);
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return k ? dev_open(k, flags) : real_openat(dirfd, path, flags, mode);
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	r = sys_openat(dirfd, (uintptr_t)path, flags, mode);
+	return r == SYS_PASS ? real_openat(dirfd, path, flags, mode) : (int)host_ret(r);
 }
 
 EXPORT int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
 
 EXPORT int __open_2(const char *path, int flags)
 {
-	return open(path, flags);
+	long r = sys_openat(AT_FDCWD, (uintptr_t)path, flags, 0);
+
+	REAL(__open_2);
+	return r == SYS_PASS ? real___open_2(path, flags) : (int)host_ret(r);
 }
 
 EXPORT int __open64_2(const char *path, int flags) __attribute__((alias("__open_2")));
 
 EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-	return openat(dirfd, path, flags);
+	long r = sys_openat(dirfd, (uintptr_t)path, flags, 0);
+
+	REAL(__openat_2);
+	return r == SYS_PASS ? real___openat_2(dirfd, path, flags) : (int)host_ret(r);
 }
 
-/* The device nodes look like character devices to programs that probe for SGX. */
-static int dev_stat(enum sgx_file_kind k, struct stat *st)
+EXPORT int __openat64_2(int dirfd, const char *path, int flags) __attribute__((alias("__openat_2")));
+
+EXPORT int creat(const char *path, mode_t mode)
 {
-	memset(st, 0, sizeof(*st));
-	st->st_mode = S_IFCHR | (k == SGX_FILE_PROVISION ? host_cfg.provision_mode : 0666);
-	if (k == SGX_FILE_PROVISION)
-		st->st_gid = config_provision_gid(&host_cfg);
-	st->st_rdev = makedev(10, k == SGX_FILE_ENCLAVE ? 125 : 126);
-	st->st_nlink = 1;
-	st->st_blksize = 4096;
-	st->st_dev = makedev(0, 5);
-	st->st_ino = 1000 + (ino_t)k;
-	return 0;
+	long r = sys_openat(AT_FDCWD, (uintptr_t)path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+
+	REAL(creat);
+	return r == SYS_PASS ? real_creat(path, mode) : (int)host_ret(r);
 }
+
+EXPORT int creat64(const char *path, mode_t mode) __attribute__((alias("creat")));
 
 EXPORT int stat(const char *path, struct stat *st)
 {
-	enum sgx_file_kind k = device_at(AT_FDCWD, path);
+	long r;
 
 	REAL(stat);
-	return k ? dev_stat(k, st) : real_stat(path, st);
+	return sys_dev_stat(path, st, &r) ? (int)r : real_stat(path, st);
 }
 
 EXPORT int lstat(const char *path, struct stat *st)
 {
-	enum sgx_file_kind k = device_at(AT_FDCWD, path);
+	long r;
 
 	REAL(lstat);
-	return k ? dev_stat(k, st) : real_lstat(path, st);
+	return sys_dev_stat(path, st, &r) ? (int)r : real_lstat(path, st);
 }
 
 EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
-	enum sgx_file_kind k = device_at(dirfd, path);
+	long r;
 
 	REAL(fstatat);
-	return k ? dev_stat(k, st) : real_fstatat(dirfd, path, st, flags);
+	return sys_dev_stat(path, st, &r) ? (int)r : real_fstatat(dirfd, path, st, flags);
 }
 
 EXPORT int stat64(const char *path, struct stat64 *st) __attribute__((alias("stat")));
 EXPORT int lstat64(const char *path, struct stat64 *st) __attribute__((alias("lstat")));
 EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags) __attribute__((alias("fstatat")));
 
-static int dev_access(enum sgx_file_kind k, int mode, bool effective)
-{
-	if (mode & X_OK)
-		return (int)host_ret(-EACCES);
-	if (k == SGX_FILE_PROVISION && (mode & (R_OK | W_OK)) &&
-	    !provision_permitted(mode, effective))
-		return (int)host_ret(-EACCES);
-	return 0;
-}
-
 EXPORT int access(const char *path, int mode)
 {
-	enum sgx_file_kind k = device_at(AT_FDCWD, path);
+	long r;
 
 	REAL(access);
-	return k ? dev_access(k, mode, false) : real_access(path, mode);
+	return sys_dev_access(path, mode, 0, &r) ? (int)host_ret(r) : real_access(path, mode);
 }
 
 EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
-	enum sgx_file_kind k = device_at(dirfd, path);
+	long r;
 
 	REAL(faccessat);
-	return k ? dev_access(k, mode, flags & AT_EACCESS) : real_faccessat(dirfd, path, mode, flags);
+	return sys_dev_access(path, mode, flags, &r) ? (int)host_ret(r)
+						     : real_faccessat(dirfd, path, mode, flags);
 }
 
 EXPORT int close(int fd)
 {
+	long r = sys_close(fd);
+
 	REAL(close);
-	if (fd_lookup(fd))
-		fd_forget(fd);
-	return real_close(fd);
+	return r == SYS_PASS ? real_close(fd) : (int)host_ret(r);
 }
 
-static int dup_result(int oldfd, int newfd)
+EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
-	struct sgx_file *f = newfd >= 0 ? fd_lookup(oldfd) : NULL;
+	return (int)host_ret(sys_close_range(first, last, (unsigned)flags));
+}
 
-	if (f) {
-		sgx_file_get(f);
-		fd_install(newfd, f);
-	}
-	return newfd;
+/* glibc's closefrom uses close_range underneath, out of our sight. */
+EXPORT void closefrom(int lowfd)
+{
+	REAL(closefrom);
+	if (lowfd < 0 || sys_close_range((unsigned)lowfd, ~0U, 0))
+		real_closefrom(lowfd);
 }
 
 EXPORT int dup(int fd)
 {
+	long r = sys_dup(fd);
+
 	REAL(dup);
-	return dup_result(fd, real_dup(fd));
+	return r == SYS_PASS ? real_dup(fd) : (int)host_ret(r);
 }
 
 EXPORT int dup2(int oldfd, int newfd)
 {
-	int r;
+	long r = sys_dup2(oldfd, newfd);
 
 	REAL(dup2);
-	r = real_dup2(oldfd, newfd);
-	if (r >= 0 && oldfd != newfd) {
-		fd_forget(newfd);
-		dup_result(oldfd, r);
-	}
-	return r;
+	return r == SYS_PASS ? real_dup2(oldfd, newfd) : (int)host_ret(r);
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	int r;
+	long r = sys_dup3(oldfd, newfd, flags);
 
 	REAL(dup3);
-	r = real_dup3(oldfd, newfd, flags);
-	if (r >= 0) {
-		fd_forget(newfd);
-		dup_result(oldfd, r);
-	}
-	return r;
+	return r == SYS_PASS ? real_dup3(oldfd, newfd, flags) : (int)host_ret(r);
 }
 
 EXPORT int fcntl(int fd, int cmd, ...)
 {
 	va_list ap;
-	long arg;
-	int r;
+	unsigned long arg;
+
+	long r;
 
 	REAL(fcntl);
 	va_start(ap, cmd);
-	arg = va_arg(ap, long);
+	arg = va_arg(ap, unsigned long);
 	va_end(ap);
-	r = real_fcntl(fd, cmd, arg);
-	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
-		dup_result(fd, r);
-	return r;
+	r = sys_fcntl(fd, cmd, arg);
+	return r == SYS_PASS ? real_fcntl(fd, cmd, arg) : (int)host_ret(r);
 }
 
 EXPORT int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
 
 EXPORT int ioctl(int fd, unsigned long req, ...)
 {
-	struct sgx_file *f = fd_lookup(fd);
-	/* [h-driver] The system call takes a 32-bit command: the upper half is ignored. */
-	unsigned int cmd = (unsigned int)req;
 	va_list ap;
 	unsigned long arg;
+
+	long r;
 
 	REAL(ioctl);
 	va_start(ap, req);
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
-	/* The VFS answers these before any driver sees them. */
-	if (!f || cmd == FIOCLEX || cmd == FIONCLEX || cmd == FIONBIO || cmd == FIOASYNC)
-		return real_ioctl(fd, req, arg);
-	return (int)host_ret(sgx_ioctl(f, cmd, arg, fd_lookup));
+	r = sys_ioctl(fd, req, arg);
+	return r == SYS_PASS ? real_ioctl(fd, req, arg) : (int)host_ret(r);
 }
 
 /* ---- memory ---- */
 
-/* [h-driver] The fd's access mode, which mmap checks (SGX_FMODE_*). */
-static unsigned fd_fmode(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-	int acc = fl < 0 ? -1 : fl & O_ACCMODE;
-
-	return (acc == O_RDONLY || acc == O_RDWR ? SGX_FMODE_READ : 0) |
-	       (acc == O_WRONLY || acc == O_RDWR ? SGX_FMODE_WRITE : 0);
-}
-
-/* [h-driver] The real mmap as sgx_mmap_over's callback: the address or -errno. */
-struct real_mmap_args {
-	void *addr;
-	size_t len;
-	int prot, flags, fd;
-	off_t off;
-};
-
-static long real_mmap_call(void *ctx)
-{
-	struct real_mmap_args *a = ctx;
-	void *p;
-
-	REAL(mmap);
-	p = real_mmap(a->addr, a->len, a->prot, a->flags, a->fd, a->off);
-	return p == MAP_FAILED ? -errno : (long)(uintptr_t)p;
-}
-
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	struct sgx_file *f = (flags & MAP_ANONYMOUS) ? NULL : fd_lookup(fd);
-	long r;
+	long r = sys_mmap((uintptr_t)addr, len, prot, flags, fd, (uint64_t)off);
 
 	REAL(mmap);
-	if (f) {
-		/* [h-driver] One call for every device file, with the offset and access mode. */
-		r = sgx_mmap(f, (uintptr_t)addr, len, prot, flags, (uint64_t)off, fd_fmode(fd));
-		if (r < 0 && r > -4096) {
-			errno = (int)-r;
-			return MAP_FAILED;
-		}
-		return (void *)r;
-	}
-	if (host_active && (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE)) {
-		/* [h-driver] Replacing is atomic: the driver forgets enclave mappings in the range
-		 * only once the real mmap has replaced them. */
-		struct real_mmap_args a = { addr, len, prot, flags, fd, off };
-
-		r = sgx_mmap_over((uintptr_t)addr, len, real_mmap_call, &a);
-		if (r < 0 && r > -4096) {
-			errno = (int)-r;
-			return MAP_FAILED;
-		}
-		return (void *)r;
-	}
-	return real_mmap(addr, len, prot, flags, fd, off);
+	return r == SYS_PASS ? real_mmap(addr, len, prot, flags, fd, off) : host_ret_ptr(r);
 }
 
 EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) __attribute__((alias("mmap")));
 
 EXPORT int munmap(void *addr, size_t len)
 {
-	long r;
+	long r = sys_munmap((uintptr_t)addr, len);
 
 	REAL(munmap);
-	if (host_active && sgx_munmap((uintptr_t)addr, len, &r))
-		return (int)host_ret(r);
-	return real_munmap(addr, len);
+	return r == SYS_PASS ? real_munmap(addr, len) : (int)host_ret(r);
 }
 
 EXPORT int mprotect(void *addr, size_t len, int prot)
 {
-	long r;
+	long r = sys_mprotect((uintptr_t)addr, len, prot);
 
 	REAL(mprotect);
-	if (host_active && sgx_mprotect((uintptr_t)addr, len, prot, &r))
-		return (int)host_ret(r);
-	return real_mprotect(addr, len, prot);
+	return r == SYS_PASS ? real_mprotect(addr, len, prot) : (int)host_ret(r);
 }
 
-/* [h-driver] Enclave and vEPC mappings answer madvise as their VMAs do on Linux; the EPC
- * behind them must never be dropped by the host's madvise. */
 EXPORT int madvise(void *addr, size_t len, int advice)
 {
-	long r;
+	long r = sys_madvise((uintptr_t)addr, len, advice);
 
 	REAL(madvise);
-	if (host_active && sgx_madvise((uintptr_t)addr, len, advice, &r))
-		return (int)host_ret(r);
-	return real_madvise(addr, len, advice);
+	return r == SYS_PASS ? real_madvise(addr, len, advice) : (int)host_ret(r);
 }
 
 EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
@@ -405,24 +281,58 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	va_list ap;
 	void *new_addr;
 
+	long r;
+
 	REAL(mremap);
 	va_start(ap, flags);
-	new_addr = va_arg(ap, void *);
+	new_addr = (flags & MREMAP_FIXED) ? va_arg(ap, void *) : NULL;
 	va_end(ap);
-	if (host_active) {
-		long r;
+	r = sys_mremap((uintptr_t)old, old_len, new_len, flags, (uintptr_t)new_addr);
+	return r == SYS_PASS ? real_mremap(old, old_len, new_len, flags, new_addr) : host_ret_ptr(r);
+}
 
-		/* [h-driver] Enclave and vEPC mappings: the driver answers (or unmaps them from
-		 * the ranges the kernel's mremap unmaps, then the real mremap runs). */
-		if (sgx_mremap((uintptr_t)old, old_len, new_len, flags, (uintptr_t)new_addr, &r)) {
-			if (r < 0 && r > -4096) {
-				errno = (int)-r;
-				return MAP_FAILED;
-			}
-			return (void *)r;
-		}
-	}
-	return real_mremap(old, old_len, new_len, flags, new_addr);
+/* ---- the raw entry libc offers ---- */
+
+/* syscall(3): the calls we answer go to the same table the seccomp trap uses. */
+EXPORT long syscall(long nr, ...)
+{
+	va_list ap;
+	long a[6];
+
+	long r;
+
+	REAL(syscall);
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	r = host_active ? sys_answer(nr, a, NULL) : SYS_PASS;
+	return r == SYS_PASS ? real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) : host_ret(r);
+}
+
+/* ---- loading code ---- */
+
+/* Code loaded later may make system calls without libc (the filter's "auto" setting). */
+EXPORT void *dlopen(const char *file, int mode)
+{
+	void *h;
+
+	REAL(dlopen);
+	h = real_dlopen(file, mode);
+	if (h)
+		filter_consider();
+	return h;
+}
+
+EXPORT void *dlmopen(Lmid_t lmid, const char *file, int mode)
+{
+	void *h;
+
+	REAL(dlmopen);
+	h = real_dlmopen(lmid, file, mode);
+	if (h)
+		filter_consider();
+	return h;
 }
 
 /* ---- vDSO ---- */
@@ -437,14 +347,45 @@ EXPORT unsigned long getauxval(unsigned long type)
 
 /* ---- signals ---- */
 
+/* glibc keeps two real-time signals for itself and refuses them to the program. */
+static bool libc_internal_signal(int sig)
+{
+	return sig == 32 || sig == 33;
+}
+
+static void kact_from_libc(const struct sigaction *a, struct ksigaction *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->handler = (uint64_t)(uintptr_t)a->sa_handler;
+	/* As glibc's sigaction fills it in: the program's view then matches what it would
+	 * read back without us. */
+	k->flags = (uint64_t)(unsigned)a->sa_flags | SA_RESTORER;
+	k->restorer = (uint64_t)(uintptr_t)sgxemu_restore_rt;
+	memcpy(&k->mask, &a->sa_mask, sizeof(k->mask));
+}
+
+static void kact_to_libc(const struct ksigaction *k, struct sigaction *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sa_handler = (void (*)(int))(uintptr_t)k->handler;
+	a->sa_flags = (int)k->flags;
+	a->sa_restorer = (void (*)(void))(uintptr_t)k->restorer;
+	memcpy(&a->sa_mask, &k->mask, sizeof(k->mask));
+}
+
 EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-	REAL(sigaction);
-	if (signal_is_ours(sig))
-		return signal_program_action(sig, act, old);
-	if (host_active && sig > 0 && sig < NSIG && sig != SIGKILL && sig != SIGSTOP)
-		return signal_async_action(sig, act, old);
-	return real_sigaction(sig, act, old);
+	struct ksigaction k, ko;
+	long r;
+
+	if (libc_internal_signal(sig))
+		return (int)host_ret(-EINVAL);
+	if (act)
+		kact_from_libc(act, &k);
+	r = sys_rt_sigaction(sig, act ? &k : NULL, old ? &ko : NULL, 8);
+	if (r == 0 && old)
+		kact_to_libc(&ko, old);
+	return (int)host_ret(r);
 }
 
 EXPORT int __sigaction(int sig, const struct sigaction *act, struct sigaction *old)
@@ -452,7 +393,7 @@ EXPORT int __sigaction(int sig, const struct sigaction *act, struct sigaction *o
 	return sigaction(sig, act, old);
 }
 
-static sighandler_t bsd_style(int sig, sighandler_t h, int flags)
+static sighandler_t signal_with(int sig, sighandler_t h, int flags, bool mask_self)
 {
 	struct sigaction sa, old;
 
@@ -460,32 +401,99 @@ static sighandler_t bsd_style(int sig, sighandler_t h, int flags)
 	sa.sa_handler = h;
 	sa.sa_flags = flags;
 	sigemptyset(&sa.sa_mask);
-	if (signal_is_ours(sig))
-		signal_program_action(sig, &sa, &old);
-	else if (signal_async_action(sig, &sa, &old))
+	if (mask_self && sig > 0 && sig < NSIG)
+		sigaddset(&sa.sa_mask, sig);
+	if (sigaction(sig, &sa, &old))
 		return SIG_ERR;
 	return old.sa_handler;
 }
 
+/* BSD semantics, as glibc's signal(): restart, the signal blocked in its handler. */
 EXPORT sighandler_t signal(int sig, sighandler_t h)
 {
-	REAL(signal);
-	if (signal_is_ours(sig) || (host_active && sig > 0 && sig < NSIG && sig != SIGKILL &&
-				     sig != SIGSTOP))
-		return bsd_style(sig, h, SA_RESTART);
-	return real_signal(sig, h);
+	return signal_with(sig, h, SA_RESTART, true);
 }
 
 EXPORT sighandler_t bsd_signal(int sig, sighandler_t h)
 {
-	return signal(sig, h);
+	return signal_with(sig, h, SA_RESTART, true);
 }
 
 EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
 {
-	REAL(sysv_signal);
-	if (signal_is_ours(sig) || (host_active && sig > 0 && sig < NSIG && sig != SIGKILL &&
-				     sig != SIGSTOP))
-		return bsd_style(sig, h, SA_RESETHAND | SA_NODEFER);
-	return real_sysv_signal(sig, h);
+	return signal_with(sig, h, SA_RESETHAND | SA_NODEFER, false);
+}
+
+static long sigmask_call(int how, const sigset_t *set, sigset_t *old)
+{
+	uint64_t s = 0, o = 0;
+	long r;
+
+	if (set) {
+		memcpy(&s, set, sizeof(s));
+		if (how != SIG_UNBLOCK)
+			s &= ~(SIGBIT(32) | SIGBIT(33));
+	}
+	r = sys_rt_sigprocmask(how, set ? &s : NULL, old ? &o : NULL, 8);
+	if (r == 0 && old) {
+		sigemptyset(old);
+		memcpy(old, &o, sizeof(o));
+	}
+	return r;
+}
+
+EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	return (int)host_ret(sigmask_call(how, set, old));
+}
+
+EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	return (int)-sigmask_call(how, set, old);
+}
+
+EXPORT int sigpending(sigset_t *set)
+{
+	uint64_t p = 0;
+	long r = sys_rt_sigpending(&p, 8);
+
+	if (r == 0) {
+		sigemptyset(set);
+		memcpy(set, &p, sizeof(p));
+	}
+	return (int)host_ret(r);
+}
+
+/* ---- threads ---- */
+
+struct thread_start {
+	void *(*fn)(void *);
+	void *arg;
+	uint64_t soft_blocked;
+};
+
+static void *thread_start(void *p)
+{
+	struct thread_start s = *(struct thread_start *)p;
+
+	free(p);
+	/* Linux gives a new thread its creator's signal mask: our part of it too. */
+	signal_thread_inherit(s.soft_blocked);
+	return s.fn(s.arg);
+}
+
+EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	struct thread_rec *t = host_active ? thread_self() : NULL;
+	struct thread_start *s;
+	int r;
+
+	REAL(pthread_create);
+	if (!t || !(s = malloc(sizeof(*s))))
+		return real_pthread_create(th, attr, fn, arg);
+	*s = (struct thread_start){ fn, arg, t->soft_blocked };
+	r = real_pthread_create(th, attr, thread_start, s);
+	if (r)
+		free(s);
+	return r;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cpu/keys.h"
+#include "host/fd.h"
 #include "host/host.h"
 #include "host/thread.h"
 #include "util/rawsys.h"
@@ -227,17 +228,10 @@ const struct drv_mm host_mm = {
 static int epc_create(void)
 {
 	long fd, p;
-	int hi;
 
 	fd = raw_syscall2(SYS_memfd_create, "sgxemu-epc", MFD_CLOEXEC);
 	if (is_err(fd))
 		return (int)fd;
-	/* Keep it away from the low fds programs like to dup2 onto. */
-	hi = (int)raw_syscall3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 800);
-	if (hi >= 0) {
-		raw_syscall1(SYS_close, fd);
-		fd = hi;
-	}
 	if (raw_syscall2(SYS_ftruncate, fd, epc_bytes)) {
 		raw_syscall1(SYS_close, fd);
 		return -ENOMEM;
@@ -248,6 +242,8 @@ static int epc_create(void)
 		return (int)p;
 	}
 	epc_fd = (int)fd;
+	/* Out of the program's way (it may close or dup2 over whatever fds it likes). */
+	fd_make_internal(&epc_fd);
 	epc_map = (uint8_t *)p;
 	return 0;
 }

@@ -1,32 +1,84 @@
-/* Start of the preload: configuration, tracing, vDSO image, CPUID, signal handlers, fork. */
+/* Start of the preload: configuration, the syscall gate, tracing, the vDSO image, CPUID, the
+ * signal handlers, the seccomp filter, and fork handling. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
 
 #include "driver/policy.h"
+#include "host/fd.h"
+#include "host/filter.h"
+#include "host/gate.h"
 #include "host/host.h"
+#include "host/signal.h"
 #include "host/thread.h"
 #include "host/vdso.h"
-
-void (*host_direct_entry(void))(void);
 #include "util/trace.h"
 
 #ifndef HWCAP2_FSGSBASE
 #define HWCAP2_FSGSBASE (1 << 1)
 #endif
 
+void (*host_direct_entry(void))(void);
+
 struct sgxemu_config host_cfg;
 bool host_active;
 
-static void fork_child(void)
+/* fork, whether glibc's (through the atfork handlers below) or a bare fork or clone without
+ * CLONE_VM (host/sys_proc.c): the child gets a fresh platform. */
+void host_fork_prepare(void)
 {
+	/* [h-driver] No other thread may be inside the fd table or the driver while fork copies
+	 * them (the fd table's lock first, as everywhere). */
+	fd_fork_prepare();
+	sgx_fork_prepare();
+}
+
+void host_fork_parent(void)
+{
+	sgx_fork_parent();
+	fd_fork_parent();
+}
+
+void host_fork_child(void)
+{
+	fd_fork_child();
 	thread_reset_all();
 	mem_fork_child();
+}
+
+static void atfork_prepare(void)
+{
+	struct thread_rec *t = thread_self();
+
+	/* The clone glibc makes next is trapped too: tell it we are handling this fork. */
+	if (t)
+		t->libc_fork = true;
+	host_fork_prepare();
+}
+
+static void atfork_parent(void)
+{
+	struct thread_rec *t = thread_self();
+
+	host_fork_parent();
+	if (t)
+		t->libc_fork = false;
+}
+
+static void atfork_child(void)
+{
+	struct thread_rec *t;
+
+	host_fork_child();
+	t = thread_self();
+	if (t)
+		t->libc_fork = false;
 }
 
 __attribute__((constructor)) static void sgxemu_preload_init(void)
 {
 	char err[512];
+	int r;
 
 	if (config_load(&host_cfg, err, sizeof(err))) {
 		sgxemu_err("%s; SGX emulation is off", err);
@@ -39,7 +91,12 @@ __attribute__((constructor)) static void sgxemu_preload_init(void)
 		sgxemu_err("%s; SGX emulation is off", err);
 		return;
 	}
+	host_env_capture();
+	/* Every system call of ours goes through the gate from here on. */
+	r = gate_init();
 	trace_open(host_cfg.trace, host_cfg.trace_file);
+	if (trace_fd > 2)
+		fd_make_internal(&trace_fd);
 	fsgs_init((getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) && !getenv("SGXEMU_NO_FSGSBASE"));
 	if (vdso_init(getenv("SGXEMU_NO_DIRECT_EENTER") ? NULL : host_direct_entry())) {
 		sgxemu_err("cannot map the vDSO image; SGX emulation is off");
@@ -48,7 +105,17 @@ __attribute__((constructor)) static void sgxemu_preload_init(void)
 	cpuid_init();
 	host_active = true;
 	signal_install();
-	/* [h-driver] No other thread may be inside the driver while fork copies it. */
-	pthread_atfork(sgx_fork_prepare, sgx_fork_parent, fork_child);
-	TRACE("preload active (cpuid faulting %s)", cpuid_faulting_enabled() ? "on" : "off");
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	/* An inherited filter is on whatever the setting (seccomp cannot take it off). */
+	if (r)
+		sgxemu_err("the syscall gate's address %#lx is taken (%d): system calls made without "
+			   "libc will not reach sgxemu", GATE_ADDR, r);
+	else if (trap_syscall_init())
+		sgxemu_err("no XSAVE: system calls made without libc will not reach sgxemu");
+	else if (!filter_adopt() && host_cfg.syscall_filter == CONFIG_FILTER_ON)
+		filter_enable();
+	else
+		filter_consider();
+	TRACE("preload active (cpuid faulting %s, syscall filter %s)",
+	      cpuid_faulting_enabled() ? "on" : "off", filter_active() ? "on" : "off");
 }

@@ -18,6 +18,22 @@ static bool thread_alive(int tid)
 	return raw_syscall3(SYS_tgkill, raw_syscall0(SYS_getpid), tid, 0) == 0;
 }
 
+/* A new thread's record; its alternate stack (if any) is kept for reuse. Other threads may
+ * be reading the logical processor's shared fields (host_ipi, cpu/cpu.h): those are reset
+ * with atomic stores, not memset; its other fields are all set at every entry. */
+static void thread_rec_clear(struct thread_rec *t)
+{
+	atomic_store_explicit(&t->lp.in_enclave, false, memory_order_release);
+	atomic_store_explicit(&t->lp.paused, false, memory_order_relaxed);
+	atomic_store_explicit(&t->lp.secs, 0, memory_order_relaxed);
+	atomic_store_explicit(&t->lp.entry_epoch, 0, memory_order_relaxed);
+	t->soft_blocked = 0;
+	t->soft_pending = 0;
+	t->nframes = 0;
+	t->in_emulator = 0;
+	t->libc_fork = false;
+}
+
 struct thread_rec *thread_self(void)
 {
 	int tid = (int)raw_gettid();
@@ -32,10 +48,10 @@ struct thread_rec *thread_self(void)
 		if (cur == 0) {
 			int expect = 0;
 
-			/* A free slot's logical processor is all zero already (static storage, or
-			 * thread_reset_all): other threads may be reading it (host_ipi). */
-			if (atomic_compare_exchange_strong(&t->tid, &expect, tid))
+			if (atomic_compare_exchange_strong(&t->tid, &expect, tid)) {
+				thread_rec_clear(t);
 				return t;
+			}
 			if (expect == tid)
 				return t;
 		}
@@ -47,7 +63,7 @@ struct thread_rec *thread_self(void)
 
 		if (!t->lp.in_enclave && !thread_alive(cur) &&
 		    atomic_compare_exchange_strong(&t->tid, &cur, tid)) {
-			memset(&t->lp, 0, sizeof(t->lp));
+			thread_rec_clear(t);
 			return t;
 		}
 	}

@@ -6,6 +6,7 @@
 #include <ucontext.h>
 
 #include "host/host.h"
+#include "host/signal.h"
 #include "host/thread.h"
 #include "host/vdso.h"
 #include "util/trace.h"
@@ -96,7 +97,9 @@ static void deliver_fault(int sig, int code, unsigned vector, uint32_t err, uint
 	uc->uc_mcontext.gregs[REG_ERR] = err;
 	if (vector == X86_PF)
 		uc->uc_mcontext.gregs[REG_CR2] = (greg_t)addr;
-	signal_deliver(sig, &si, uc);
+	/* An exception of the thread's own: the kernel forces it (blocked or ignored means the
+	 * default action). */
+	signal_deliver(sig, &si, uc, true);
 }
 
 /* An exception while the thread is in enclave mode: AEX, then report it as the kernel would
@@ -206,10 +209,12 @@ void ipi_handler(int sig, siginfo_t *si, void *ucv)
 {
 	struct thread_rec *t = thread_self();
 
+	signal_enter(t, ucv);
 	if (t && t->lp.in_enclave)
 		interrupt_aex(t, ucv);
 	if (si->si_code != SI_QUEUE || si->si_value.sival_int != SGXEMU_IPI_MAGIC)
-		signal_deliver(sig, si, ucv);
+		signal_deliver(sig, si, ucv, false);
+	signal_leave(t);
 }
 
 /* A signal of the program's own (asynchronous: a timer, another thread's kill): in enclave
@@ -219,9 +224,49 @@ void async_signal_handler(int sig, siginfo_t *si, void *ucv)
 {
 	struct thread_rec *t = thread_self();
 
+	signal_enter(t, ucv);
 	if (t && t->lp.in_enclave)
 		interrupt_aex(t, ucv);
-	signal_call_program(sig, si, ucv);
+	signal_deliver(sig, si, ucv, false);
+	signal_leave(t);
+}
+
+/* A SIGSYS that is not a trap of our filter (a program's own filter, or kill): like any
+ * other signal of the program's. */
+void trap_program_sigsys(struct thread_rec *t, siginfo_t *si, ucontext_t *uc)
+{
+	signal_enter(t, uc);
+	if (t && t->lp.in_enclave)
+		interrupt_aex(t, uc);
+	signal_deliver(SIGSYS, si, uc, si->si_code > 0 && si->si_code != SI_KERNEL_CODE);
+	signal_leave(t);
+}
+
+/* Enclave code executed SYSCALL and the filter trapped it: on hardware SYSCALL in enclave
+ * mode is #UD. */
+void trap_enclave_syscall(struct thread_rec *t, siginfo_t *si, ucontext_t *uc)
+{
+	struct cpu_regs r;
+	siginfo_t ill;
+
+	signal_enter(t, uc);
+	regs_from_uc(&r, uc);
+	r.fsbase = fs_base_get();
+	r.gsbase = gs_base_get();
+	fs_base_set(t->lp.out_fsbase);
+	gs_base_set(t->lp.out_gsbase);
+	/* RIP is after the SYSCALL: the fault is at the instruction. */
+	r.rip -= 2;
+	memset(&ill, 0, sizeof(ill));
+	ill.si_signo = SIGILL;
+	ill.si_code = ILL_ILLOPN;
+	(void)si;
+	enclave_exception(t, &r, uc, SIGILL, &ill, X86_UD, 0, 0);
+	if (t->lp.in_enclave) {
+		fs_base_set(r.fsbase);
+		gs_base_set(r.gsbase);
+	}
+	signal_leave(t);
 }
 
 void trap_handler(int sig, siginfo_t *si, void *ucv)
@@ -238,6 +283,15 @@ void trap_handler(int sig, siginfo_t *si, void *ucv)
 	bool gone = false;
 	struct cpu_regs r;
 
+	signal_enter(t, uc);
+	if (si->si_code <= 0) {
+		/* Sent by kill, tgkill or sigqueue: an interrupt, not an exception. */
+		if (was_in)
+			interrupt_aex(t, uc);
+		signal_deliver(sig, si, uc, false);
+		signal_leave(t);
+		return;
+	}
 	regs_from_uc(&r, uc);
 	if (was_in) {
 		/* The enclave's FS/GS are live; switch to ours before anything else. */
@@ -272,8 +326,12 @@ void trap_handler(int sig, siginfo_t *si, void *ucv)
 				e = e2;
 			if (res == SGX_FAULT_SIGBUS)
 				dsig = SIGBUS;
-		} else if (sig == SIGILL) {
+		} else if (sig == SIGILL ||
+			   (sig == SIGSEGV && trapno == X86_GP && cpuid_faulting_enabled() &&
+			    insn_is(t, r.rip, cpuid_bytes, 2, &gone))) {
+			/* CPUID is #UD in enclave mode (CPUID faulting made it a #GP here). */
 			vector = X86_UD;
+			dsig = SIGILL;
 		}
 		enclave_exception(t, &r, uc, dsig, si, vector, e, addr);
 	} else if (sig == SIGSEGV && !fetch_fault && cpuid_faulting_enabled() &&
@@ -290,15 +348,18 @@ void trap_handler(int sig, siginfo_t *si, void *ucv)
 			deliver_fault(SIGBUS, BUS_ADRERR, X86_PF, e2, addr, si, uc);
 			break;
 		default:
-			signal_deliver(sig, si, uc);
+			signal_deliver(sig, si, uc, si->si_code > 0);
 			break;
 		}
 	} else {
-		signal_deliver(sig, si, uc);
+		/* Not ours: the program's fault (forced, as the kernel forces it) or a signal
+		 * someone sent it. */
+		signal_deliver(sig, si, uc, si->si_code > 0);
 	}
 out:
 	if (t && t->lp.in_enclave) {
 		fs_base_set(r.fsbase);
 		gs_base_set(r.gsbase);
 	}
+	signal_leave(t);
 }

@@ -5,7 +5,10 @@
 #
 # Suites, in this order:
 #   unit         BUILD/tests/unit/test_*          run directly
-#   integ        BUILD/tests/integ/*              each under `BUILD/sgxemu run --`
+#   integ        BUILD/tests/integ/*              each under `BUILD/sgxemu run --` (the default
+#                                                 "auto" system-call filter setting)
+#   integ-filter BUILD/tests/integ/*              again with SGXEMU_SYSCALL_FILTER=on: every
+#                                                 libc path also under the seccomp filter
 #   cli          tests/cli/test_cli.sh BUILD      (if present)
 #   conformance  conformance/run.sh BUILD         (if present, unless --no-conformance), then
 #                conformance/run-sgx1.sh BUILD    (the same tests on an SGX1-only CPU; TAP)
@@ -159,6 +162,12 @@ for t in "$BUILD"/tests/integ/*; do
 	run_program integ "$(basename "$t")" "$T_PROG" "$BUILD/sgxemu" run -- "$t"
 done
 [ "$found" -eq 1 ] || echo "== integ: no test binaries in $BUILD/tests/integ"
+
+for t in "$BUILD"/tests/integ/*; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
+	run_program integ-filter "$(basename "$t")" "$T_PROG" \
+		env SGXEMU_SYSCALL_FILTER=on "$BUILD/sgxemu" run -- "$t"
+done
 
 # --- command line --------------------------------------------------------------------------
 if [ -f "$ROOT/tests/cli/test_cli.sh" ]; then

@@ -188,6 +188,18 @@ int config_load(struct sgxemu_config *cfg, char *err, unsigned errlen)
 			return config_error(err, errlen, "SGXEMU_PROVISION_GROUP: name too long");
 		strcpy(cfg->provision_group, v);
 	}
+	v = getenv("SGXEMU_SYSCALL_FILTER");
+	if (v && *v) {
+		if (!strcmp(v, "auto"))
+			cfg->syscall_filter = CONFIG_FILTER_AUTO;
+		else if (!strcmp(v, "on") || !strcmp(v, "1"))
+			cfg->syscall_filter = CONFIG_FILTER_ON;
+		else if (!strcmp(v, "off") || !strcmp(v, "0"))
+			cfg->syscall_filter = CONFIG_FILTER_OFF;
+		else
+			return config_error(err, errlen, "SGXEMU_SYSCALL_FILTER=%s: want auto, on or off",
+					    v);
+	}
 	return 0;
 }
 

@@ -25,7 +25,12 @@ struct sgxemu_config {
 	/* The emulated /dev/sgx_provision node: owner root, this group and mode. */
 	unsigned provision_mode;     /* SGXEMU_PROVISION_MODE: octal (default 0660) */
 	char provision_group[64];    /* SGXEMU_PROVISION_GROUP: name or number (default sgx_prv) */
+	/* SGXEMU_SYSCALL_FILTER: auto (default: on where a loaded object makes system calls
+	 * without libc), on, off (docs/syscalls.md). */
+	int syscall_filter;
 };
+
+enum { CONFIG_FILTER_AUTO, CONFIG_FILTER_ON, CONFIG_FILTER_OFF };
 
 #define SGXEMU_DEFAULT_EPC_SIZE (64ULL << 20)
 #define SGXEMU_DEFAULT_CPUSVN "0f0f0200ff8000000000000000000000"

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,11 +25,32 @@
 
 #define PG 4096UL
 
-/* Line-buffered stdout: a test that crashes must not take its earlier TAP lines with it. */
+/* Line-buffered stdout: a test that crashes must not take its earlier TAP lines with it.
+ * CMOCKA_TEST_FILTER=PATTERN runs only the tests whose names match (for debugging). */
 __attribute__((constructor)) static void integ_stdout_line_buffered(void)
 {
+	const char *filter = getenv("CMOCKA_TEST_FILTER");
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (filter && *filter)
+		cmocka_set_test_filter(filter);
 }
+
+/* Tests of system calls made without libc need sgxemu's seccomp filter: skip them where the
+ * user turned it off (SGXEMU_SYSCALL_FILTER=off). In the default "auto" setting a test binary
+ * with SYSCALL instructions of its own gets it. */
+static inline bool integ_filter_off(void)
+{
+	const char *v = getenv("SGXEMU_SYSCALL_FILTER");
+
+	return v && (!strcmp(v, "off") || !strcmp(v, "0"));
+}
+
+#define integ_need_filter()                                                                        \
+	do {                                                                                       \
+		if (integ_filter_off())                                                            \
+			skip();                                                                    \
+	} while (0)
 
 /* Assert that expr fails with -1 and errno err. */
 #define assert_errno(expr, err)                                                                    \

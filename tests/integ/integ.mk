@@ -27,4 +27,19 @@ endif
 
 # The generic rule knows only the .c file; these headers shape every test.
 $(INTEG_BINS): tests/integ/integ.h tests/integ/integ_sgx2.h tests/integ/encl/test_encl.h \
+	tests/integ/bare_enclu.h tests/lib/rawcall.h \
 	tests/lib/encl_loader.h
+
+# Helper programs the integration tests run (outside $(BUILD)/tests/integ/, which holds only
+# tests): a program whose library makes filtered system calls before the preload starts.
+TEST_HELPERS_DIR := $(BUILD)/tests/helpers
+TEST_HELPERS := $(TEST_HELPERS_DIR)/early_trap_main
+integ: $(TEST_HELPERS)
+
+$(TEST_HELPERS_DIR)/libearly_trap.so: tests/integ/helpers/early_trap_lib.c tests/lib/rawcall.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fvisibility=default -shared -o $@ $<
+
+$(TEST_HELPERS_DIR)/early_trap_main: tests/integ/helpers/early_trap_main.c $(TEST_HELPERS_DIR)/libearly_trap.so
+	$(CC) $(CFLAGS) -o $@ $< -L$(TEST_HELPERS_DIR) -Wl,--no-as-needed -learly_trap \
+		-Wl,-rpath,'$$ORIGIN'

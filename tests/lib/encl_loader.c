@@ -248,11 +248,13 @@ int encl_sign(struct encl *e, EVP_PKEY *key)
 	return 0;
 }
 
+struct encl_sys encl_sys = { open, close, ioctl, mmap, munmap };
+
 int encl_open(struct encl *e)
 {
 	if (e->fd >= 0)
 		return 0;
-	e->fd = open("/dev/sgx_enclave", O_RDWR | O_CLOEXEC);
+	e->fd = encl_sys.open("/dev/sgx_enclave", O_RDWR | O_CLOEXEC);
 	if (e->fd < 0)
 		return fail(e, "cannot open /dev/sgx_enclave");
 	return 0;
@@ -266,14 +268,15 @@ int encl_reserve(struct encl *e)
 	if (e->reserve)
 		return 0;
 	/* Twice the size, then trim: ELRANGE must be naturally aligned to its size. */
-	p = mmap(NULL, 2 * e->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	p = encl_sys.mmap(NULL, 2 * e->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			  -1, 0);
 	if (p == MAP_FAILED)
 		return fail(e, "cannot reserve %#lx bytes of address space", (unsigned long)e->size);
 	base = ((uint64_t)(uintptr_t)p + e->size - 1) & ~(e->size - 1);
 	if (base > (uint64_t)(uintptr_t)p)
-		munmap(p, base - (uint64_t)(uintptr_t)p);
+		encl_sys.munmap(p, base - (uint64_t)(uintptr_t)p);
 	if ((uint64_t)(uintptr_t)p + 2 * e->size > base + e->size)
-		munmap((void *)(uintptr_t)(base + e->size),
+		encl_sys.munmap((void *)(uintptr_t)(base + e->size),
 		       (uint64_t)(uintptr_t)p + 2 * e->size - (base + e->size));
 	e->base = base;
 	e->reserve = (void *)(uintptr_t)base;
@@ -301,7 +304,7 @@ int encl_create(struct encl *e)
 	secs->attributes.flags = e->attributes;
 	secs->attributes.xfrm = e->xfrm;
 	create.src = (uint64_t)(uintptr_t)secs;
-	rc = ioctl(e->fd, SGX_IOC_ENCLAVE_CREATE, &create);
+	rc = encl_sys.ioctl(e->fd, SGX_IOC_ENCLAVE_CREATE, &create);
 	if (rc < 0)
 		fail(e, "SGX_IOC_ENCLAVE_CREATE");
 	free(secs);
@@ -326,7 +329,7 @@ int encl_add_seg(struct encl *e, unsigned i)
 			.flags = s->flags,
 		};
 
-		if (ioctl(e->fd, SGX_IOC_ENCLAVE_ADD_PAGES, &add) < 0)
+		if (encl_sys.ioctl(e->fd, SGX_IOC_ENCLAVE_ADD_PAGES, &add) < 0)
 			return fail(e, "SGX_IOC_ENCLAVE_ADD_PAGES at offset %#lx",
 				    (unsigned long)(s->offset + done + add.count));
 		done += add.count;
@@ -346,7 +349,7 @@ int encl_init(struct encl *e)
 {
 	struct sgx_enclave_init init = { .sigstruct = (uint64_t)(uintptr_t)&e->sigstruct };
 
-	if (ioctl(e->fd, SGX_IOC_ENCLAVE_INIT, &init) < 0)
+	if (encl_sys.ioctl(e->fd, SGX_IOC_ENCLAVE_INIT, &init) < 0)
 		return fail(e, "SGX_IOC_ENCLAVE_INIT");
 	return 0;
 }
@@ -356,7 +359,7 @@ int encl_map(struct encl *e)
 	for (unsigned i = 0; i < e->nseg; i++) {
 		const struct encl_seg *s = &e->seg[i];
 		void *want = encl_seg_addr(e, i);
-		void *p = mmap(want, s->size, s->prot, MAP_SHARED | MAP_FIXED, e->fd, 0);
+		void *p = encl_sys.mmap(want, s->size, s->prot, MAP_SHARED | MAP_FIXED, e->fd, 0);
 
 		if (p == MAP_FAILED)
 			return fail(e, "mmap of segment %u at %p", i, want);
@@ -377,9 +380,9 @@ void encl_free(struct encl *e)
 	int saved = errno;
 
 	if (e->reserve)
-		munmap(e->reserve, e->reserve_len);
+		encl_sys.munmap(e->reserve, e->reserve_len);
 	if (e->fd >= 0)
-		close(e->fd);
+		encl_sys.close(e->fd);
 	for (unsigned i = 0; i < ENCL_MAX_SEGS; i++)
 		if (e->seg[i].src)
 			munmap(e->seg[i].src, e->seg[i].size);

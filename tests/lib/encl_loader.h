@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <asm/sgx.h>
 #include <openssl/evp.h>
@@ -46,6 +47,17 @@ struct encl {
 	size_t reserve_len;
 	char err[256];           /* what failed last, for messages */
 };
+
+/* The system calls the loader makes on the device and on enclave memory, replaceable (tests
+ * make them without libc this way); libc's by default. */
+struct encl_sys {
+	int (*open)(const char *path, int flags, ...);
+	int (*close)(int fd);
+	int (*ioctl)(int fd, unsigned long req, ...);
+	void *(*mmap)(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+	int (*munmap)(void *addr, size_t len);
+};
+extern struct encl_sys encl_sys;
 
 /* Read the ELF at path into e (segments copied, fd not opened). heap_size (page multiple, 0
  * for none) bytes of zeroed RW heap follow the last segment. Returns 0 or -1 (e->err). */
