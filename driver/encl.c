@@ -12,18 +12,26 @@ struct sgx_platform sgx_pf;
 
 int epc_alloc_init(uint64_t npages);
 
-/* The cpu's view of the page tables: an enclave page is reachable at la when an enclave
- * mapping covers la, the page is resident, and the mapping allows the access. */
+/* The cpu's view of the page tables at la: the VMA's kind decides (an enclave page, a guest
+ * enclave's page in a vEPC mapping), nothing outside the driver's mappings. */
 static uint32_t drv_translate(void *ctx, uint64_t la, bool write, uint32_t *idx)
 {
-	struct encl_vma *v = vma_find(la);
+	struct drv_vma *v = vma_find(la);
+
+	(void)ctx;
+	if (!v)
+		return X86_PF_U | (write ? X86_PF_W : 0);
+	return v->ops->translate(v, la, write, idx);
+}
+
+/* An enclave page is reachable at la when the mapping covers la, the page is resident, and
+ * the mapping allows the access. */
+uint32_t encl_vma_translate(const struct drv_vma *v, uint64_t la, bool write, uint32_t *idx)
+{
 	struct encl_page *p;
 	uint32_t err = X86_PF_U | (write ? X86_PF_W : 0);
 
-	(void)ctx;
 	drv_assert_locked(&sgx_pf.lock);
-	if (!v)
-		return vepc_translate(la, write, idx); /* a guest enclave's page, or nothing */
 	p = encl_page_lookup(v->encl, la);
 	if (!p || p->epc == EPC_NONE)
 		return err;
@@ -35,13 +43,11 @@ static uint32_t drv_translate(void *ctx, uint64_t la, bool write, uint32_t *idx)
 
 static void drv_epcm_changed(void *ctx, uint64_t la)
 {
-	struct encl_vma *v = vma_find(la);
+	struct drv_vma *v = vma_find(la);
 
 	(void)ctx;
 	if (v)
-		vma_refresh_page(v->encl, la & SGX_PAGE_MASK);
-	else
-		vepc_epcm_changed(la & SGX_PAGE_MASK);
+		v->ops->epcm_changed(v, la & SGX_PAGE_MASK);
 }
 
 int sgx_platform_init(uint8_t *epc, uint64_t npages, const struct cpu_features *feat,
@@ -345,8 +351,10 @@ void sgx_fork_child(uint8_t *epc)
 	 * EPC. Mappings the parent marked MADV_DONTFORK are not inherited at all. */
 	for (size_t i = 0; i < sgx_pf.nr_encls; i++)
 		sgx_pf.encls[i]->flags |= ENCL_DEAD;
+	/* vEPC mappings first (VM_DONTCOPY, their pages are not the child's to remove). */
+	vepc_fork_child();
 	for (size_t i = 0; i < sgx_pf.nr_vmas; i++) {
-		struct encl_vma *v = &sgx_pf.vmas[i];
+		struct drv_vma *v = &sgx_pf.vmas[i];
 
 		v->encl->flags |= ENCL_DEAD;
 		if (v->vm_flags & VMA_DONTCOPY) {
@@ -358,7 +366,6 @@ void sgx_fork_child(uint8_t *epc)
 		sgx_pf.vmas[kept++] = *v;
 	}
 	sgx_pf.nr_vmas = kept;
-	vepc_fork_child();
 	ksgxd_fork_child();
 	/* A fresh EPCM and owner table: no page of the parent's is valid or owned here. */
 	zero_table(sgx_pf.cpu.epcm, sgx_pf.cpu.epc_pages * sizeof(*sgx_pf.cpu.epcm));

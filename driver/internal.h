@@ -77,17 +77,69 @@ struct sgx_file {
 	struct sgx_vepc *vepc;
 };
 
+/* ---- VMAs (vma.c) ----
+ * One sorted interval set holds every mapping of the driver's files, enclave and vEPC alike,
+ * each with the operations of its kind (what the kernel has as sgx_vm_ops and
+ * sgx_vepc_vm_ops). The generic mm calls (mmap.c) work on it without knowing the kind. */
+
 /* VMA flags the driver needs besides the protection. */
 #define VMA_MAYWRITE 0x1 /* VM_MAYWRITE: the fd was open for writing */
-#define VMA_DONTCOPY 0x2 /* VM_DONTCOPY (MADV_DONTFORK): a forked child does not get it */
+#define VMA_DONTCOPY 0x2 /* VM_DONTCOPY: a forked child does not get it (MADV_DONTFORK; vEPC) */
 
-struct encl_vma {
+struct drv_vma;
+
+struct drv_vma_ops {
+	/* The reference a VMA holds on what it maps (a VMA pins its file). */
+	void (*get)(struct drv_vma *v);
+	void (*put)(struct drv_vma *v);
+	/* Make the host mappings of [start, end) (inside v) what the VMA and the EPCM allow:
+	 * 0 or -errno. */
+	int (*populate)(const struct drv_vma *v, uint64_t start, uint64_t end);
+	/* [start, end) of v lost its host mapping (unmapped, replaced, moved away). NULL: no
+	 * state to forget. */
+	void (*zap)(const struct drv_vma *v, uint64_t start, uint64_t end);
+	/* The driver's mprotect hook: 0 or -EACCES. NULL: none. */
+	int (*mprotect)(const struct drv_vma *v, uint64_t start, uint64_t end, int prot);
+	/* Threads running in what v maps leave before its mappings change. NULL: none. */
+	void (*shootdown)(const struct drv_vma *v);
+	/* A fault at addr in v (driver lock held). */
+	enum sgx_fault_result (*fault)(struct drv_vma *v, uint64_t addr, unsigned access,
+				       const struct cpu_lp *lp, uint32_t *errcode);
+	/* The cpu's page walk at la in v (cpu_mmu.translate's contract). */
+	uint32_t (*translate)(const struct drv_vma *v, uint64_t la, bool write, uint32_t *idx);
+	/* The EPCM entry of the page at la changed: the host mapping follows. */
+	void (*epcm_changed)(const struct drv_vma *v, uint64_t la);
+};
+
+extern const struct drv_vma_ops encl_vm_ops, vepc_vm_ops;
+
+struct drv_vma {
 	uint64_t start, end;
 	int prot;
 	unsigned vm_flags;  /* VMA_* */
-	uint64_t pgoff;     /* the mmap offset / 4096 of start (the driver ignores it) */
-	struct sgx_encl *encl;
+	uint64_t pgoff;     /* file offset / 4096 of start (vEPC: the page index; enclaves: unused) */
+	const struct drv_vma_ops *ops;
+	union {
+		struct sgx_encl *encl;   /* encl_vm_ops */
+		struct sgx_vepc *vepc;   /* vepc_vm_ops */
+	};
 };
+
+/* The VMA that holds addr, of any kind or of the given kind; NULL if none. */
+struct drv_vma *vma_find(uint64_t addr);
+struct drv_vma *vma_find_kind(uint64_t addr, const struct drv_vma_ops *ops);
+/* Whether [start, end) overlaps a VMA; the start of the first VMA above addr (UINT64_MAX). */
+bool vma_range_has(uint64_t start, uint64_t end);
+uint64_t vma_next_start(uint64_t addr);
+/* Add a copy of *nv (it takes a reference); 0 or -ENOMEM. */
+int vma_insert(const struct drv_vma *nv);
+/* Forget [start, end): VMAs in it are split or dropped (their references put); zap: their
+ * host mappings are gone. The host mappings themselves are the caller's. 0 or -ENOMEM. */
+int vma_cut(uint64_t start, uint64_t end, bool zap);
+/* Split the VMA that holds a so that [a, end) (inside it) is one VMA; returns it, or NULL. */
+struct drv_vma *vma_isolate(uint64_t a, uint64_t end);
+/* Make the threads running in what [start, end) maps leave first (ops->shootdown). */
+void vma_shootdown(uint64_t start, uint64_t end);
 
 /* Who owns a resident EPC page that can be reclaimed. */
 struct epc_owner {
@@ -114,7 +166,7 @@ struct sgx_platform {
 	uint64_t nr_spare_chunks; /* committed chunks with no page allocated */
 	uint64_t *chunk_idle_since; /* per chunk: epc_ticks when its last page went */
 	uint64_t epc_ticks;         /* the reclaimer's ticks */
-	struct encl_vma *vmas; /* sorted by start, non-overlapping */
+	struct drv_vma *vmas;  /* every VMA of ours, sorted by start, non-overlapping */
 	size_t nr_vmas, cap_vmas;
 	/* Enclaves released while threads were inside: freed once the last has left. */
 	struct sgx_encl *releasing;
@@ -172,10 +224,13 @@ void encl_put(struct sgx_encl *e);
 void encl_reap(void);
 int encl_pte_prot(const struct sgx_encl *e, const struct encl_page *p, int vma_prot);
 
-/* VMAs (mmap.c). */
-struct encl_vma *vma_find(uint64_t addr);
-/* Make the host mapping of one page follow VMA ∩ EPCM: 0 or -errno. */
+/* Enclave VMAs (mmap.c). */
+/* Make the host mapping of one page of e follow VMA ∩ EPCM: 0 or -errno. */
 int vma_refresh_page(struct sgx_encl *e, uint64_t addr);
+/* encl_vm_ops's fault (fault.c) and page walk (encl.c). */
+enum sgx_fault_result encl_vma_fault(struct drv_vma *v, uint64_t addr, unsigned access,
+				     const struct cpu_lp *lp, uint32_t *errcode);
+uint32_t encl_vma_translate(const struct drv_vma *v, uint64_t la, bool write, uint32_t *idx);
 
 /* Accounting (stat.c). */
 int encl_register(struct sgx_encl *e);

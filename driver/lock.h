@@ -4,8 +4,10 @@
  * lists together do. It is recursive and knows its owner: trap paths take it too, and a
  * thread that faults while holding it (in our own code) must not wait for itself.
  *
- * What it guards: everything in struct sgx_platform (the VMA list, the EPC allocator and its
- * owner table, the enclave list, counters, the status image), every struct sgx_encl and its
+ * What it guards: everything in struct sgx_platform (the VMA set of enclave and vEPC
+ * mappings, the EPC allocator with its owner table and chunk commitments, the enclave list
+ * and the enclaves waiting for their threads to leave, counters, the status image), every
+ * struct sgx_encl and its
  * page table and reference count, the vEPC instances, and the EPCM fields that ENCLS leaves
  * change (valid, type, perm, flags, linaddr, secs...).
  *

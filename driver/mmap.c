@@ -1,5 +1,8 @@
-/* Enclave mappings: the VMA list, mmap/mprotect/munmap with sgx_encl_may_map's rules
- * (../shared/spec/linux.md §2), and keeping host protections = VMA ∩ EPCM. */
+/* The mm calls on the driver's mappings (../shared/spec/linux.md §2): mmap of the device
+ * files with do_mmap's checks and sgx_encl_may_map's rules, and munmap, mprotect, madvise,
+ * mremap and a foreign MAP_FIXED mmap over them, on the one VMA set of vma.c whatever their
+ * kind. The enclave kind's operations (encl_vm_ops) are here too: host protections follow
+ * VMA ∩ EPCM, PTEs come with the first fault. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,70 +12,17 @@
 #include "driver/vepc.h"
 #include "util/trace.h"
 
-struct encl_vma *vma_find(uint64_t addr)
-{
-	size_t lo = 0, hi = sgx_pf.nr_vmas;
-
-	drv_assert_locked(&sgx_pf.lock);
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		struct encl_vma *v = &sgx_pf.vmas[mid];
-
-		if (addr < v->start)
-			hi = mid;
-		else if (addr >= v->end)
-			lo = mid + 1;
-		else
-			return v;
-	}
-	return NULL;
-}
-
-/* Whether [addr, end) overlaps an enclave or vEPC mapping. */
-static bool sgx_range_has_vma(uint64_t addr, uint64_t end)
-{
-	for (size_t i = 0; i < sgx_pf.nr_vmas; i++)
-		if (sgx_pf.vmas[i].start < end && addr < sgx_pf.vmas[i].end)
-			return true;
-	return vepc_range_mapped(addr, end - addr);
-}
-
 bool sgx_range_is_enclave(uint64_t addr, uint64_t len)
 {
-	bool r = false;
+	bool r;
 
 	drv_lock(&sgx_pf.lock);
-	for (size_t i = 0; i < sgx_pf.nr_vmas; i++)
-		if (sgx_pf.vmas[i].start < addr + len && addr < sgx_pf.vmas[i].end)
-			r = true;
-	r = r || vepc_range_mapped(addr, len); /* VM_IO|VM_PFNMAP as well */
+	r = vma_range_has(addr, addr + len);
 	drv_unlock(&sgx_pf.lock);
 	return r;
 }
 
-/* Add a copy of *nv to the list (it takes a reference on the enclave). */
-static int vma_insert(const struct encl_vma *nv)
-{
-	size_t i = 0;
-
-	drv_assert_locked(&sgx_pf.lock);
-	if (sgx_pf.nr_vmas == sgx_pf.cap_vmas) {
-		size_t cap = sgx_pf.cap_vmas ? sgx_pf.cap_vmas * 2 : 16;
-		struct encl_vma *n = realloc(sgx_pf.vmas, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		sgx_pf.vmas = n;
-		sgx_pf.cap_vmas = cap;
-	}
-	while (i < sgx_pf.nr_vmas && sgx_pf.vmas[i].start < nv->start)
-		i++;
-	memmove(&sgx_pf.vmas[i + 1], &sgx_pf.vmas[i], (sgx_pf.nr_vmas - i) * sizeof(sgx_pf.vmas[0]));
-	sgx_pf.vmas[i] = *nv;
-	sgx_pf.nr_vmas++;
-	nv->encl->refs++;
-	return 0;
-}
+/* ---- enclave VMAs (encl_vm_ops) ---- */
 
 /* The PTEs of [start, end) are gone (unmapped, or replaced by a new mapping). */
 static void zap_ptes(struct sgx_encl *e, uint64_t start, uint64_t end)
@@ -88,70 +38,9 @@ static void zap_ptes(struct sgx_encl *e, uint64_t start, uint64_t end)
 	}
 }
 
-/* Remove [start, end) from the VMA list, splitting VMAs that straddle it. Does not touch
- * the host mappings. */
-static int vma_cut(uint64_t start, uint64_t end, bool zap)
-{
-	drv_assert_locked(&sgx_pf.lock);
-	for (size_t i = 0; i < sgx_pf.nr_vmas; i++) {
-		struct encl_vma v = sgx_pf.vmas[i];
-
-		if (v.end <= start || v.start >= end)
-			continue;
-		if (zap)
-			zap_ptes(v.encl, start > v.start ? start : v.start, end < v.end ? end : v.end);
-		if (v.start < start && v.end > end) {
-			/* Split in two: keep the head here, insert the tail. */
-			struct encl_vma tail = v;
-
-			tail.start = end;
-			tail.pgoff += (end - v.start) / SGX_PAGE_SIZE;
-			sgx_pf.vmas[i].end = start;
-			if (vma_insert(&tail))
-				return -ENOMEM;
-			return 0;
-		}
-		if (v.start < start) {
-			sgx_pf.vmas[i].end = start;
-		} else if (v.end > end) {
-			sgx_pf.vmas[i].start = end;
-			sgx_pf.vmas[i].pgoff += (end - v.start) / SGX_PAGE_SIZE;
-		} else {
-			memmove(&sgx_pf.vmas[i], &sgx_pf.vmas[i + 1],
-				(sgx_pf.nr_vmas - i - 1) * sizeof(v));
-			sgx_pf.nr_vmas--;
-			i--;
-			encl_put(v.encl);
-		}
-	}
-	return 0;
-}
-
-/* Split the VMA that holds a so that [a, end) (inside it) is a VMA of its own; returns it,
- * or NULL (no VMA there, or no memory for the split). */
-static struct encl_vma *vma_isolate(uint64_t a, uint64_t end)
-{
-	struct encl_vma *v = vma_find(a), piece;
-	int r;
-
-	if (!v || (v->start == a && v->end == end))
-		return v;
-	piece = *v;
-	piece.pgoff += (a - v->start) / SGX_PAGE_SIZE;
-	piece.start = a;
-	piece.end = end;
-	/* Hold the enclave while its VMA is out of the list. */
-	piece.encl->refs++;
-	r = vma_cut(a, end, false);
-	if (!r)
-		r = vma_insert(&piece);
-	encl_put(piece.encl);
-	return r ? NULL : vma_find(a);
-}
-
 /* Make the host mappings of [start, end) (inside VMA v) match VMA ∩ EPCM, page by page,
  * merging runs so consecutive EPC pages become one mapping. */
-static int vma_populate(const struct encl_vma *v, uint64_t start, uint64_t end)
+static int vma_populate(const struct drv_vma *v, uint64_t start, uint64_t end)
 {
 	uint64_t run_start = start, run_epc = 0;
 	int run_prot = -1, err = 0, r;
@@ -185,7 +74,7 @@ static int vma_populate(const struct encl_vma *v, uint64_t start, uint64_t end)
 
 int vma_refresh_page(struct sgx_encl *e, uint64_t addr)
 {
-	struct encl_vma *v = vma_find(addr);
+	struct drv_vma *v = vma_find_kind(addr, &encl_vm_ops);
 	int r = 0;
 
 	if (v && v->encl == e)
@@ -215,6 +104,66 @@ static int encl_may_map(struct sgx_encl *e, uint64_t start, uint64_t end, int pr
 	}
 	return 0;
 }
+
+/* e's host mappings are about to change: its threads in enclave mode take an AEX first, as
+ * the kernel's TLB-shootdown IPIs make them on hardware. They then resume through their AEP
+ * and find whatever the range holds by then (nothing: a #PF; another enclave's pages: an
+ * EPCM #PF), never the new memory in the old enclave's context. */
+static void encl_shootdown(struct sgx_encl *e)
+{
+	const struct secs_meta *m;
+
+	if (!sgx_pf.mm->tlb_shootdown || !(e->flags & ENCL_INITIALIZED) || (e->flags & ENCL_DEAD) ||
+	    e->secs == EPC_NONE)
+		return;
+	m = sgx_pf.cpu.epcm[e->secs].meta;
+	if (m && atomic_load(&m->active))
+		sgx_pf.mm->tlb_shootdown(e->secs);
+}
+
+static void encl_vma_get(struct drv_vma *v)
+{
+	v->encl->refs++;
+}
+
+static void encl_vma_put(struct drv_vma *v)
+{
+	encl_put(v->encl);
+}
+
+static void encl_vma_zap(const struct drv_vma *v, uint64_t start, uint64_t end)
+{
+	zap_ptes(v->encl, start, end);
+}
+
+static int encl_vma_mprotect(const struct drv_vma *v, uint64_t start, uint64_t end, int prot)
+{
+	return encl_may_map(v->encl, start, end, prot);
+}
+
+static void encl_vma_shootdown(const struct drv_vma *v)
+{
+	encl_shootdown(v->encl);
+}
+
+static void encl_vma_epcm_changed(const struct drv_vma *v, uint64_t la)
+{
+	vma_refresh_page(v->encl, la);
+}
+
+const struct drv_vma_ops encl_vm_ops = {
+	.get = encl_vma_get,
+	.put = encl_vma_put,
+	.populate = vma_populate,
+	.zap = encl_vma_zap,
+	.mprotect = encl_vma_mprotect,
+	.shootdown = encl_vma_shootdown,
+	.fault = encl_vma_fault,
+	.translate = encl_vma_translate,
+	.epcm_changed = encl_vma_epcm_changed,
+};
+
+/* ---- mmap ---- */
 
 /* The highest user address + 1 (x86-64, 4-level paging). */
 #define TASK_SIZE_MAX 0x7ffffffff000ULL
@@ -256,8 +205,6 @@ static int mmap_file_checks(const struct sgx_file *f, uint64_t len, uint64_t pgo
 	}
 }
 
-static void range_shootdown(uint64_t start, uint64_t end);
-
 /* The driver's own mmap: sgx_mmap (sgx_encl_may_map) or sgx_vepc_mmap (VM_SHARED). */
 static int mmap_driver_checks(const struct sgx_file *f, uint64_t start, uint64_t end, int prot,
 			      int flags, unsigned fmode)
@@ -280,35 +227,37 @@ static int mmap_driver_checks(const struct sgx_file *f, uint64_t start, uint64_t
 static long mmap_place(struct sgx_file *f, uint64_t start, uint64_t end, int prot, unsigned fmode,
 		       uint64_t pgoff)
 {
-	struct encl_vma nv = { start, end, prot, 0, pgoff, f->encl };
+	struct drv_vma nv = { .start = start, .end = end, .prot = prot, .pgoff = pgoff };
 	long r;
 
-	range_shootdown(start, end);
+	if (f->kind == SGX_FILE_VEPC) {
+		/* VM_SHARED (checked): writable; VM_DONTCOPY: not inherited by fork. */
+		nv.ops = &vepc_vm_ops;
+		nv.vepc = f->vepc;
+		nv.vm_flags = VMA_MAYWRITE | VMA_DONTCOPY;
+	} else {
+		nv.ops = &encl_vm_ops;
+		nv.encl = f->encl;
+		/* VM_MAYWRITE goes with a read-only fd: mprotect cannot add PROT_WRITE later. */
+		nv.vm_flags = (fmode & SGX_FMODE_WRITE) ? VMA_MAYWRITE : 0;
+	}
+	vma_shootdown(start, end);
 	r = sgx_pf.mm->map_none(start, end - start);
-
 	if (r)
 		return r < 0 ? r : -ENOMEM;
 	vma_cut(start, end, true);
-	vepc_cut(start, end);
-	if (f->kind == SGX_FILE_VEPC) {
-		r = vepc_vma_insert(start, end, pgoff, prot, f->vepc);
-		if (r)
-			sgx_pf.mm->unmap(start, end - start);
-		TRACE("vEPC mmap %lx-%lx prot=%x index=%lu -> %ld", (unsigned long)start,
-		      (unsigned long)end, prot, (unsigned long)pgoff, r);
-		return r;
-	}
-	/* VM_MAYWRITE goes with a read-only fd: mprotect cannot add PROT_WRITE later. */
-	nv.vm_flags = (fmode & SGX_FMODE_WRITE) ? VMA_MAYWRITE : 0;
-	zap_ptes(f->encl, start, end);
+	/* The PTEs of the new mapping come with its faults (an enclave page may have had one
+	 * through another mapping). */
+	if (nv.ops->zap)
+		nv.ops->zap(&nv, start, end);
 	r = vma_insert(&nv);
 	if (r) {
 		sgx_pf.mm->unmap(start, end - start);
 		return r;
 	}
-	vma_populate(vma_find(start), start, end);
-	TRACE("mmap %lx-%lx prot=%x enclave=%lx", (unsigned long)start, (unsigned long)end, prot,
-	      (unsigned long)f->encl->base);
+	nv.ops->populate(vma_find(start), start, end);
+	TRACE("mmap %s %lx-%lx prot=%x index=%lu", f->kind == SGX_FILE_VEPC ? "vEPC" : "enclave",
+	      (unsigned long)start, (unsigned long)end, prot, (unsigned long)pgoff);
 	return 0;
 }
 
@@ -387,49 +336,16 @@ long sgx_vepc_mmap(struct sgx_file *f, uint64_t addr, uint64_t len, int prot, in
 
 /* ---- unmapping, replacing, moving ---- */
 
-/* e's host mappings are about to change: its threads in enclave mode take an AEX first, as
- * the kernel's TLB-shootdown IPIs make them on hardware. They then resume through their AEP
- * and find whatever the range holds by then (nothing: a #PF; another enclave's pages: an
- * EPCM #PF), never the new memory in the old enclave's context. */
-static void encl_shootdown(struct sgx_encl *e)
-{
-	const struct secs_meta *m;
-
-	if (!sgx_pf.mm->tlb_shootdown || !(e->flags & ENCL_INITIALIZED) || (e->flags & ENCL_DEAD) ||
-	    e->secs == EPC_NONE)
-		return;
-	m = sgx_pf.cpu.epcm[e->secs].meta;
-	if (m && atomic_load(&m->active))
-		sgx_pf.mm->tlb_shootdown(e->secs);
-}
-
-/* Every enclave with a mapping in [start, end). */
-static void range_shootdown(uint64_t start, uint64_t end)
-{
-	const struct sgx_encl *last = NULL;
-
-	for (size_t i = 0; i < sgx_pf.nr_vmas; i++) {
-		struct encl_vma *v = &sgx_pf.vmas[i];
-
-		if (v->start < end && start < v->end && v->encl != last) {
-			encl_shootdown(v->encl);
-			last = v->encl;
-		}
-	}
-}
-
 /* munmap of [start, end), which may hold enclave and vEPC mappings: 0 or -errno. The host
  * unmaps first; once a VMA is gone its enclave may be released. */
 static long range_unmap(uint64_t start, uint64_t end)
 {
 	long r;
 
-	range_shootdown(start, end);
+	vma_shootdown(start, end);
 	r = sgx_pf.mm->unmap(start, end - start);
-	if (!r) {
+	if (!r)
 		vma_cut(start, end, true);
-		vepc_cut(start, end);
-	}
 	return r;
 }
 
@@ -439,7 +355,7 @@ int sgx_munmap(uint64_t addr, uint64_t len, long *ret)
 
 	drv_lock(&sgx_pf.lock);
 	encl_reap();
-	if (end <= addr || !sgx_range_has_vma(addr, end)) {
+	if (end <= addr || !vma_range_has(addr, end)) {
 		drv_unlock(&sgx_pf.lock);
 		return 0;
 	}
@@ -456,13 +372,13 @@ long sgx_mmap_over(uint64_t addr, uint64_t len, long (*map)(void *ctx), void *ct
 
 	drv_lock(&sgx_pf.lock);
 	encl_reap();
-	if (end <= addr || !sgx_range_has_vma(addr, end)) {
+	if (end <= addr || !vma_range_has(addr, end)) {
 		/* Under the lock all the same: no enclave mapping can appear there meanwhile. */
 		r = map(ctx);
 		drv_unlock(&sgx_pf.lock);
 		return r;
 	}
-	range_shootdown(addr, end);
+	vma_shootdown(addr, end);
 	/* MAP_FIXED replaces in one step in the kernel: a failed mmap leaves everything as it
 	 * was, and no other allocation can land in the range in between. */
 	r = map(ctx);
@@ -470,62 +386,58 @@ long sgx_mmap_over(uint64_t addr, uint64_t len, long (*map)(void *ctx), void *ct
 		TRACE("mmap over %lx-%lx replaced enclave/vEPC mappings", (unsigned long)addr,
 		      (unsigned long)end);
 		vma_cut(addr, end, true);
-		vepc_cut(addr, end);
 	}
 	drv_unlock(&sgx_pf.lock);
 	return r;
 }
 
-/* mremap's move of [old, old+len) (inside one enclave or vEPC VMA) to new_addr, same size.
- * The kernel moves the VMA and its PTEs; the driver has no hook, so enclave pages are found
- * at the new addresses by address. We drop the moved PTEs instead of keeping PFN aliases:
- * the first access at the new address faults as a fresh one (docs/fidelity.md). */
-static long sgx_vma_move(uint64_t old, uint64_t len, uint64_t new_addr)
+/* mremap's move of [old, old+len) (inside one VMA) to new_addr, same size. The kernel moves
+ * the VMA and its PTEs. vEPC pages follow (they are found by file offset); the enclave driver
+ * has no hook, so enclave pages are found at the new addresses by address, and we drop the
+ * moved PTEs instead of keeping PFN aliases: the first access at the new address faults as a
+ * fresh one (docs/fidelity.md). */
+static long vma_move(uint64_t old, uint64_t len, uint64_t new_addr)
 {
-	struct encl_vma *v = vma_find(old);
+	struct drv_vma *v = vma_isolate(old, old + len), nv;
 	long r;
 
 	if (!v)
-		return vepc_move(old, len, new_addr);
-	v = vma_isolate(old, old + len);
-	if (!v)
 		return -ENOMEM;
-	encl_shootdown(v->encl);
-	{
-		struct encl_vma nv = *v;
-
-		nv.start = new_addr;
-		nv.end = new_addr + len;
-		r = sgx_pf.mm->map_none(new_addr, len);
-		if (r)
-			return r < 0 ? r : -ENOMEM;
-		r = vma_insert(&nv);
-		if (r) {
-			sgx_pf.mm->unmap(new_addr, len);
-			return r;
-		}
-		sgx_pf.mm->unmap(old, len);
-		vma_cut(old, old + len, true);
-		zap_ptes(nv.encl, new_addr, new_addr + len);
-		vma_populate(vma_find(new_addr), new_addr, new_addr + len);
+	if (v->ops->shootdown)
+		v->ops->shootdown(v);
+	nv = *v;
+	nv.start = new_addr;
+	nv.end = new_addr + len;
+	r = sgx_pf.mm->map_none(new_addr, len);
+	if (r)
+		return r < 0 ? r : -ENOMEM;
+	r = vma_insert(&nv);
+	if (r) {
+		sgx_pf.mm->unmap(new_addr, len);
+		return r;
 	}
+	sgx_pf.mm->unmap(old, len);
+	vma_cut(old, old + len, true);
+	if (nv.ops->zap)
+		nv.ops->zap(&nv, new_addr, new_addr + len);
+	nv.ops->populate(vma_find(new_addr), new_addr, new_addr + len);
 	return (long)new_addr;
 }
 
-/* The end of the enclave or vEPC VMA that holds a (0: none). */
+/* The end of the VMA that holds a (0: none), and the page offset at a (mremap's growth
+ * check uses vm_pgoff). */
 static uint64_t sgx_vma_end(uint64_t a)
 {
-	struct encl_vma *v = vma_find(a);
+	struct drv_vma *v = vma_find(a);
 
-	return v ? v->end : vepc_vma_end(a);
+	return v ? v->end : 0;
 }
 
-/* The page offset mremap's growth check uses (vm_pgoff of the piece at old). */
 static uint64_t sgx_vma_pgoff(uint64_t a)
 {
-	struct encl_vma *v = vma_find(a);
+	struct drv_vma *v = vma_find(a);
 
-	return v ? v->pgoff + (a - v->start) / SGX_PAGE_SIZE : vepc_vma_pgoff(a);
+	return v ? v->pgoff + (a - v->start) / SGX_PAGE_SIZE : 0;
 }
 
 /* mremap with the source in an enclave or vEPC VMA (VM_PFNMAP; enclaves VM_DONTEXPAND), from
@@ -565,7 +477,7 @@ static long mremap_sgx(uint64_t old, uint64_t olen, uint64_t nlen, int flags, ui
 
 			return pgoff + nlen / SGX_PAGE_SIZE < pgoff ? -EINVAL : -EFAULT;
 		}
-		return sgx_vma_move(old, olen, new_addr);
+		return vma_move(old, olen, new_addr);
 	}
 	if (olen >= nlen) {
 		/* Shrinking is an unmap of the tail; the same size is nothing. */
@@ -616,7 +528,7 @@ int sgx_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uint
 	if (src) {
 		*ret = mremap_sgx(old, olen, nlen, flags, new_addr);
 		handled = 1;
-	} else if ((olen && sgx_range_has_vma(old, oend)) || (fixed && sgx_range_has_vma(new_addr, nend))) {
+	} else if ((olen && vma_range_has(old, oend)) || (fixed && vma_range_has(new_addr, nend))) {
 		/* Ordinary memory at old, but what the kernel unmaps before the move (the
 		 * destination, the tail) holds enclave or vEPC mappings: those unmaps are ours,
 		 * after the checks the kernel makes first; the host's mremap does the rest. */
@@ -626,7 +538,7 @@ int sgx_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uint
 			if ((new_addr & (SGX_PAGE_SIZE - 1)) || nlen > TASK_SIZE_MAX ||
 			    new_addr > TASK_SIZE_MAX - nlen || (oend > new_addr && nend > old))
 				goto out; /* EINVAL, nothing touched */
-			if (fixed && sgx_range_has_vma(new_addr, nend)) {
+			if (fixed && vma_range_has(new_addr, nend)) {
 				long r = range_unmap(new_addr, nend);
 
 				if (r) {
@@ -635,7 +547,7 @@ int sgx_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uint
 					goto out;
 				}
 			}
-			if (olen > nlen && sgx_range_has_vma(old + nlen, oend)) {
+			if (olen > nlen && vma_range_has(old + nlen, oend)) {
 				long r = range_unmap(old + nlen, oend);
 
 				if (r) {
@@ -663,35 +575,24 @@ out:
 int sgx_mprotect(uint64_t addr, uint64_t len, int prot, long *ret)
 {
 	uint64_t end = addr + ((len + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK);
-	bool ours = false;
 	long r = 0;
 
 	drv_lock(&sgx_pf.lock);
 	encl_reap();
-	for (size_t i = 0; i < sgx_pf.nr_vmas; i++)
-		if (sgx_pf.vmas[i].start < end && addr < sgx_pf.vmas[i].end)
-			ours = true;
-	if (!ours) {
-		int handled = vepc_mprotect(addr, len, prot, ret);
-
+	if (end <= addr || !vma_range_has(addr, end)) {
 		drv_unlock(&sgx_pf.lock);
-		return handled;
+		return 0;
 	}
 	/* Piece by piece as the kernel walks VMAs: earlier pieces stay changed on failure. */
 	for (uint64_t a = addr; a < end;) {
-		struct encl_vma *v = vma_find(a);
+		struct drv_vma *v = vma_find(a);
 		uint64_t next;
 
 		if (!v) {
-			size_t i = 0;
-
-			while (i < sgx_pf.nr_vmas && sgx_pf.vmas[i].start <= a)
-				i++;
-			next = i < sgx_pf.nr_vmas && sgx_pf.vmas[i].start < end ? sgx_pf.vmas[i].start : end;
-			if (vepc_mprotect(a, next - a, prot, &r)) {
-				if (r)
-					break;
-			} else if (sgx_pf.mm->protect(a, next - a, prot)) {
+			next = vma_next_start(a);
+			if (next > end)
+				next = end;
+			if (sgx_pf.mm->protect(a, next - a, prot)) {
 				r = -errno;
 				break;
 			}
@@ -704,16 +605,18 @@ int sgx_mprotect(uint64_t addr, uint64_t len, int prot, long *ret)
 			r = -EACCES;
 			break;
 		}
-		r = encl_may_map(v->encl, a, next, prot);
-		if (r)
-			break;
+		if (v->ops->mprotect) {
+			r = v->ops->mprotect(v, a, next, prot);
+			if (r)
+				break;
+		}
 		v = vma_isolate(a, next);
 		if (!v) {
 			r = -ENOMEM;
 			break;
 		}
 		v->prot = prot;
-		vma_populate(v, a, next);
+		v->ops->populate(v, a, next);
 		a = next;
 	}
 	TRACE("mprotect %lx-%lx prot=%x -> %ld", (unsigned long)addr, (unsigned long)end, prot, r);
@@ -740,9 +643,9 @@ static bool advice_valid(int advice)
 	}
 }
 
-/* madvise_vma_behavior for [a, end) of one enclave or vEPC VMA. maywrite: VM_SHARED and
- * VM_MAYWRITE (MADV_REMOVE's vma_is_shared_maywrite). */
-static long advise_sgx_vma(uint64_t a, uint64_t end, int advice, bool enclave, bool maywrite)
+/* madvise_vma_behavior for [a, end) of one VMA (enclave and vEPC VMAs answer alike: both are
+ * VM_IO|VM_PFNMAP files). maywrite: VM_SHARED and VM_MAYWRITE (MADV_REMOVE). */
+static long advise_sgx_vma(uint64_t a, uint64_t end, int advice, bool maywrite)
 {
 	switch (advice) {
 	case MADV_REMOVE:
@@ -750,8 +653,8 @@ static long advise_sgx_vma(uint64_t a, uint64_t end, int advice, bool enclave, b
 		return maywrite ? -ENODEV : -EACCES;
 	case MADV_DONTFORK:
 		/* VM_DONTCOPY (vEPC mappings have it from the start). */
-		if (enclave) {
-			struct encl_vma *v = vma_isolate(a, end);
+		if (!(vma_find(a)->vm_flags & VMA_DONTCOPY)) {
+			struct drv_vma *v = vma_isolate(a, end);
 
 			if (!v)
 				return -EAGAIN;
@@ -770,34 +673,6 @@ static long advise_sgx_vma(uint64_t a, uint64_t end, int advice, bool enclave, b
 	}
 }
 
-/* The enclave or vEPC VMA holding a: its end (0 if none) and how madvise sees it. */
-static uint64_t sgx_vma_at(uint64_t a, bool *enclave, bool *maywrite)
-{
-	struct encl_vma *v = vma_find(a);
-
-	if (v) {
-		*enclave = true;
-		*maywrite = v->vm_flags & VMA_MAYWRITE;
-		return v->end;
-	}
-	*enclave = false;
-	*maywrite = true; /* a vEPC mapping is VM_SHARED, so its fd was writable */
-	return vepc_vma_end(a);
-}
-
-static uint64_t sgx_next_vma_start(uint64_t a)
-{
-	uint64_t next = vepc_next_start(a);
-
-	for (size_t i = 0; i < sgx_pf.nr_vmas; i++)
-		if (sgx_pf.vmas[i].start > a) {
-			if (sgx_pf.vmas[i].start < next)
-				next = sgx_pf.vmas[i].start;
-			break;
-		}
-	return next;
-}
-
 /* do_madvise from the validity check on, for a range that holds enclave or vEPC VMAs. */
 static long advise_range(uint64_t start, uint64_t end, int advice)
 {
@@ -810,11 +685,10 @@ static long advise_range(uint64_t start, uint64_t end, int advice)
 		/* Error injection pins page after page from start: ordinary pages up to the
 		 * first enclave page, which cannot be pinned (EFAULT). */
 		uint64_t first;
-		bool enclave, maywrite;
 
 		if (!sgx_pf.mm->capable_sys_admin || !sgx_pf.mm->capable_sys_admin())
 			return -EPERM;
-		first = sgx_vma_at(start, &enclave, &maywrite) ? start : sgx_next_vma_start(start);
+		first = vma_find(start) ? start : vma_next_start(start);
 		if (first > start && sgx_pf.mm->advise) {
 			r = sgx_pf.mm->advise(start, first - start, advice);
 			if (r)
@@ -824,11 +698,11 @@ static long advise_range(uint64_t start, uint64_t end, int advice)
 	}
 	/* madvise_walk_vmas (or the populate loop): VMA by VMA in address order. */
 	for (uint64_t a = start; a < end;) {
-		bool enclave, maywrite;
-		uint64_t vend = sgx_vma_at(a, &enclave, &maywrite), next;
+		struct drv_vma *v = vma_find(a);
+		uint64_t next;
 
-		if (!vend) {
-			next = sgx_next_vma_start(a);
+		if (!v) {
+			next = vma_next_start(a);
 			if (next > end)
 				next = end;
 			r = sgx_pf.mm->advise ? sgx_pf.mm->advise(a, next - a, advice) : 0;
@@ -840,8 +714,9 @@ static long advise_range(uint64_t start, uint64_t end, int advice)
 			a = next;
 			continue;
 		}
-		next = vend < end ? vend : end;
-		r = advise_sgx_vma(a, next, advice, enclave, maywrite);
+		next = v->end < end ? v->end : end;
+		/* REMOVE's vma_is_shared_maywrite: VM_SHARED needs VM_MAYWRITE here. */
+		r = advise_sgx_vma(a, next, advice, v->vm_flags & VMA_MAYWRITE);
 		if (r)
 			return r;
 		a = next;
@@ -858,7 +733,7 @@ int sgx_madvise(uint64_t addr, uint64_t len, int advice, long *ret)
 		return 0;
 	drv_lock(&sgx_pf.lock);
 	encl_reap();
-	if (!sgx_range_has_vma(addr, end)) {
+	if (!vma_range_has(addr, end)) {
 		drv_unlock(&sgx_pf.lock);
 		return 0;
 	}

@@ -289,7 +289,7 @@ unsigned reclaim_batch(void)
 			n++;
 	}
 	for (unsigned i = 0; i < n; i++) {
-		struct encl_vma *v = vma_find(vs[i].addr);
+		struct drv_vma *v = vma_find_kind(vs[i].addr, &encl_vm_ops);
 
 		/* Zap the PTE only where an enclave mapping holds it. */
 		if (v && v->encl == vs[i].encl)

@@ -108,7 +108,10 @@ struct sgx_file *fd_get(int fd, unsigned *fmode)
 	struct sgx_file *f = NULL, *drop = NULL;
 	uint64_t saved;
 
-	if (!fd_in_table(fd) || !__atomic_load_n(&fd_table[fd].file, __ATOMIC_RELAXED))
+	/* [h-driver] In the reserved range a device fd may be being placed right now: look under
+	 * the lock there, so that a number reused by a new device is seen with its entry. */
+	if (!fd_in_table(fd) || (!__atomic_load_n(&fd_table[fd].file, __ATOMIC_RELAXED) &&
+				 (fd < FD_RESERVED_LO || fd > FD_RESERVED_HI)))
 		return NULL;
 	fd_lock(&saved);
 	if (entry_valid(fd, &drop) && fd_table[fd].file) {
@@ -206,13 +209,16 @@ long fd_open_device(enum sgx_file_kind kind, int flags)
 	}
 	if (!cloexec)
 		raw_syscall3(SYS_fcntl, fd, F_SETFD, 0);
+	/* [h-driver] The number appears and gets its entry in one step (fd_get looks there under
+	 * the lock). */
+	fd_lock(&saved);
 	fd = fd_to_range(fd, cloexec);
 	if (!fd_in_table(fd)) {
+		fd_unlock(&saved);
 		raw_syscall1(SYS_close, fd);
 		sgx_file_put(f);
 		return -EMFILE;
 	}
-	fd_lock(&saved);
 	fd_table[fd] = (struct fd_entry){ f, fd_inode(fd),
 					  (uint8_t)((acc == O_RDONLY || acc == O_RDWR ? FD_MODE_READ : 0) |
 						    (acc == O_WRONLY || acc == O_RDWR ? FD_MODE_WRITE : 0)),

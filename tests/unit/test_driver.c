@@ -1350,7 +1350,7 @@ static void test_madvise_dontfork_splits(void **state)
 	assert_int_equal(advise(a + 0x2000, 0x1000, MADV_DONTFORK), 0);
 	assert_int_equal(sgx_pf.nr_vmas, before + 2);
 	for (size_t i = 0; i < sgx_pf.nr_vmas; i++) {
-		const struct encl_vma *v = &sgx_pf.vmas[i];
+		const struct drv_vma *v = &sgx_pf.vmas[i];
 		bool in = v->start == a + 0x2000;
 
 		if (v->encl != e->f->encl)

@@ -313,6 +313,49 @@ static void test_madvise_keeps_pages(void **state)
 	vunmap(a, SGX_PAGE_SIZE);
 }
 
+/* vEPC and enclave mappings side by side in one VMA set: an enclave mapping replaces part of
+ * a vEPC mapping, and madvise, mprotect, mremap and munmap walk both kinds in one range. */
+static void test_mixed_with_enclave_mappings(void **state)
+{
+	struct sgx_file *f = vopen(), *e;
+	uint64_t a = slot(0), pg = SGX_PAGE_SIZE;
+	long idx3, r = 0;
+	int err = 0;
+
+	(void)state;
+	assert_int_equal(vmap(f, a, 4 * pg, RW, 0), (long)a);
+	assert_int_equal(touch(a, ACCESS_W, NULL), SGX_FAULT_RETRY);
+	assert_int_equal(touch(a + 3 * pg, ACCESS_W, NULL), SGX_FAULT_RETRY);
+	idx3 = epc_of(a + 3 * pg, false);
+	assert_true(idx3 >= 0);
+	e = sgx_open(SGX_FILE_ENCLAVE, &err);
+	assert_non_null(e);
+	/* A fresh enclave file maps anywhere: over the vEPC's page 1. */
+	assert_int_equal(sgx_mmap(e, a + pg, pg, PROT_READ, MAP_SHARED | MAP_FIXED, 0, FMODE_RW),
+			 (long)(a + pg));
+	assert_int_equal(epc_of(a + pg, false), -EFAULT);
+	assert_true(epc_of(a, false) >= 0);
+	/* madvise stops at the first VMA that refuses: the vEPC one. */
+	assert_int_equal(sgx_madvise(a, 4 * pg, MADV_DONTNEED, &r), 1);
+	assert_int_equal(r, -EINVAL);
+	/* mprotect goes through both kinds; the vEPC pages follow the new protection. */
+	assert_int_equal(sgx_mprotect(a, 4 * pg, PROT_READ, &r), 1);
+	assert_int_equal(r, 0);
+	assert_int_equal(fmm_page(a)->prot, PROT_READ);
+	assert_int_equal(fmm_page(a + 3 * pg)->prot, PROT_READ);
+	/* A vEPC page moved by mremap stays the same EPC page (found by file offset). */
+	assert_int_equal(sgx_mremap(a + 3 * pg, pg, pg, MREMAP_MAYMOVE | MREMAP_FIXED, slot(1), &r), 1);
+	assert_int_equal(r, (long)slot(1));
+	assert_int_equal(epc_of(slot(1), false), idx3);
+	assert_int_equal(fmm_page(slot(1))->kind, FMM_EPC);
+	assert_int_equal(fmm_page(slot(1))->epc_off, (uint64_t)idx3 * pg);
+	assert_int_equal(epc_of(a + 3 * pg, false), -EFAULT);
+	vunmap(a, 4 * pg);
+	vunmap(slot(1), pg);
+	sgx_file_put(e);
+	sgx_file_put(f);
+}
+
 static void test_fault_permissions(void **state)
 {
 	struct sgx_file *f = vopen();
@@ -670,6 +713,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fault_allocates_by_offset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mapping_keeps_vepc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_madvise_keeps_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mixed_with_enclave_mappings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_permissions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_prot_follows_epcm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exhaustion, setup, teardown),
