@@ -59,14 +59,21 @@ $(HOST_TRAP_SRCS:%.c=$(BUILD)/obj/%.o): $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
 
+# Code that may run while ld.so relocates the preload, before TLS is certain to be usable
+# (host/vdso_early.c): no stack protector.
+EARLY_SRCS := host/vdso.c host/auxv.c host/vdso_early.c
+$(EARLY_SRCS:%.c=$(BUILD)/obj/%.o): $(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fno-stack-protector -MMD -MP -c $< -o $@
+
 $(BUILD)/libsgxemu_core.a: $(CORE_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
 # The vDSO image: a tiny shared object with DT_HASH and DT_GNU_HASH, embedded into the preload.
-$(BUILD)/vdso.so: $(VDSO_SRCS) host/vdso/vdso.lds
+$(BUILD)/vdso.so: $(VDSO_SRCS) host/vdso/vdso.lds host/vdso/vdso_data.h
 	@mkdir -p $(dir $@)
-	$(CC) -nostdlib -shared -fPIC -Wl,--hash-style=both -Wl,-T,host/vdso/vdso.lds \
+	$(CC) -I. -nostdlib -shared -fPIC -Wl,--hash-style=both -Wl,-T,host/vdso/vdso.lds \
 		-Wl,--build-id=none -Wl,-z,noexecstack -Wl,-soname=linux-vdso.so.1 -o $@ $(VDSO_SRCS)
 $(BUILD)/obj/host/vdso_blob.o: $(BUILD)/vdso.so
 $(BUILD)/obj/host/vdso_blob.o: CFLAGS_BASE += -DVDSO_IMAGE_PATH='"$(BUILD)/vdso.so"'
@@ -99,6 +106,7 @@ $(BUILD)/tests/integ/%: tests/integ/%.c $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.
 	$(CC) $(CFLAGS) -o $@ $< $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.a -lcmocka $(LDLIBS)
 
 -include tests/unit/vdso.mk
+-include tests/unit/cpuinfo.mk
 -include demo/demo.mk
 -include samples/attest/attest.mk
 -include tests/integ/integ.mk
@@ -112,6 +120,7 @@ test: all unit integ
 
 conformance: all
 	conformance/run.sh $(BUILD)
+	conformance/run-vdso.sh $(BUILD)
 
 # Real SGX software, never part of make test: Gramine's PAL regression suite, built from
 # GRAMINE_SRC (outside this repository; unset: reported skipped). See README, "Compatibility".

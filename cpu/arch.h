@@ -86,6 +86,7 @@ enum sgx_page_type {
 #define SGX_MISC_EXINFO 0x1U
 
 #define SGX_TCS_FLAGS_DBGOPTIN 0x1ULL
+#define SGX_TCS_FLAGS_AEXNOTIFY 0x2ULL  /* on CPUs with AEX-Notify; reserved before */
 
 /* Exception vectors reported in EXITINFO / struct sgx_enclave_run. */
 enum x86_vector {
@@ -183,7 +184,7 @@ struct sgx_gprsgx {
 	uint64_t urbp;
 	uint32_t exitinfo;
 	uint8_t reserved[3];
-	uint8_t aexnotify;
+	uint8_t aexnotify;  /* bit 0: the enclave's opt-in for this frame (AEX leaves it) */
 	uint64_t fsbase;
 	uint64_t gsbase;
 };

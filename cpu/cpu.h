@@ -84,14 +84,25 @@ struct sgx_cpu {
 	struct secs_meta *parked;
 };
 
-/* Registers an ENCLU leaf reads and writes. fx points at the 512-byte FXSAVE image of the
- * interrupted context (may be NULL): AEX saves it into the SSA, ERESUME restores it. */
+/* The extended (x87, SSE, AVX...) state of the context an ENCLU or AEX acts on: an image in
+ * the standard XSAVE format whose XSTATE_BV says which components hold values (the others
+ * are in their initial configuration), as the OS saves it for a signal handler and loads it
+ * back on return. */
+struct cpu_xsave {
+	uint8_t *area;     /* legacy region, then (if size allows) header and components */
+	uint32_t size;     /* bytes at area: 512 is a legacy (FXSAVE) image without a header */
+	uint64_t features; /* the components the image has room for and the OS restores */
+};
+
+/* Registers an ENCLU leaf reads and writes. xsave (may be NULL: the leaf then neither saves
+ * nor loads extended state) is the interrupted context's extended state: AEX saves it into
+ * the SSA and leaves the synthetic state there, ERESUME loads it from the SSA. */
 struct cpu_regs {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
 	uint64_t rip, rflags;
 	uint64_t fsbase, gsbase;
-	uint8_t *fx;
+	struct cpu_xsave *xsave;
 };
 
 /* A logical processor: what the CPU remembers while a thread is in enclave mode.

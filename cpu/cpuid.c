@@ -8,15 +8,52 @@
 
 void cpu_features_default(struct cpu_features *f, uint64_t epc_size, bool sgx2)
 {
+	*f = (struct cpu_features){ 0 };
 	f->sgx2 = sgx2;
 	f->epc_base = EMU_EPC_PHYS_BASE;
 	f->epc_size = epc_size;
 	f->miscselect = SGX_MISC_EXINFO;
-	/* DEBUG, MODE64BIT, PROVISIONKEY, EINITTOKENKEY, KSS, AEXNOTIFY: a recent server part. */
+	/* DEBUG, MODE64BIT, PROVISIONKEY, EINITTOKENKEY; a recent (SGX2) server part adds KSS
+	 * and AEXNOTIFY. The SGX1-only parts (Skylake to Coffee Lake clients, 12.1.EAX = 0x36)
+	 * had neither. */
 	f->attributes = SGX_ATTR_DEBUG | SGX_ATTR_MODE64BIT | SGX_ATTR_PROVISIONKEY |
-			SGX_ATTR_EINITTOKENKEY | SGX_ATTR_KSS | SGX_ATTR_AEXNOTIFY;
-	/* x87 and SSE only: the SSA XSAVE area we write is the legacy 512 bytes + header. */
-	f->xfrm = 0x3;
+			SGX_ATTR_EINITTOKENKEY;
+	if (sgx2)
+		f->attributes |= SGX_ATTR_KSS | SGX_ATTR_AEXNOTIFY;
+	f->xfrm = XFEATURE_MASK_FPSSE;
+	f->intel_vendor = true;
+}
+
+uint32_t cpu_xsave_size(const struct cpu_xsave_layout *l, uint64_t xfrm)
+{
+	uint32_t size = XSAVE_LEGACY_SIZE + XSAVE_HEADER_SIZE;
+
+	for (unsigned i = XFEATURE_AVX; i < 64; i++) {
+		if (!(xfrm & (1ULL << i)))
+			continue;
+		if (i >= XFEATURE_MAX || !l->size[i])
+			return 0;
+		if (l->offset[i] + l->size[i] > size)
+			size = l->offset[i] + l->size[i];
+	}
+	return size;
+}
+
+bool cpu_xfrm_legal(uint64_t xfrm)
+{
+	uint64_t avx512 = xfrm & XFEATURE_MASK_AVX512;
+
+	if (!(xfrm & (1ULL << XFEATURE_X87)))
+		return false;
+	if ((xfrm & (1ULL << XFEATURE_AVX)) && !(xfrm & (1ULL << XFEATURE_SSE)))
+		return false;
+	if (avx512 && (avx512 != XFEATURE_MASK_AVX512 || !(xfrm & (1ULL << XFEATURE_AVX))))
+		return false;
+	if ((xfrm & XFEATURE_MASK_MPX) && (xfrm & XFEATURE_MASK_MPX) != XFEATURE_MASK_MPX)
+		return false;
+	if ((xfrm & XFEATURE_MASK_AMX) && (xfrm & XFEATURE_MASK_AMX) != XFEATURE_MASK_AMX)
+		return false;
+	return true;
 }
 
 bool cpu_cpuid_adjust(const struct cpu_features *f, uint32_t leaf, uint32_t subleaf,
@@ -26,6 +63,11 @@ bool cpu_cpuid_adjust(const struct cpu_features *f, uint32_t leaf, uint32_t subl
 	case 0x0:
 		if (regs[0] < 0x12)
 			regs[0] = 0x12;
+		if (f->intel_vendor) {
+			regs[1] = 0x756e6547; /* "Genu" */
+			regs[3] = 0x49656e69; /* "ineI" */
+			regs[2] = 0x6c65746e; /* "ntel" */
+		}
 		return true;
 	case 0x7:
 		if (subleaf != 0)
@@ -37,8 +79,11 @@ bool cpu_cpuid_adjust(const struct cpu_features *f, uint32_t leaf, uint32_t subl
 		regs[0] = regs[1] = regs[2] = regs[3] = 0;
 		if (subleaf == 0) {
 			regs[0] = 0x1 | (f->sgx2 ? 0x2 : 0);
+			/* EDECCSSA comes with AEX-Notify. */
+			if (f->attributes & SGX_ATTR_AEXNOTIFY)
+				regs[0] |= 1U << 11;
 			regs[1] = f->miscselect;
-			regs[3] = (36U << 8) | 31U; /* MaxEnclaveSize: 2^36 (64-bit), 2^31 */
+			regs[3] = (CPU_MAX_ENCLAVE_SIZE_64_LOG2 << 8) | CPU_MAX_ENCLAVE_SIZE_32_LOG2;
 		} else if (subleaf == 1) {
 			regs[0] = (uint32_t)f->attributes;
 			regs[1] = (uint32_t)(f->attributes >> 32);

@@ -201,12 +201,12 @@ static const struct sgx_secinfo *read_secinfo(struct sgx_cpu *cpu, const struct 
 	return cpu_enclave_ptr(cpu, lp, la, sizeof(struct sgx_secinfo), ACCESS_R, f);
 }
 
-static bool tcs_acceptable(const struct sgx_tcs *t)
+static bool tcs_acceptable(const struct sgx_cpu *cpu, const struct sgx_tcs *t)
 {
 	for (unsigned i = 0; i < sizeof(t->reserved); i++)
 		if (t->reserved[i])
 			return false;
-	return !t->flags && t->cssa < t->nssa && !t->aep && !t->state &&
+	return !(t->flags & (cpu_tcs_flags_reserved(cpu) | SGX_TCS_FLAGS_DBGOPTIN)) && t->cssa < t->nssa && !t->aep && !t->state &&
 	       cpu_aligned(t->ossa, SGX_PAGE_SIZE) && cpu_aligned(t->ofsbase, SGX_PAGE_SIZE) &&
 	       cpu_aligned(t->ogsbase, SGX_PAGE_SIZE);
 }
@@ -243,7 +243,7 @@ long enclu_eaccept(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs
 	if ((e->flags & (EPCM_MODIFIED | EPCM_PR)) &&
 	    !secs_tracking_done(cpu->epcm[lp->secs].meta, e->bepoch))
 		return status(r, SGX_NOT_TRACKED);
-	if (type == SGX_PT_TCS && !tcs_acceptable((const struct sgx_tcs *)epc_page(cpu, idx)))
+	if (type == SGX_PT_TCS && !tcs_acceptable(cpu, (const struct sgx_tcs *)epc_page(cpu, idx)))
 		return cpu_gp(f);
 	e->flags &= ~(EPCM_PENDING | EPCM_MODIFIED | EPCM_PR);
 	if (cpu->mmu.epcm_changed)

@@ -29,8 +29,15 @@ static long epc_operand(struct sgx_cpu *cpu, const void *p, uint64_t align, stru
 	return idx;
 }
 
-/* The XSAVE area an SSA frame needs for XFRM = x87|SSE (legacy region + header). */
-#define XSAVE_LEGACY_SIZE 576U
+/* SSAFRAMESIZE must hold the XSAVE area of XFRM, GPRSGX and the MISC components. */
+static bool ssa_frame_too_small(const struct sgx_cpu *cpu, const struct sgx_secs *secs)
+{
+	uint64_t need = cpu_xsave_size(&cpu->feat.xsave, secs->attributes.xfrm) +
+			sizeof(struct sgx_gprsgx) +
+			((secs->miscselect & SGX_MISC_EXINFO) ? sizeof(struct sgx_exinfo) : 0);
+
+	return (uint64_t)secs->ssa_frame_size * SGX_PAGE_SIZE < need;
+}
 
 long encls_ecreate(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_dst, struct cpu_fault *f)
 {
@@ -62,12 +69,12 @@ long encls_ecreate(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc
 	if (!secs)
 		return cpu_gp(f);
 	memcpy(secs, (const void *)(uintptr_t)pi->srcpge, sizeof(*secs));
-	maxsize = 1ULL << 36; /* CPUID.12.0:EDX[15:8] */
-	if ((secs->attributes.xfrm & 3) != 3 || (secs->attributes.xfrm & ~cpu->feat.xfrm) ||
+	maxsize = 1ULL << CPU_MAX_ENCLAVE_SIZE_64_LOG2;
+	/* The SDM's order; every failure is #GP. XFRM outside CPUID.12.1:EDX:ECX is refused with
+	 * the other unsupported ATTRIBUTES bits. */
+	if ((secs->attributes.xfrm & 3) != 3 || !cpu_xfrm_legal(secs->attributes.xfrm) ||
 	    (secs->miscselect & ~cpu->feat.miscselect) ||
-	    (uint64_t)secs->ssa_frame_size * SGX_PAGE_SIZE <
-		    XSAVE_LEGACY_SIZE + sizeof(struct sgx_gprsgx) +
-		    ((secs->miscselect & SGX_MISC_EXINFO) ? sizeof(struct sgx_exinfo) : 0) ||
+	    (secs->attributes.xfrm & ~cpu->feat.xfrm) || ssa_frame_too_small(cpu, secs) ||
 	    !(secs->attributes.flags & SGX_ATTR_MODE64BIT) ||
 	    !cpu_canonical(secs->base) ||
 	    secs->size >= maxsize || secs->size < 8192 || (secs->size & (secs->size - 1)) ||
@@ -124,9 +131,9 @@ static long secs_operand(struct sgx_cpu *cpu, void *secs, struct cpu_fault *f)
 	return idx;
 }
 
-static bool tcs_valid_for_eadd(const struct sgx_tcs *t)
+static bool tcs_valid_for_eadd(const struct sgx_cpu *cpu, const struct sgx_tcs *t)
 {
-	return !(t->flags & ~SGX_TCS_FLAGS_DBGOPTIN) && cpu_aligned(t->ossa, SGX_PAGE_SIZE) &&
+	return !(t->flags & cpu_tcs_flags_reserved(cpu)) && cpu_aligned(t->ossa, SGX_PAGE_SIZE) &&
 	       cpu_aligned(t->ofsbase, SGX_PAGE_SIZE) && cpu_aligned(t->ogsbase, SGX_PAGE_SIZE) &&
 	       cpu_all_zero(t->reserved, sizeof(t->reserved));
 }
@@ -166,7 +173,7 @@ long encls_eadd(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_ds
 	meta = cpu->epcm[sidx].meta;
 
 	if (type == SGX_PT_TCS) {
-		if (!tcs_valid_for_eadd((const struct sgx_tcs *)(uintptr_t)pi->srcpge))
+		if (!tcs_valid_for_eadd(cpu, (const struct sgx_tcs *)(uintptr_t)pi->srcpge))
 			return cpu_gp(f);
 	} else if ((flags & SGX_SECINFO_W) && !(flags & SGX_SECINFO_R)) {
 		return cpu_gp(f);

@@ -1,9 +1,8 @@
 /* ENCLU leaves EENTER, ERESUME, EEXIT and the asynchronous exit (SDM Vol. 3D ch. 38-39). */
-#include <string.h>
-
 #include "cpu/cpu.h"
 #include "cpu/fault.h"
 #include "cpu/keys.h"
+#include "cpu/xsave.h"
 
 #define RFLAGS_TF 0x100ULL
 
@@ -69,6 +68,7 @@ static long tcs_enter(struct sgx_cpu *cpu, struct cpu_regs *r, uint32_t *tcs_idx
 	const struct epcm_entry *e;
 	const struct sgx_tcs *tcs;
 	const struct secs_meta *meta;
+	const struct sgx_secs *secs;
 	uint32_t idx = 0, err;
 
 	if (la & (SGX_PAGE_SIZE - 1))
@@ -86,7 +86,15 @@ static long tcs_enter(struct sgx_cpu *cpu, struct cpu_regs *r, uint32_t *tcs_idx
 	if ((tcs->ossa | tcs->ofsbase | tcs->ogsbase) & (SGX_PAGE_SIZE - 1))
 		return cpu_gp(f);
 	meta = cpu->epcm[e->secs].meta;
-	if ((tcs->flags & ~SGX_TCS_FLAGS_DBGOPTIN) || !meta->initialized)
+	if ((tcs->flags & cpu_tcs_flags_reserved(cpu)) || !meta->initialized)
+		return cpu_gp(f);
+	/* XFRM must be a subset of XCR0: here, of what the context's XSAVE image can hold. */
+	secs = (const struct sgx_secs *)epc_page(cpu, e->secs);
+	if (r->xsave && (secs->attributes.xfrm & ~r->xsave->features))
+		return cpu_gp(f);
+	/* Without debug opt-in, a TCS takes AEX notifications exactly when its enclave does. */
+	if (!(tcs->flags & SGX_TCS_FLAGS_DBGOPTIN) &&
+	    !(tcs->flags & SGX_TCS_FLAGS_AEXNOTIFY) != !(secs->attributes.flags & SGX_ATTR_AEXNOTIFY))
 		return cpu_gp(f);
 	*tcs_idx = idx;
 	*secs_idx = e->secs;
@@ -198,8 +206,9 @@ static long eresume(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, 
 	struct sgx_tcs *tcs;
 	struct sgx_gprsgx *gpr;
 	unsigned zero = 0;
-	uint64_t ssa_la;
+	uint64_t ssa_la, frame_bytes, target, fsbase, gsbase;
 	uint32_t first = 0;
+	bool notify;
 	long last;
 
 	if (tcs_enter(cpu, r, &tcs_idx, &secs_idx, f))
@@ -208,13 +217,36 @@ static long eresume(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, 
 	secs = (const struct sgx_secs *)epc_page(cpu, secs_idx);
 	if (tcs->cssa == 0)
 		return cpu_gp(f);
-	ssa_la = secs->base + tcs->ossa +
-		 (uint64_t)(tcs->cssa - 1) * secs->ssa_frame_size * SGX_PAGE_SIZE;
+	frame_bytes = (uint64_t)secs->ssa_frame_size * SGX_PAGE_SIZE;
+	ssa_la = secs->base + tcs->ossa + (uint64_t)(tcs->cssa - 1) * frame_bytes;
 	last = ssa_frame_check(cpu, secs_idx, ssa_la, secs->ssa_frame_size, &first, f);
 	if (last < 0)
 		return CPU_FAULT;
 	gpr = ssa_gpr(cpu, (uint32_t)last);
-	if (!cpu_canonical(gpr->rip))
+	/* AEX-Notify: the TCS and the interrupted frame both opted in. ERESUME then delivers the
+	 * notification: it enters at OENTRY on the next frame, as EENTER would, and leaves the
+	 * interrupted frame on the SSA stack for the enclave's handler (EDECCSSA pops it). */
+	notify = (tcs->flags & SGX_TCS_FLAGS_AEXNOTIFY) && (gpr->aexnotify & 1);
+	if (notify) {
+		if (tcs->cssa >= tcs->nssa)
+			return cpu_gp(f);
+		ssa_la += frame_bytes;
+		last = ssa_frame_check(cpu, secs_idx, ssa_la, secs->ssa_frame_size, &first, f);
+		if (last < 0)
+			return CPU_FAULT;
+		gpr = ssa_gpr(cpu, (uint32_t)last);
+		target = secs->base + tcs->oentry;
+		fsbase = secs->base + tcs->ofsbase;
+		gsbase = secs->base + tcs->ogsbase;
+	} else {
+		target = gpr->rip;
+		fsbase = gpr->fsbase;
+		gsbase = gpr->gsbase;
+	}
+	if (!cpu_canonical(target) || !cpu_canonical(fsbase) || !cpu_canonical(gsbase))
+		return cpu_gp(f);
+	/* XRSTOR's faults, checked before anything changes (the SDM leaves the TCS inactive). */
+	if (!notify && xrstor_faults(secs->attributes.xfrm, epc_page(cpu, first), r->xsave))
 		return cpu_gp(f);
 	if (!atomic_compare_exchange_strong(&cpu->epcm[tcs_idx].busy, &zero, 1))
 		return cpu_gp(f);
@@ -222,10 +254,19 @@ static long eresume(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, 
 	gpr->ursp = r->rsp;
 	gpr->urbp = r->rbp;
 	lp_enter(cpu, lp, r, tcs_idx, secs_idx, ssa_la, first, (uint32_t)last);
+	if (notify) {
+		/* No XRSTOR: the extended state is what the AEP left. */
+		r->rax = tcs->cssa;
+		r->rcx = r->rip + 3;
+		r->rip = target;
+		if (lp->opt_out)
+			r->rflags &= ~RFLAGS_TF;
+		return 0;
+	}
 	/* Classic ERESUME: the interrupted context comes back from the frame, whose XSAVE area
 	 * starts the frame. */
-	if (r->fx)
-		memcpy(r->fx, epc_page(cpu, first), 512);
+	if (r->xsave)
+		xrstor_eresume(&cpu->feat.xsave, secs->attributes.xfrm, epc_page(cpu, first), r->xsave);
 	r->rax = gpr->rax; r->rcx = gpr->rcx; r->rdx = gpr->rdx; r->rbx = gpr->rbx;
 	r->rsp = gpr->rsp; r->rbp = gpr->rbp; r->rsi = gpr->rsi; r->rdi = gpr->rdi;
 	r->r8 = gpr->r8; r->r9 = gpr->r9; r->r10 = gpr->r10; r->r11 = gpr->r11;
@@ -233,10 +274,39 @@ static long eresume(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, 
 	r->rflags = (r->rflags & ~RFLAGS_RESTORED) | (gpr->rflags & RFLAGS_RESTORED);
 	if (lp->opt_out)
 		r->rflags &= ~RFLAGS_TF;
-	r->rip = gpr->rip;
-	r->fsbase = gpr->fsbase;
-	r->gsbase = gpr->gsbase;
+	r->rip = target;
+	r->fsbase = fsbase;
+	r->gsbase = gsbase;
 	tcs->cssa--;
+	return 0;
+}
+
+/* EDECCSSA: pop the current SSA frame from inside the enclave (an AEX-Notify handler is done
+ * with the interrupted context); the next AEX saves into the frame below. */
+static long edeccssa(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_fault *f)
+{
+	const struct sgx_secs *secs = (const struct sgx_secs *)epc_page(cpu, lp->secs);
+	struct sgx_tcs *tcs = (struct sgx_tcs *)epc_page(cpu, lp->tcs);
+	uint64_t ssa_la;
+	uint32_t first = 0;
+	long last;
+
+	if (tcs->cssa == 0)
+		return cpu_gp(f);
+	ssa_la = secs->base + tcs->ossa +
+		 (uint64_t)(tcs->cssa - 1) * secs->ssa_frame_size * SGX_PAGE_SIZE;
+	last = ssa_frame_check(cpu, lp->secs, ssa_la, secs->ssa_frame_size, &first, f);
+	if (last < 0)
+		return CPU_FAULT;
+	tcs->cssa--;
+	/* The processor's cached frame moves: pin the new pages before letting the old go. */
+	atomic_fetch_add(&cpu->epcm[first].pins, 1);
+	atomic_fetch_add(&cpu->epcm[(uint32_t)last].pins, 1);
+	atomic_fetch_sub(&cpu->epcm[lp->ssa_first].pins, 1);
+	atomic_fetch_sub(&cpu->epcm[lp->ssa_last].pins, 1);
+	lp->ssa_la = ssa_la;
+	lp->ssa_first = first;
+	lp->ssa_last = (uint32_t)last;
 	return 0;
 }
 
@@ -269,6 +339,8 @@ static long enclu_inside(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs
 		return cpu->feat.sgx2 ? enclu_emodpe(cpu, lp, r, f) : cpu_gp(f);
 	case ENCLU_EACCEPTCOPY:
 		return cpu->feat.sgx2 ? enclu_eacceptcopy(cpu, lp, r, f) : cpu_gp(f);
+	case ENCLU_EDECCSSA:
+		return (cpu->feat.attributes & SGX_ATTR_AEXNOTIFY) ? edeccssa(cpu, lp, f) : cpu_gp(f);
 	default:
 		return cpu_gp(f);
 	}
@@ -339,17 +411,8 @@ void cpu_aex(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, unsigne
 			x->reserved = 0;
 		}
 	}
-	if (r->fx) {
-		uint8_t *xs = epc_page(cpu, first);
-
-		memcpy(xs, r->fx, 512);
-		memset(xs + 512, 0, 64);
-		xs[512] = 0x3; /* XSTATE_BV: x87 and SSE */
-		/* The synthetic state has x87/SSE in their initial configuration. */
-		memset(r->fx, 0, 512);
-		r->fx[0] = 0x7F; r->fx[1] = 0x03;             /* FCW 0x037F */
-		r->fx[24] = 0x80; r->fx[25] = 0x1F;           /* MXCSR 0x1F80 */
-	}
+	if (r->xsave)
+		xsave_aex(&cpu->feat.xsave, secs->attributes.xfrm, r->xsave, epc_page(cpu, first));
 	tcs->cssa++;
 	r->rsp = gpr->ursp;
 	r->rbp = gpr->urbp;

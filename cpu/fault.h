@@ -34,6 +34,13 @@ static inline bool cpu_canonical(uint64_t a)
 	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
 }
 
+/* TCS.FLAGS bits that must be zero: all but DBGOPTIN, and AEXNOTIFY where the CPU has it. */
+static inline uint64_t cpu_tcs_flags_reserved(const struct sgx_cpu *cpu)
+{
+	return ~(SGX_TCS_FLAGS_DBGOPTIN |
+		 ((cpu->feat.attributes & SGX_ATTR_AEXNOTIFY) ? SGX_TCS_FLAGS_AEXNOTIFY : 0));
+}
+
 static inline bool cpu_all_zero(const void *p, size_t n)
 {
 	const uint8_t *b = p;

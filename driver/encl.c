@@ -139,16 +139,39 @@ void sgx_file_put(struct sgx_file *f)
 	free(f);
 }
 
+/* Page numbers below 2^(9 * (levels + 1)): a leaf takes 9 bits, each level 9 more. */
+#define PT_SHIFT 9
+#define PT_LEAF_BYTES (ENCL_LEAF_PAGES * sizeof(struct encl_page))
+#define PT_NODE_BYTES (ENCL_PT_FANOUT * sizeof(void *))
+
+void encl_pt_init(struct sgx_encl *e, uint64_t size)
+{
+	uint64_t pages = size / SGX_PAGE_SIZE;
+
+	e->pt_root = NULL;
+	e->pt_levels = 1;
+	while (e->pt_levels < 6 && (pages - 1) >> (PT_SHIFT * (e->pt_levels + 1)))
+		e->pt_levels++;
+}
+
+static unsigned pt_index(uint64_t n, unsigned lvl)
+{
+	return (unsigned)(n >> (PT_SHIFT * lvl)) & (ENCL_PT_FANOUT - 1);
+}
+
 struct encl_page *encl_page_lookup(struct sgx_encl *e, uint64_t addr)
 {
-	uint64_t n;
+	void **node = e->pt_root;
 	struct encl_page *leaf;
+	uint64_t n;
 
 	drv_assert_locked(&sgx_pf.lock);
-	if (!e->pt || addr < e->base || addr - e->base >= e->size)
+	if (!node || addr < e->base || addr - e->base >= e->size)
 		return NULL;
 	n = (addr - e->base) / SGX_PAGE_SIZE;
-	leaf = e->pt[n / ENCL_LEAF_PAGES];
+	for (unsigned lvl = e->pt_levels; lvl > 1 && node; lvl--)
+		node = node[pt_index(n, lvl)];
+	leaf = node ? node[pt_index(n, 1)] : NULL;
 	if (!leaf || !leaf[n % ENCL_LEAF_PAGES].tracked)
 		return NULL;
 	return &leaf[n % ENCL_LEAF_PAGES];
@@ -157,15 +180,68 @@ struct encl_page *encl_page_lookup(struct sgx_encl *e, uint64_t addr)
 struct encl_page *encl_page_create(struct sgx_encl *e, uint64_t addr)
 {
 	uint64_t n = (addr - e->base) / SGX_PAGE_SIZE;
-	struct encl_page **slot = &e->pt[n / ENCL_LEAF_PAGES];
+	void **slot = (void **)&e->pt_root;
+	struct encl_page *leaf;
 
 	/* EAUG on fault gets here in a signal handler: zeroed memory from the mm, not malloc. */
-	if (!*slot) {
-		*slot = sgx_pf.mm->backing_create(ENCL_LEAF_PAGES * sizeof(**slot));
-		if (!*slot)
-			return NULL;
+	for (unsigned lvl = e->pt_levels + 1; lvl >= 1; lvl--) {
+		if (!*slot) {
+			*slot = sgx_pf.mm->backing_create(lvl == 1 ? PT_LEAF_BYTES : PT_NODE_BYTES);
+			if (!*slot)
+				return NULL;
+		}
+		if (lvl == 1)
+			break;
+		slot = &((void **)*slot)[pt_index(n, lvl - 1)];
 	}
-	return &(*slot)[n % ENCL_LEAF_PAGES];
+	leaf = *slot;
+	return &leaf[n % ENCL_LEAF_PAGES];
+}
+
+struct encl_page *encl_page_next(struct sgx_encl *e, uint64_t *addr, uint64_t end)
+{
+	uint64_t lo = *addr > e->base ? *addr : e->base;
+	uint64_t hi = end < e->base + e->size ? end : e->base + e->size;
+	uint64_t n, end_n;
+
+	if (!e->pt_root || lo >= hi)
+		return NULL;
+	n = (lo - e->base) / SGX_PAGE_SIZE;
+	end_n = (hi - e->base + SGX_PAGE_SIZE - 1) / SGX_PAGE_SIZE;
+	while (n < end_n) {
+		void **node = e->pt_root;
+		struct encl_page *leaf = NULL;
+		unsigned lvl;
+
+		for (lvl = e->pt_levels; lvl >= 1; lvl--) {
+			void *next = node[pt_index(n, lvl)];
+
+			if (!next)
+				break;
+			if (lvl == 1)
+				leaf = next;
+			else
+				node = next;
+		}
+		if (!leaf) {
+			/* Nothing below this slot: skip what it would cover. */
+			uint64_t span = 1ULL << (PT_SHIFT * lvl);
+
+			n = (n & ~(span - 1)) + span;
+			continue;
+		}
+		for (; n < end_n; n++) {
+			if (leaf[n % ENCL_LEAF_PAGES].tracked) {
+				*addr = e->base + n * SGX_PAGE_SIZE;
+				return &leaf[n % ENCL_LEAF_PAGES];
+			}
+			if (n % ENCL_LEAF_PAGES == ENCL_LEAF_PAGES - 1) {
+				n++;
+				break;
+			}
+		}
+	}
+	return NULL;
 }
 
 int encl_pte_prot(const struct sgx_encl *e, const struct encl_page *p, int vma_prot)
@@ -203,20 +279,35 @@ static void encl_remove_page(struct sgx_encl *e, struct encl_page *p)
 	e->page_cnt--;
 }
 
+/* Remove every page below node (a level-lvl node, 1 = the level above leaves) and give the
+ * table's memory back. */
+static void pt_release(struct sgx_encl *e, void **node, unsigned lvl)
+{
+	for (unsigned i = 0; i < ENCL_PT_FANOUT; i++) {
+		struct encl_page *leaf;
+
+		if (!node[i])
+			continue;
+		if (lvl > 1) {
+			pt_release(e, node[i], lvl - 1);
+			continue;
+		}
+		leaf = node[i];
+		for (unsigned j = 0; j < ENCL_LEAF_PAGES; j++)
+			if (leaf[j].tracked)
+				encl_remove_page(e, &leaf[j]);
+		sgx_pf.mm->backing_destroy(leaf, PT_LEAF_BYTES);
+	}
+	sgx_pf.mm->backing_destroy(node, PT_NODE_BYTES);
+}
+
 static void encl_release(struct sgx_encl *e)
 {
 	struct cpu_fault f;
 
-	for (uint64_t t = 0; e->pt && t < e->pt_top; t++) {
-		struct encl_page *leaf = e->pt[t];
-
-		for (unsigned i = 0; leaf && i < ENCL_LEAF_PAGES; i++)
-			if (leaf[i].tracked)
-				encl_remove_page(e, &leaf[i]);
-		if (leaf)
-			sgx_pf.mm->backing_destroy(leaf, ENCL_LEAF_PAGES * sizeof(*leaf));
-	}
-	free(e->pt);
+	if (e->pt_root)
+		pt_release(e, e->pt_root, e->pt_levels);
+	e->pt_root = NULL;
 	if (!(e->flags & ENCL_DEAD))
 		encl_paging_release(e);
 	if (e->secs_out && !(e->flags & ENCL_DEAD))

@@ -32,6 +32,7 @@ struct encl_page {
 };
 
 #define ENCL_LEAF_PAGES 512
+#define ENCL_PT_FANOUT 512
 
 enum encl_flags {
 	ENCL_CREATED = 1 << 0,
@@ -49,8 +50,10 @@ struct sgx_encl {
 	uint64_t attributes;
 	uint64_t attributes_mask;
 	uint32_t secs;         /* EPC index of the SECS */
-	struct encl_page **pt; /* two-level table indexed by page number within ELRANGE */
-	uint64_t pt_top;
+	/* Radix tree indexed by page number within ELRANGE: pt_levels levels of ENCL_PT_FANOUT
+	 * pointers above leaves of ENCL_LEAF_PAGES pages, each node created on first use. */
+	void **pt_root;
+	unsigned pt_levels;
 	uint64_t page_cnt;
 	/* Paging: encrypted contents at (addr - base), PCMDs from size on; VA pages with a
 	 * bitmap of free slots each. */
@@ -215,6 +218,11 @@ void encl_va_slot_free(struct sgx_encl *e, struct encl_page *p);
 /* Enclave pages (encl.c). */
 struct encl_page *encl_page_lookup(struct sgx_encl *e, uint64_t addr);
 struct encl_page *encl_page_create(struct sgx_encl *e, uint64_t addr);
+/* The page table's shape for an ELRANGE of size bytes (at ECREATE). */
+void encl_pt_init(struct sgx_encl *e, uint64_t size);
+/* The first tracked page at or above *addr and below end: its address goes to *addr. NULL
+ * if none. Skips absent subtrees, so a walk costs what is there, not the range. */
+struct encl_page *encl_page_next(struct sgx_encl *e, uint64_t *addr, uint64_t end);
 /* Drop a reference; the last one releases the enclave, or, while threads are still inside
  * it, keeps it until they have left (encl_reap). */
 void encl_put(struct sgx_encl *e);

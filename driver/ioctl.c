@@ -57,12 +57,10 @@ static long ioc_create(struct sgx_encl *e, uint64_t arg)
 		free(secs);
 		return -EINVAL;
 	}
-	e->pt_top = (secs->size / SGX_PAGE_SIZE + ENCL_LEAF_PAGES - 1) / ENCL_LEAF_PAGES;
-	e->pt = calloc(e->pt_top, sizeof(*e->pt));
-	idx = e->pt ? epc_get_page() : -1;
+	/* Nothing sized by ELRANGE before ECREATE has judged SECS.SIZE: a size the CPU refuses
+	 * is EIO, as from Linux, whatever it would cost. */
+	idx = epc_get_page();
 	if (idx < 0) {
-		free(e->pt);
-		e->pt = NULL;
 		free(secs);
 		return -ENOMEM;
 	}
@@ -77,11 +75,10 @@ static long ioc_create(struct sgx_encl *e, uint64_t arg)
 	      r == CPU_FAULT ? (f.vector == X86_GP ? "#GP" : "#PF") : sgx_status_name((uint64_t)r));
 	if (r != SGX_SUCCESS) {
 		epc_free_page((uint32_t)idx);
-		free(e->pt);
-		e->pt = NULL;
 		free(secs);
 		return -EIO;
 	}
+	encl_pt_init(e, secs->size);
 	e->base = secs->base;
 	e->size = secs->size;
 	e->secs = (uint32_t)idx;
@@ -94,8 +91,6 @@ static long ioc_create(struct sgx_encl *e, uint64_t arg)
 		encl_paging_release(e);
 		encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, (uint32_t)idx), &f);
 		epc_free_page((uint32_t)idx);
-		free(e->pt);
-		e->pt = NULL;
 		e->secs = EPC_NONE;
 		free(secs);
 		return -ENOMEM;

@@ -27,49 +27,80 @@ bool sgx_range_is_enclave(uint64_t addr, uint64_t len)
 /* The PTEs of [start, end) are gone (unmapped, or replaced by a new mapping). */
 static void zap_ptes(struct sgx_encl *e, uint64_t start, uint64_t end)
 {
-	uint64_t lo = start > e->base ? start : e->base;
-	uint64_t hi = end < e->base + e->size ? end : e->base + e->size;
+	struct encl_page *p;
 
-	for (uint64_t a = lo; a < hi; a += SGX_PAGE_SIZE) {
-		struct encl_page *p = encl_page_lookup(e, a);
+	for (uint64_t a = start; (p = encl_page_next(e, &a, end)); a += SGX_PAGE_SIZE)
+		p->pte = 0;
+}
 
-		if (p)
-			p->pte = 0;
+/* A run of pages that become one host mapping: EPC pages consecutive in the EPC with one
+ * protection, or a stretch with no PTEs. */
+struct map_run {
+	uint64_t start, epc;
+	int prot;
+	bool mapped;
+	int err;
+};
+
+static void run_flush(struct map_run *r, uint64_t end)
+{
+	int e;
+
+	if (end <= r->start)
+		return;
+	if (r->mapped)
+		e = sgx_pf.mm->map_epc(r->start, r->epc, end - r->start, r->prot);
+	else
+		e = sgx_pf.mm->map_none(r->start, end - r->start);
+	if (e && !r->err)
+		r->err = e;
+}
+
+/* The piece at a (a page, or a stretch without pages) continues the run or starts one. */
+static void run_add(struct map_run *r, uint64_t a, bool mapped, int prot, uint64_t epc_off)
+{
+	bool extends = a > r->start && mapped == r->mapped && prot == r->prot &&
+		       (!mapped || epc_off == r->epc + (a - r->start));
+
+	if (a > r->start && !extends) {
+		run_flush(r, a);
+		r->start = a;
+	}
+	if (a == r->start) {
+		r->mapped = mapped;
+		r->prot = prot;
+		r->epc = epc_off;
 	}
 }
 
-/* Make the host mappings of [start, end) (inside VMA v) match VMA ∩ EPCM, page by page,
- * merging runs so consecutive EPC pages become one mapping. */
+/* Make the host mappings of [start, end) (inside VMA v) match VMA ∩ EPCM, merging runs so
+ * consecutive EPC pages become one mapping. Visits the enclave's pages, not the range:
+ * stretches without pages are one unmapped piece each. */
 static int vma_populate(const struct drv_vma *v, uint64_t start, uint64_t end)
 {
-	uint64_t run_start = start, run_epc = 0;
-	int run_prot = -1, err = 0, r;
-	bool run_mapped = false;
+	struct sgx_encl *e = v->encl;
+	struct map_run run = { .start = start, .prot = PROT_NONE };
+	uint64_t a = start;
 
-	for (uint64_t a = start; a <= end; a += SGX_PAGE_SIZE) {
-		struct encl_page *p = a < end ? encl_page_lookup(v->encl, a) : NULL;
-		bool mapped = p && p->epc != EPC_NONE && p->pte && !(v->encl->flags & ENCL_DEAD);
-		int prot = mapped ? encl_pte_prot(v->encl, p, v->prot) : PROT_NONE;
-		uint64_t epc_off = mapped ? (uint64_t)p->epc * SGX_PAGE_SIZE : 0;
-		bool extends = a < end && a > run_start && mapped == run_mapped && prot == run_prot &&
-			       (!mapped || epc_off == run_epc + (a - run_start));
+	while (a < end) {
+		uint64_t at = a;
+		struct encl_page *p = (e->flags & ENCL_DEAD) ? NULL : encl_page_next(e, &at, end);
+		bool mapped;
+		int prot;
 
-		if (a == end || (a > run_start && !extends)) {
-			if (run_mapped)
-				r = sgx_pf.mm->map_epc(run_start, run_epc, a - run_start, run_prot);
-			else
-				r = sgx_pf.mm->map_none(run_start, a - run_start);
-			if (r && !err)
-				err = r;
-			run_start = a;
-		}
-		if (a == run_start) {
-			run_mapped = mapped;
-			run_prot = prot;
-			run_epc = epc_off;
-		}
+		if (!p)
+			at = end;
+		if (at > a)
+			run_add(&run, a, false, PROT_NONE, 0);
+		if (!p)
+			break;
+		mapped = p->epc != EPC_NONE && p->pte;
+		prot = mapped ? encl_pte_prot(e, p, v->prot) : PROT_NONE;
+		run_add(&run, at, mapped, prot, mapped ? (uint64_t)p->epc * SGX_PAGE_SIZE : 0);
+		a = at + SGX_PAGE_SIZE;
 	}
-	return err;
+	run_flush(&run, end);
+	return run.err;
 }
 
 int vma_refresh_page(struct sgx_encl *e, uint64_t addr)
@@ -90,18 +121,16 @@ int vma_refresh_page(struct sgx_encl *e, uint64_t addr)
 static int encl_may_map(struct sgx_encl *e, uint64_t start, uint64_t end, int prot)
 {
 	int want = prot & VM_RWX;
+	struct encl_page *p;
 
 	if ((e->flags & ENCL_INITIALIZED) && (start < e->base || end > e->base + e->size))
 		return -EACCES;
 	/* A READ_IMPLIES_EXEC task's mappings could exceed what the pages allow. */
 	if (sgx_pf.mm->read_implies_exec && sgx_pf.mm->read_implies_exec())
 		return -EACCES;
-	for (uint64_t a = start; a < end; a += SGX_PAGE_SIZE) {
-		struct encl_page *p = encl_page_lookup(e, a);
-
-		if (p && (want & ~p->max_prot))
+	for (uint64_t a = start; (p = encl_page_next(e, &a, end)); a += SGX_PAGE_SIZE)
+		if (want & ~p->max_prot)
 			return -EACCES;
-	}
 	return 0;
 }
 

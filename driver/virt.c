@@ -23,8 +23,8 @@ static struct {
 	uint8_t lehash[32];      /* the guest's virtual IA32_SGXLEPUBKEYHASH0-3 */
 } vm;
 
-/* The emulated CPU's MaxEnclaveSize_64 (cpu/cpuid.c reports 2^36). */
-#define HOST_MAX_SIZE_LOG2 36
+/* The emulated CPU's MaxEnclaveSize_64: a guest may be given less. */
+#define HOST_MAX_SIZE_LOG2 CPU_MAX_ENCLAVE_SIZE_64_LOG2
 
 static long gp(struct cpu_fault *f)
 {

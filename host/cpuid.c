@@ -6,6 +6,7 @@
 
 #include "host/host.h"
 #include "util/rawsys.h"
+#include "util/xstate.h"
 
 #ifndef ARCH_GET_CPUID
 #define ARCH_GET_CPUID 0x1011
@@ -13,10 +14,19 @@
 #endif
 
 static bool faulting;
+static struct cpu_features features;
 
 void cpuid_init(void)
 {
+	cpu_features_default(&features, host_cfg.epc_size, host_cfg.sgx2);
+	features.intel_vendor = !host_cfg.host_vendor;
+	xstate_probe(&features);
 	faulting = raw_syscall2(SYS_arch_prctl, ARCH_SET_CPUID, 0) == 0;
+}
+
+const struct cpu_features *host_cpu_features(void)
+{
+	return &features;
 }
 
 bool cpuid_faulting_enabled(void)
@@ -26,16 +36,13 @@ bool cpuid_faulting_enabled(void)
 
 void cpuid_query(uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
 {
-	struct cpu_features f;
-
 	/* Faulting is per thread; turn it off around our own CPUID. */
 	if (faulting)
 		raw_syscall2(SYS_arch_prctl, ARCH_SET_CPUID, 1);
 	__cpuid_count(leaf, subleaf, regs[0], regs[1], regs[2], regs[3]);
 	if (faulting)
 		raw_syscall2(SYS_arch_prctl, ARCH_SET_CPUID, 0);
-	cpu_features_default(&f, host_cfg.epc_size, host_cfg.sgx2);
-	cpu_cpuid_adjust(&f, leaf, subleaf, regs);
+	cpu_cpuid_adjust(&features, leaf, subleaf, regs);
 }
 
 /* The interface of the cpuid.h shim. */

@@ -17,6 +17,7 @@ static char boot_path[PATH_MAX];
 static char *saved[ENV_SAVED_MAX];
 static unsigned nsaved;
 static size_t saved_size;
+static char *sanitizer_env;
 
 void host_env_capture(void)
 {
@@ -39,6 +40,21 @@ void host_env_capture(void)
 		if (saved[nsaved])
 			saved_size += strlen(saved[nsaved++]) + 1;
 	}
+#ifdef __SANITIZE_ADDRESS__
+	/* A sanitizer build of the preload loads into programs that were not built with it only
+	 * with the options the test harness gives: they go wherever the preload goes. */
+	{
+		const char *v = getenv("ASAN_OPTIONS");
+
+		if (v && (sanitizer_env = malloc(strlen(v) + sizeof("ASAN_OPTIONS="))))
+			strcat(strcpy(sanitizer_env, "ASAN_OPTIONS="), v);
+	}
+#endif
+}
+
+const char *host_env_sanitizer(void)
+{
+	return sanitizer_env;
 }
 
 const char *host_library_path(void)

@@ -50,9 +50,9 @@ static void fd_unlock(const uint64_t *saved)
 	raw_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, saved, NULL, 8);
 }
 
-/* [h-driver] fork keeps the table consistent: the forking thread holds the lock across fork
- * (a child must not inherit it held by a thread that does not exist there). Taken before the
- * driver lock, as everywhere else. */
+/* fork keeps the table consistent: the forking thread holds the lock across fork (a child
+ * must not inherit it held by a thread that does not exist there). Taken after the driver
+ * lock: this lock is a leaf. */
 static uint64_t fork_saved_mask;
 
 void fd_fork_prepare(void)
@@ -103,15 +103,22 @@ static bool entry_valid(long fd, struct sgx_file **drop)
 	return false;
 }
 
+/* An fd with no entry while another thread holds the lock may be one it is creating (a new
+ * device fd or a dup of one exists in the kernel just before its entry does). */
+static bool entry_may_be_coming(void)
+{
+	int owner = atomic_load(&fd_lock_owner);
+
+	return owner && owner != (int)raw_gettid();
+}
+
 struct sgx_file *fd_get(int fd, unsigned *fmode)
 {
 	struct sgx_file *f = NULL, *drop = NULL;
 	uint64_t saved;
 
-	/* [h-driver] In the reserved range a device fd may be being placed right now: look under
-	 * the lock there, so that a number reused by a new device is seen with its entry. */
-	if (!fd_in_table(fd) || (!__atomic_load_n(&fd_table[fd].file, __ATOMIC_RELAXED) &&
-				 (fd < FD_RESERVED_LO || fd > FD_RESERVED_HI)))
+	if (!fd_in_table(fd) ||
+	    (!__atomic_load_n(&fd_table[fd].file, __ATOMIC_ACQUIRE) && !entry_may_be_coming()))
 		return NULL;
 	fd_lock(&saved);
 	if (entry_valid(fd, &drop) && fd_table[fd].file) {
@@ -124,11 +131,6 @@ struct sgx_file *fd_get(int fd, unsigned *fmode)
 	if (drop)
 		sgx_file_put(drop);
 	return f;
-}
-
-bool fd_is_device(int fd)
-{
-	return fd_in_table(fd) && __atomic_load_n(&fd_table[fd].file, __ATOMIC_RELAXED);
 }
 
 bool fd_is_internal(int fd)
@@ -209,21 +211,23 @@ long fd_open_device(enum sgx_file_kind kind, int flags)
 	}
 	if (!cloexec)
 		raw_syscall3(SYS_fcntl, fd, F_SETFD, 0);
-	/* [h-driver] The number appears and gets its entry in one step (fd_get looks there under
-	 * the lock). */
+	/* The number the program gets appears and is registered under the lock (lookups that
+	 * find no entry while a change is under way wait for it). */
 	fd_lock(&saved);
 	fd = fd_to_range(fd, cloexec);
+	if (fd_in_table(fd))
+		fd_table[fd] = (struct fd_entry){
+			f, fd_inode(fd),
+			(uint8_t)((acc == O_RDONLY || acc == O_RDWR ? FD_MODE_READ : 0) |
+				  (acc == O_WRONLY || acc == O_RDWR ? FD_MODE_WRITE : 0)),
+			false
+		};
+	fd_unlock(&saved);
 	if (!fd_in_table(fd)) {
-		fd_unlock(&saved);
 		raw_syscall1(SYS_close, fd);
 		sgx_file_put(f);
 		return -EMFILE;
 	}
-	fd_table[fd] = (struct fd_entry){ f, fd_inode(fd),
-					  (uint8_t)((acc == O_RDONLY || acc == O_RDWR ? FD_MODE_READ : 0) |
-						    (acc == O_WRONLY || acc == O_RDWR ? FD_MODE_WRITE : 0)),
-					  false };
-	fd_unlock(&saved);
 	return fd;
 }
 

@@ -21,8 +21,6 @@
 /* The device file behind fd with a reference the caller must drop with sgx_file_put, and its
  * access mode; NULL if fd is not one of ours (any more). Not for signal handlers. */
 struct sgx_file *fd_get(int fd, unsigned *fmode);
-/* Just whether fd is a device fd (no reference taken). */
-bool fd_is_device(int fd);
 
 /* Open a device of kind with the open(2) flags: a new fd, or -errno. */
 long fd_open_device(enum sgx_file_kind kind, int flags);
@@ -41,7 +39,7 @@ long fd_close_range(unsigned first, unsigned last, unsigned flags);
 void fd_make_internal(int *fdp);
 bool fd_is_internal(int fd);
 
-/* [h-driver] fork: the forking thread holds the table's lock across it (host_fork_*). */
+/* fork: the forking thread holds the table's lock across it (host_fork_*). */
 void fd_fork_prepare(void);
 void fd_fork_parent(void);
 void fd_fork_child(void);

@@ -45,6 +45,8 @@ const char *host_boot_path(void);
 size_t host_env_size(void);
 /* The saved entries, except those whose bit is set in skip; returns how many. */
 unsigned host_env_copy(char **out, uint64_t skip);
+/* "ASAN_OPTIONS=..." in a sanitizer build of the preload (it needs them to load), or NULL. */
+const char *host_env_sanitizer(void);
 
 /* Status file (stat.c). */
 void stat_file_create(void);
@@ -66,6 +68,8 @@ void host_ipi(uint32_t secs, uint64_t epoch);
 void cpuid_init(void);
 bool cpuid_faulting_enabled(void);
 void cpuid_query(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+/* The emulated CPU's features (XFRM from the host's XCR0), fixed by cpuid_init. */
+const struct cpu_features *host_cpu_features(void);
 
 /* libc's return convention from the kernel's: -1 and errno. */
 long host_ret(long r);

@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -15,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "host/cpuinfo.h"
 #include "host/filter.h"
 #include "host/host.h"
 #include "host/signal.h"
@@ -65,7 +68,9 @@ EXPORT int open(const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	r = sys_openat(AT_FDCWD, (uintptr_t)path, flags, mode);
+	if (cpuinfo_wants(AT_FDCWD, path, flags))
+		return (int)host_ret(cpuinfo_open(flags));
+	r = sys_open_path(path, flags);
 	return r == SYS_PASS ? real_open(path, flags, mode) : (int)host_ret(r);
 }
 
@@ -82,7 +87,9 @@ EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	r = sys_openat(dirfd, (uintptr_t)path, flags, mode);
+	if (cpuinfo_wants(dirfd, path, flags))
+		return (int)host_ret(cpuinfo_open(flags));
+	r = sys_open_path(path, flags);
 	return r == SYS_PASS ? real_openat(dirfd, path, flags, mode) : (int)host_ret(r);
 }
 
@@ -90,9 +97,12 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...) __attribute__((
 
 EXPORT int __open_2(const char *path, int flags)
 {
-	long r = sys_openat(AT_FDCWD, (uintptr_t)path, flags, 0);
+	long r;
 
 	REAL(__open_2);
+	if (cpuinfo_wants(AT_FDCWD, path, flags))
+		return (int)host_ret(cpuinfo_open(flags));
+	r = sys_open_path(path, flags);
 	return r == SYS_PASS ? real___open_2(path, flags) : (int)host_ret(r);
 }
 
@@ -100,9 +110,12 @@ EXPORT int __open64_2(const char *path, int flags) __attribute__((alias("__open_
 
 EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-	long r = sys_openat(dirfd, (uintptr_t)path, flags, 0);
+	long r;
 
 	REAL(__openat_2);
+	if (cpuinfo_wants(dirfd, path, flags))
+		return (int)host_ret(cpuinfo_open(flags));
+	r = sys_open_path(path, flags);
 	return r == SYS_PASS ? real___openat_2(dirfd, path, flags) : (int)host_ret(r);
 }
 
@@ -110,7 +123,7 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags) __attribute__((a
 
 EXPORT int creat(const char *path, mode_t mode)
 {
-	long r = sys_openat(AT_FDCWD, (uintptr_t)path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+	long r = sys_open_path(path, O_CREAT | O_WRONLY | O_TRUNC);
 
 	REAL(creat);
 	return r == SYS_PASS ? real_creat(path, mode) : (int)host_ret(r);
@@ -337,12 +350,15 @@ EXPORT void *dlmopen(Lmid_t lmid, const char *file, int mode)
 
 /* ---- vDSO ---- */
 
+/* Our image, mapped on first use: a library constructor that runs before ours (the Intel
+ * SDK's urts) may be the first to ask. Where the auxv on the stack could be changed this
+ * answers what glibc's getauxval would; this also covers a process without one. */
 EXPORT unsigned long getauxval(unsigned long type)
 {
+	uintptr_t ours = type == AT_SYSINFO_EHDR ? vdso_published() : 0;
+
 	REAL(getauxval);
-	if (type == AT_SYSINFO_EHDR && host_active && vdso_base())
-		return vdso_base();
-	return real_getauxval(type);
+	return ours ? ours : real_getauxval(type);
 }
 
 /* ---- signals ---- */
@@ -497,3 +513,30 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
 		free(s);
 	return r;
 }
+
+/* ---- /proc/cpuinfo (host/cpuinfo.c) ---- */
+
+/* glibc's fopen opens with an internal system call, not through open: stdio needs its own
+ * entry. */
+EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	FILE *f;
+	int fd;
+
+	REAL(fopen);
+	if (!cpuinfo_wants_stdio(path, mode))
+		return real_fopen(path, mode);
+	fd = (int)host_ret(cpuinfo_open(strchr(mode, 'e') ? O_CLOEXEC : 0));
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "r");
+	if (!f) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return f;
+}
+
+EXPORT FILE *fopen64(const char *path, const char *mode) __attribute__((alias("fopen")));

@@ -272,7 +272,6 @@ static int keys_config(struct cpu_key_config *kc)
 
 int mem_platform_up(void)
 {
-	struct cpu_features feat;
 	struct cpu_key_config kc;
 	int r;
 
@@ -289,8 +288,7 @@ int mem_platform_up(void)
 	r = epc_create();
 	if (r)
 		goto out;
-	cpu_features_default(&feat, host_cfg.epc_size, host_cfg.sgx2);
-	r = sgx_platform_init(epc_map, epc_bytes / 4096, &feat, &host_mm);
+	r = sgx_platform_init(epc_map, epc_bytes / 4096, host_cpu_features(), &host_mm);
 	if (r)
 		goto out;
 	if (cpu_keys_init(sgx_platform_cpu(), &kc))

@@ -27,16 +27,19 @@ bool host_active;
  * CLONE_VM (host/sys_proc.c): the child gets a fresh platform. */
 void host_fork_prepare(void)
 {
-	/* [h-driver] No other thread may be inside the fd table or the driver while fork copies
-	 * them (the fd table's lock first, as everywhere). */
-	fd_fork_prepare();
+	/* No other thread may be inside the driver or the fd table while fork copies them. The
+	 * fd table's lock is a leaf (never held while calling into the driver, taken under the
+	 * driver lock when the EPC's fd is registered): the driver's first. A thread inside an
+	 * ioctl may wait for another thread's help (a userfaultfd source page) that needs the
+	 * fd table, so holding the fd lock while waiting for the driver would deadlock. */
 	sgx_fork_prepare();
+	fd_fork_prepare();
 }
 
 void host_fork_parent(void)
 {
-	sgx_fork_parent();
 	fd_fork_parent();
+	sgx_fork_parent();
 }
 
 void host_fork_child(void)
@@ -82,6 +85,7 @@ __attribute__((constructor)) static void sgxemu_preload_init(void)
 
 	if (config_load(&host_cfg, err, sizeof(err))) {
 		sgxemu_err("%s; SGX emulation is off", err);
+		vdso_withdraw();
 		return;
 	}
 	/* A policy is applied whole or the platform stays off: never half an administrator's
@@ -89,6 +93,7 @@ __attribute__((constructor)) static void sgxemu_preload_init(void)
 	if (policy_load(host_cfg.policy_file, err, sizeof(err)) ||
 	    (host_cfg.audit_file[0] && policy_set_audit(host_cfg.audit_file, err, sizeof(err)))) {
 		sgxemu_err("%s; SGX emulation is off", err);
+		vdso_withdraw();
 		return;
 	}
 	host_env_capture();
@@ -100,6 +105,7 @@ __attribute__((constructor)) static void sgxemu_preload_init(void)
 	fsgs_init((getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) && !getenv("SGXEMU_NO_FSGSBASE"));
 	if (vdso_init(getenv("SGXEMU_NO_DIRECT_EENTER") ? NULL : host_direct_entry())) {
 		sgxemu_err("cannot map the vDSO image; SGX emulation is off");
+		vdso_withdraw();
 		return;
 	}
 	cpuid_init();

@@ -93,28 +93,28 @@ static bool get_encoded(struct cursor *c, uint8_t enc, uint64_t datarel, uint64_
 		ok = get_bytes(c, &v, 8);
 		break;
 	case PE_UDATA4: {
-		uint32_t x;
+		uint32_t x = 0;
 
 		ok = get_bytes(c, &x, 4);
 		v = x;
 		break;
 	}
 	case PE_SDATA4: {
-		int32_t x;
+		int32_t x = 0;
 
 		ok = get_bytes(c, &x, 4);
 		v = (uint64_t)(int64_t)x;
 		break;
 	}
 	case PE_UDATA2: {
-		uint16_t x;
+		uint16_t x = 0;
 
 		ok = get_bytes(c, &x, 2);
 		v = x;
 		break;
 	}
 	case PE_SDATA2: {
-		int16_t x;
+		int16_t x = 0;
 
 		ok = get_bytes(c, &x, 2);
 		v = (uint64_t)(int64_t)x;
@@ -124,7 +124,7 @@ static bool get_encoded(struct cursor *c, uint8_t enc, uint64_t datarel, uint64_
 		ok = get_uleb(c, &v);
 		break;
 	case PE_SLEB128: {
-		int64_t x;
+		int64_t x = 0;
 
 		ok = get_sleb(c, &x);
 		v = (uint64_t)x;

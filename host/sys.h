@@ -18,6 +18,8 @@
 
 /* host/sys_fd.c: device files. */
 long sys_openat(int dirfd, uint64_t path, int flags, unsigned mode);
+/* The same for a path libc was handed (a valid string by libc's contract: read directly). */
+long sys_open_path(const char *path, int flags);
 long sys_openat2(int dirfd, uint64_t path, uint64_t how, uint64_t size);
 long sys_close(int fd);
 long sys_close_range(unsigned first, unsigned last, unsigned flags);

@@ -94,6 +94,15 @@ long sys_openat(int dirfd, uint64_t path, int flags, unsigned mode)
 	return k ? dev_open(k, flags) : SYS_PASS;
 }
 
+long sys_open_path(const char *path, int flags)
+{
+	/* Cheap refusal first: most opens are of other files. */
+	enum sgx_file_kind k = host_active && path && !strncmp(path, "/dev/sgx", 8) ?
+				       fd_device_of(path) : 0;
+
+	return k ? dev_open(k, flags) : SYS_PASS;
+}
+
 long sys_openat2(int dirfd, uint64_t path, uint64_t how, uint64_t size)
 {
 	struct {

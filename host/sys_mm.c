@@ -29,7 +29,7 @@ static int personality_prot(int prot)
 	return prot;
 }
 
-/* [h-driver] The host's MAP_FIXED mmap as sgx_mmap_over's callback. */
+/* The host's MAP_FIXED mmap as sgx_mmap_over's callback. */
 struct mmap_args {
 	uint64_t addr, len;
 	int prot, flags, fd;
@@ -50,7 +50,7 @@ long sys_mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t
 	long r;
 
 	if (f) {
-		/* [h-driver] One call for every device file, with the offset and access mode. */
+		/* One call for every device file, with the offset and access mode. */
 		r = sgx_mmap(f, addr, len, personality_prot(prot), flags, off,
 			     ((fmode & FD_MODE_READ) ? SGX_FMODE_READ : 0) |
 				     ((fmode & FD_MODE_WRITE) ? SGX_FMODE_WRITE : 0));
@@ -59,7 +59,7 @@ long sys_mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t
 	}
 	if (host_active && (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE) && len &&
 	    sgx_range_is_enclave(addr, PAGE_ROUND(len))) {
-		/* [h-driver] Replacing is atomic: the driver forgets the enclave mappings in the
+		/* Replacing is atomic: the driver forgets the enclave mappings in the
 		 * range only once the kernel's MAP_FIXED mmap has replaced them. */
 		struct mmap_args a = { addr, len, prot, flags, fd, off };
 
@@ -87,7 +87,7 @@ long sys_mprotect(uint64_t addr, uint64_t len, int prot)
 	return SYS_PASS;
 }
 
-/* [h-driver] Enclave and vEPC mappings answer madvise as their VMAs do on Linux; the EPC
+/* Enclave and vEPC mappings answer madvise as their VMAs do on Linux; the EPC
  * behind them is never dropped by the kernel's madvise. */
 long sys_madvise(uint64_t addr, uint64_t len, int advice)
 {
@@ -98,7 +98,7 @@ long sys_madvise(uint64_t addr, uint64_t len, int advice)
 	return SYS_PASS;
 }
 
-/* [h-driver] The driver answers for enclave and vEPC mappings, or unmaps them from the
+/* The driver answers for enclave and vEPC mappings, or unmaps them from the
  * ranges the kernel's mremap unmaps before the kernel's mremap runs. */
 long sys_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr)
 {

@@ -126,11 +126,16 @@ static bool target_is_static(int dirfd, uint64_t path, int flags)
 	return elf && !dynamic;
 }
 
+/* Not instrumented by AddressSanitizer: in the child of a vfork (posix_spawn's) this runs on
+ * a stack shared with the parent and never returns once the execve succeeds, so ASan could
+ * not clear the poison it puts around this frame's arrays, and the parent would later find it
+ * on memory reusing that stack. */
+__attribute__((no_sanitize_address))
 static long exec_common(int dirfd, uint64_t path, uint64_t argv, uint64_t envp, int flags, bool at)
 {
 	char **env, *pos, *end, *preload = NULL, key[64];
 	uint64_t n = 0, size;
-	bool managed = false;
+	bool managed = false, sanitizer = false;
 	long r, k = 0;
 
 	if (!host_active)
@@ -172,6 +177,8 @@ static long exec_common(int dirfd, uint64_t path, uint64_t argv, uint64_t envp, 
 			continue;
 		if (has_prefix(key, "SGXEMU_"))
 			managed = true;
+		if (has_prefix(key, "ASAN_OPTIONS="))
+			sanitizer = true;
 		env[k++] = (char *)(uintptr_t)p;
 	}
 	env[k++] = preload_value(&pos, end, preload ? preload + strlen("LD_PRELOAD=") : NULL);
@@ -181,6 +188,8 @@ static long exec_common(int dirfd, uint64_t path, uint64_t argv, uint64_t envp, 
 	 * may have removed one on purpose); one without any was wiped: give ours back. */
 	if (!managed)
 		k += host_env_copy(env + k, 0);
+	if (!sanitizer && host_env_sanitizer())
+		env[k++] = (char *)host_env_sanitizer();
 	{
 		unsigned len = signal_exec_env(pos, (unsigned)(end - pos));
 		char *s = pos;

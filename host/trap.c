@@ -13,7 +13,33 @@
 
 #define SI_KERNEL_CODE 0x80
 
-static void regs_from_uc(struct cpu_regs *r, const ucontext_t *uc)
+/* The FP state of a signal frame: Linux saves it with XSAVE (standard format) and describes
+ * it in the software-reserved bytes 464-511 of the legacy region (magic1, extended_size,
+ * xfeatures, xstate_size); without that description it is a bare 512-byte FXSAVE image. */
+#define FPX_SW_OFF 464
+#define FPX_MAGIC1 0x46505853U
+
+static void xsave_from_uc(struct cpu_xsave *x, const ucontext_t *uc)
+{
+	uint8_t *fp = (uint8_t *)uc->uc_mcontext.fpregs;
+	uint32_t magic1, xstate_size;
+	uint64_t xfeatures;
+
+	x->area = fp;
+	x->size = 512;
+	x->features = 0x3;
+	if (!fp)
+		return;
+	memcpy(&magic1, fp + FPX_SW_OFF, 4);
+	memcpy(&xfeatures, fp + FPX_SW_OFF + 8, 8);
+	memcpy(&xstate_size, fp + FPX_SW_OFF + 16, 4);
+	if (magic1 == FPX_MAGIC1 && xstate_size >= 576) {
+		x->size = xstate_size;
+		x->features = xfeatures;
+	}
+}
+
+static void regs_from_uc(struct cpu_regs *r, struct cpu_xsave *x, const ucontext_t *uc)
 {
 	const greg_t *g = uc->uc_mcontext.gregs;
 
@@ -26,7 +52,8 @@ static void regs_from_uc(struct cpu_regs *r, const ucontext_t *uc)
 	r->r12 = (uint64_t)g[REG_R12]; r->r13 = (uint64_t)g[REG_R13];
 	r->r14 = (uint64_t)g[REG_R14]; r->r15 = (uint64_t)g[REG_R15];
 	r->rip = (uint64_t)g[REG_RIP]; r->rflags = (uint64_t)g[REG_EFL];
-	r->fx = (uint8_t *)uc->uc_mcontext.fpregs;
+	xsave_from_uc(x, uc);
+	r->xsave = x->area ? x : NULL;
 }
 
 static void regs_to_uc(const struct cpu_regs *r, ucontext_t *uc)
@@ -193,8 +220,9 @@ static void emulate_cpuid(ucontext_t *uc)
 static void interrupt_aex(struct thread_rec *t, ucontext_t *uc)
 {
 	struct cpu_regs r;
+	struct cpu_xsave xs;
 
-	regs_from_uc(&r, uc);
+	regs_from_uc(&r, &xs, uc);
 	r.fsbase = fs_base_get();
 	r.gsbase = gs_base_get();
 	fs_base_set(t->lp.out_fsbase);
@@ -247,10 +275,11 @@ void trap_program_sigsys(struct thread_rec *t, siginfo_t *si, ucontext_t *uc)
 void trap_enclave_syscall(struct thread_rec *t, siginfo_t *si, ucontext_t *uc)
 {
 	struct cpu_regs r;
+	struct cpu_xsave xs;
 	siginfo_t ill;
 
 	signal_enter(t, uc);
-	regs_from_uc(&r, uc);
+	regs_from_uc(&r, &xs, uc);
 	r.fsbase = fs_base_get();
 	r.gsbase = gs_base_get();
 	fs_base_set(t->lp.out_fsbase);
@@ -282,6 +311,7 @@ void trap_handler(int sig, siginfo_t *si, void *ucv)
 	bool fetch_fault = sig == SIGSEGV && trapno == X86_PF && (err & X86_PF_I);
 	bool gone = false;
 	struct cpu_regs r;
+	struct cpu_xsave xs;
 
 	signal_enter(t, uc);
 	if (si->si_code <= 0) {
@@ -292,7 +322,7 @@ void trap_handler(int sig, siginfo_t *si, void *ucv)
 		signal_leave(t);
 		return;
 	}
-	regs_from_uc(&r, uc);
+	regs_from_uc(&r, &xs, uc);
 	if (was_in) {
 		/* The enclave's FS/GS are live; switch to ours before anything else. */
 		r.fsbase = fs_base_get();

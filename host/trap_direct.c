@@ -33,7 +33,7 @@ int host_direct_eenter(struct cpu_regs *r)
 	/* Enclave code traps into signal handlers: they need an alternate stack. */
 	thread_ensure_altstack(t, NULL);
 	n = *r;
-	n.fx = NULL;
+	n.xsave = NULL; /* EENTER neither saves nor loads extended state */
 	n.fsbase = fs_base_get();
 	n.gsbase = gs_base_get();
 	if (sgx_enclu(&t->lp, &n, &f) != 0)

@@ -11,7 +11,9 @@
 #                                                 libc path also under the seccomp filter
 #   cli          tests/cli/test_cli.sh BUILD      (if present)
 #   conformance  conformance/run.sh BUILD         (if present, unless --no-conformance), then
-#                conformance/run-sgx1.sh BUILD    (the same tests on an SGX1-only CPU; TAP)
+#                conformance/run-sgx1.sh BUILD    (the same tests on an SGX1-only CPU; TAP),
+#                conformance/run-vdso.sh BUILD    (the kernel's vDSO selftests, native vs
+#                                                  under sgxemu; TAP)
 # Every program gets CMOCKA_MESSAGE_OUTPUT=TAP and a timeout; output goes to the terminal
 # (indented) and to BUILD/test-logs/SUITE-NAME.log.
 #
@@ -207,6 +209,9 @@ if [ "$CONFORMANCE" -eq 1 ] && [ -f "$ROOT/conformance/run.sh" ]; then
 	add conformance test_sgx
 	if [ -f "$ROOT/conformance/run-sgx1.sh" ]; then
 		run_program conformance test_sgx--sgx1 "$T_CONF" bash "$ROOT/conformance/run-sgx1.sh" "$BUILD"
+	fi
+	if [ -f "$ROOT/conformance/run-vdso.sh" ]; then
+		run_program conformance vDSO "$T_CONF" bash "$ROOT/conformance/run-vdso.sh" "$BUILD"
 	fi
 elif [ "$CONFORMANCE" -eq 1 ]; then
 	echo "== conformance: conformance/run.sh not present"

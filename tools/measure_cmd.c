@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cpu/arch.h"
+#include "cpu/cpuid.h"
 #include "cpu/measure.h"
 #include "tools/cmds.h"
 #include "util/config.h"
@@ -108,7 +109,7 @@ int layout_measure(const char *path, uint64_t heap, uint32_t ssa_frame_size, boo
 			continue;
 		if (ph->p_vaddr % PAGE || ph->p_vaddr < end || ph->p_filesz > ph->p_memsz ||
 		    ph->p_offset > len || ph->p_filesz > len - ph->p_offset || !ph->p_memsz ||
-		    ph->p_memsz > (1ULL << 36)) {
+		    ph->p_memsz >= (1ULL << CPU_MAX_ENCLAVE_SIZE_64_LOG2)) {
 			layout_error(err, errlen, "%s: PT_LOAD %u is not page aligned, overlaps or "
 				     "is truncated", path, i);
 			goto out;

@@ -19,6 +19,7 @@
 #include "cpu/cpuid.h"
 #include "driver/policy.h"
 #include "util/config.h"
+#include "util/xstate.h"
 #include "tools/cmds.h"
 
 #define PRELOAD_NAME "libsgxemu.so"
@@ -334,6 +335,8 @@ static int cmd_info(int argc, char **argv, int i)
 	if (check_config(&cfg))
 		return 2;
 	cpu_features_default(&f, cfg.epc_size, cfg.sgx2);
+	f.intel_vendor = !cfg.host_vendor;
+	xstate_probe(&f);
 
 	emu_cpuid(&f, 0x7, 0, r7);
 	emu_cpuid(&f, 0x12, 0, r);
@@ -342,6 +345,8 @@ static int cmd_info(int argc, char **argv, int i)
 	       r7[2] & (1U << 30) ? "flexible" : "locked");
 	printf("SGX1:             %s\n", r[0] & 1 ? "yes" : "no");
 	printf("SGX2 (EDMM):      %s\n", r[0] & 2 ? "yes" : "no");
+	printf("EDECCSSA:         %s (CPUID.12.0:EAX[11], with AEX-Notify)\n",
+	       r[0] & (1U << 11) ? "yes" : "no");
 	printf("MISCSELECT:       0x%08x", r[1]);
 	print_flags(r[1], misc_names, sizeof(misc_names) / sizeof(misc_names[0]));
 	printf("max enclave size: 2^%u (64-bit), 2^%u (32-bit)\n", (r[3] >> 8) & 0xff,
@@ -356,6 +361,7 @@ static int cmd_info(int argc, char **argv, int i)
 	       (unsigned long long)r[2] | (unsigned long long)r[3] << 32);
 	print_flags((uint64_t)r[2] | (uint64_t)r[3] << 32, xfrm_names,
 		    sizeof(xfrm_names) / sizeof(xfrm_names[0]));
+	printf("                  (the host's XCR0 components saved at AEX; AMX never)\n");
 
 	/* EPC sections: sub-leaves 2.. until one whose type (EAX[3:0]) is not 1. */
 	for (sub = 2; sub < 64; sub++) {

@@ -188,6 +188,13 @@ int config_load(struct sgxemu_config *cfg, char *err, unsigned errlen)
 			return config_error(err, errlen, "SGXEMU_PROVISION_GROUP: name too long");
 		strcpy(cfg->provision_group, v);
 	}
+	v = getenv("SGXEMU_CPU_VENDOR");
+	if (v && *v) {
+		if (!strcmp(v, "host"))
+			cfg->host_vendor = true;
+		else if (strcmp(v, "intel"))
+			return config_error(err, errlen, "SGXEMU_CPU_VENDOR=%s: want intel or host", v);
+	}
 	v = getenv("SGXEMU_SYSCALL_FILTER");
 	if (v && *v) {
 		if (!strcmp(v, "auto"))

@@ -28,6 +28,9 @@ struct sgxemu_config {
 	/* SGXEMU_SYSCALL_FILTER: auto (default: on where a loaded object makes system calls
 	 * without libc), on, off (docs/syscalls.md). */
 	int syscall_filter;
+	/* SGXEMU_CPU_VENDOR=host keeps the host's CPUID vendor; the default (intel) reports
+	 * GenuineIntel, as every SGX machine does (docs/fidelity.md). */
+	bool host_vendor;
 };
 
 enum { CONFIG_FILTER_AUTO, CONFIG_FILTER_ON, CONFIG_FILTER_OFF };

@@ -5,7 +5,7 @@
  *                              struct sgx_enclave_run *run);
  *
  * This image is copied to an arbitrary address, so everything here is RIP-relative and
- * refers to local labels only: no GOT, no PLT, no dynamic relocations. */
+ * refers to local labels and the data page only: no GOT, no PLT, no dynamic relocations. */
 
 /* struct sgx_enclave_run */
 #define RUN_TCS		0
@@ -21,6 +21,8 @@
 #define RUN_PTR		16(%rbp)
 #define SAVED_RBX	-8(%rbp)
 
+#include "host/vdso/vdso_data.h"
+
 #define LEAF_EENTER	2
 #define LEAF_ERESUME	3
 #define LEAF_EEXIT	4
@@ -33,18 +35,6 @@
 	.type	__sgxemu_vdso_enclu, @function
 	.globl	__sgxemu_vdso_fixup
 	.type	__sgxemu_vdso_fixup, @function
-
-	/* Where the emulator may put the address of its direct EENTER (0: none). Written once,
-	 * into the private copy, before the copy becomes read-only. */
-	.section .rodata
-	.p2align 3
-	.globl	__sgxemu_vdso_direct
-	.type	__sgxemu_vdso_direct, @object
-__sgxemu_vdso_direct:
-.Ldirect_slot:
-	.quad	0
-	.size	__sgxemu_vdso_direct, 8
-	.text
 
 	.p2align 4
 __vdso_sgx_enter_enclave:
@@ -79,11 +69,12 @@ __vdso_sgx_enter_enclave:
 	mov	RUN_TCS(%rbx), %rbx
 	/* The AEP is this very ENCLU: after a transparent AEX it re-executes with EAX=ERESUME. */
 	lea	.Lenclu(%rip), %rcx
-	/* An emulator that can enter without a trap is called with the registers of the ENCLU;
-	 * it does not return when it entered, and returns to run the ENCLU otherwise. */
-	cmpq	$0, .Ldirect_slot(%rip)
+	/* An emulator that can enter without a trap (its address in the data page) is called
+	 * with the registers of the ENCLU; it does not return when it entered, and returns to
+	 * run the ENCLU otherwise. */
+	cmpq	$0, __sgxemu_vdso_data+VDSO_DATA_DIRECT(%rip)
 	je	.Lenclu
-	call	*.Ldirect_slot(%rip)
+	call	*__sgxemu_vdso_data+VDSO_DATA_DIRECT(%rip)
 __sgxemu_vdso_enclu:
 .Lenclu:
 	.byte	0x0f, 0x01, 0xd7		/* ENCLU */

@@ -249,12 +249,88 @@ out=$("$BUILD/sgxemu" run -- sh -c 'echo "$LD_PRELOAD"' 2>&1)
 [ "$out" = "$BUILD/libsgxemu.so" ]
 ok $? "run with the real libsgxemu.so preloads $BUILD/libsgxemu.so" "got '$out'"
 
+# /proc/cpuinfo through libc shows the SGX flags, as Linux does on such a CPU: in every
+# processor's flags line, with the host's text otherwise unchanged; open (cat), openat (grep)
+# and fopen (a C program) all see it.
+nproc_host=$(grep -c '^processor' /proc/cpuinfo)
+host_has_sgx=$(grep -m1 '^flags' /proc/cpuinfo | grep -cw 'sgx')
+"$BUILD/sgxemu" run -- cat /proc/cpuinfo >"$T/cpuinfo.cat" 2>"$T/cpuinfo.err"
+n_sgx=$(grep '^flags' "$T/cpuinfo.cat" | grep -w sgx | grep -cw sgx_lc)
+[ "$n_sgx" -eq "$nproc_host" ] && [ "$nproc_host" -gt 0 ]
+ok $? "cat /proc/cpuinfo under sgxemu: sgx and sgx_lc in all $nproc_host flags lines" \
+	"got $n_sgx; $(head -c 300 "$T/cpuinfo.err")"
+if [ "$host_has_sgx" -eq 0 ]; then
+	# (vendor_id is GenuineIntel, as on every SGX machine: docs/fidelity.md)
+	grep -c '^vendor_id.*: GenuineIntel$' "$T/cpuinfo.cat" | grep -qx "$nproc_host"
+	ok $? "... vendor_id GenuineIntel on every processor" "$(grep -m1 vendor_id "$T/cpuinfo.cat")"
+	sed 's/ sgx_lc\b//; s/ sgx\b//; /^vendor_id/d' "$T/cpuinfo.cat" | grep -v 'MHz' \
+		>"$T/cpuinfo.stripped"
+	grep -v 'MHz' /proc/cpuinfo | sed '/^vendor_id/d' | cmp -s - "$T/cpuinfo.stripped"
+	ok $? "... and without them it is the host's text" \
+		"$(grep -v MHz /proc/cpuinfo | sed '/^vendor_id/d' | diff - "$T/cpuinfo.stripped" | head -n 5)"
+else
+	skip "... vendor_id GenuineIntel on every processor" "the host CPU has SGX itself"
+	skip "... and without them it is the host's text" "the host CPU has SGX itself"
+fi
+out=$("$BUILD/sgxemu" run -- grep -cw sgx_lc /proc/cpuinfo 2>&1)
+[ "$out" = "$nproc_host" ]
+ok $? "grep -w sgx_lc /proc/cpuinfo under sgxemu finds it for every processor" "got '$out'"
+if command -v lscpu >/dev/null 2>&1; then
+	out=$("$BUILD/sgxemu" run -- lscpu 2>&1 | grep -i '^flags:')
+	grep -qw sgx <<<"$out" && grep -qw sgx_lc <<<"$out"
+	ok $? "lscpu (openat of \"cpuinfo\" relative to /proc) under sgxemu lists sgx and sgx_lc" "got '$out'"
+else
+	skip "lscpu under sgxemu lists sgx and sgx_lc" "no lscpu"
+fi
+cat >"$T/cpuinfo_fopen.c" <<'EOF'
+#include <stdio.h>
+#include <string.h>
+int main(int argc, char **argv)
+{
+	char line[1 << 16];
+	FILE *f = fopen("/proc/cpuinfo", argc > 1 ? argv[1] : "r");
+	int sgx = 0, lc = 0;
+
+	if (!f) {
+		perror("fopen");
+		return 1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		for (char *t = strtok(strchr(line, ':') + 1, " \n"); t; t = strtok(NULL, " \n")) {
+			sgx |= !strcmp(t, "sgx");
+			lc |= !strcmp(t, "sgx_lc");
+		}
+		break;
+	}
+	fclose(f);
+	printf("sgx=%d sgx_lc=%d\n", sgx, lc);
+	return 0;
+}
+EOF
+if cc -O2 -o "$T/cpuinfo_fopen" "$T/cpuinfo_fopen.c" 2>"$T/cpuinfo_fopen.err"; then
+	out=$("$BUILD/sgxemu" run -- "$T/cpuinfo_fopen" 2>&1)
+	[ "$out" = "sgx=1 sgx_lc=1" ]
+	ok $? "fopen(\"/proc/cpuinfo\", \"r\") under sgxemu sees sgx and sgx_lc" "got '$out'"
+	out=$("$BUILD/sgxemu" run -- "$T/cpuinfo_fopen" re 2>&1)
+	[ "$out" = "sgx=1 sgx_lc=1" ]
+	ok $? "fopen with mode \"re\" too" "got '$out'"
+	out=$("$T/cpuinfo_fopen" 2>&1)
+	[ "$out" = "sgx=$host_has_sgx sgx_lc=$(grep -m1 '^flags' /proc/cpuinfo | grep -cw sgx_lc)" ]
+	ok $? "the same program without sgxemu sees the host's flags" "got '$out'"
+else
+	for d in r re host; do
+		ok 1 "fopen of /proc/cpuinfo ($d): the program did not build" "$(cat "$T/cpuinfo_fopen.err")"
+	done
+fi
+
 # The real preload, when it answers CPUID, through `sgxemu run`.
 if nm -D --defined-only "$BUILD/libsgxemu.so" 2>/dev/null | grep -qw sgxemu_cpuid; then
 	out=$("$BUILD/sgxemu" run --epc-size 16M -- "$T/probe_shim" 2>&1)
 	grep -q '^epc=16777216 type=1$' <<<"$out" && grep -q '^leaf7.sgx=1$' <<<"$out" &&
-		grep -q '^sgx12.0.eax=3$' <<<"$out"
-	ok $? "under sgxemu run the shim reports SGX and the EPC size given" "$out"
+		grep -q '^sgx12.0.eax=803$' <<<"$out"
+	ok $? "under sgxemu run the shim reports SGX1, SGX2, EDECCSSA and the EPC size given" "$out"
 	out=$("$BUILD/sgxemu" run --sgx1 -- "$T/probe_shim" 2>&1)
 	grep -q '^sgx12.0.eax=1$' <<<"$out"
 	ok $? "under sgxemu run --sgx1 the shim reports SGX1 only" "$out"

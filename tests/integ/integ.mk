@@ -43,3 +43,16 @@ $(TEST_HELPERS_DIR)/libearly_trap.so: tests/integ/helpers/early_trap_lib.c tests
 $(TEST_HELPERS_DIR)/early_trap_main: tests/integ/helpers/early_trap_main.c $(TEST_HELPERS_DIR)/libearly_trap.so
 	$(CC) $(CFLAGS) -o $@ $< -L$(TEST_HELPERS_DIR) -Wl,--no-as-needed -learly_trap \
 		-Wl,-rpath,'$$ORIGIN'
+
+# test_vdso_early needs a library whose constructor runs before the preload's: one the
+# program depends on (tests/integ/early/), found through its rpath.
+VDSO_EARLY_LIB := $(BUILD)/tests/integ-lib/libvdso_early.so
+$(VDSO_EARLY_LIB): tests/integ/early/vdso_early_lib.c tests/integ/early/vdso_early_lib.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -o $@ $<
+$(BUILD)/tests/integ/test_vdso_early: tests/integ/test_vdso_early.c $(VDSO_EARLY_LIB) \
+		host/vdso/vdso_data.h $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.a \
+		-L$(dir $(VDSO_EARLY_LIB)) -lvdso_early -Wl,-rpath,$(abspath $(dir $(VDSO_EARLY_LIB))) \
+		-lcmocka $(LDLIBS)

@@ -62,7 +62,7 @@ static void *hammer(void *arg)
 		note(r, 0);
 		if (r >= 0)
 			close((int)r);
-		r = rawcall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 800);
+		r = rawcall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 100);
 		note(r, 0);
 		if (r >= 0)
 			rawcall(SYS_close, r, 0, 0);

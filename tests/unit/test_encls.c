@@ -183,7 +183,8 @@ static void test_ecreate_accepts_variants(void **state)
 		good_secs(&s);
 		switch (i) {
 		case 0: what = "smallest size"; s.size = 8192; break;
-		case 1: what = "largest size below 2^36"; s.size = 1ULL << 35; break;
+		case 1: what = "largest size below 2^47 (MaxEnclaveSize_64)";
+			s.size = 1ULL << 46; s.base = 1ULL << 46; break;
 		case 2: what = "EXINFO"; s.miscselect = SGX_MISC_EXINFO; break;
 		case 3: what = "DEBUG"; s.attributes.flags |= SGX_ATTR_DEBUG; break;
 		case 4: what = "PROVISIONKEY|EINITTOKENKEY";
@@ -200,7 +201,7 @@ static void test_ecreate_accepts_variants(void **state)
 	}
 }
 
-#define NR_BAD_SECS 32
+#define NR_BAD_SECS 33
 
 /* Apply bad field number i to s; returns its name. */
 static const char *bad_secs(struct sgx_secs *s, int i)
@@ -210,7 +211,7 @@ static const char *bad_secs(struct sgx_secs *s, int i)
 	case 0: s->size = 0x18000; return "size not a power of two";
 	case 1: s->size = 0x1000; return "size 4096 (< 8192)";
 	case 2: s->size = 0; return "size 0";
-	case 3: s->size = 1ULL << 36; return "size 2^36 (MaxEnclaveSize)";
+	case 3: s->size = 1ULL << 47; s->base = 0; return "size 2^47 (MaxEnclaveSize_64)";
 	case 4: s->base = BASE + 0x8000; return "base misaligned to size";
 	case 5: s->base = BASE + 0x1000; return "base misaligned by a page";
 	case 6: s->attributes.xfrm = 0; return "XFRM 0";
@@ -239,6 +240,7 @@ static const char *bad_secs(struct sgx_secs *s, int i)
 	case 29: s->config_id[0] = 1; return "CONFIGID without KSS";
 	case 30: s->config_svn = 1; return "CONFIGSVN without KSS";
 	case 31: s->attributes.flags |= 1ULL << 9; return "reserved attribute bit 9";
+	case 32: s->size = 1ULL << 54; s->base = 0; return "size 2^54";
 	}
 	return NULL;
 }
@@ -264,6 +266,80 @@ static void test_ecreate_rejects_each_bad_field(void **state)
 	/* Nothing stuck to the page: the good SECS still goes in. */
 	good_secs(&s);
 	assert_int_equal(ecreate(t, &s, dst, &f), SGX_SUCCESS);
+}
+
+/* XFRM beyond x87/SSE on a CPU whose CPUID.12.1:EDX:ECX offers AVX, MPX, AVX-512 and PKRU:
+ * legal combinations go in, illegal ones (as XSETBV would refuse them for XCR0) and
+ * unsupported ones #GP, and SSAFRAMESIZE must hold the XSAVE area + GPRSGX + MISC. */
+static void test_ecreate_xfrm(void **state)
+{
+	static const struct cpu_xsave_layout intel = {
+		.offset = { [2] = 576, [3] = 960, [4] = 1024, [5] = 1088, [6] = 1152, [7] = 1664,
+			    [9] = 2688 },
+		.size = { [2] = 256, [3] = 64, [4] = 64, [5] = 64, [6] = 512, [7] = 1024, [9] = 8 },
+	};
+	static const struct { uint64_t xfrm; bool ok; const char *what; } cases[] = {
+		{ 0x7, true, "AVX" },
+		{ 0x1F, true, "AVX and MPX" },
+		{ 0xE7, true, "AVX-512" },
+		{ 0x2FF, true, "everything offered" },
+		{ 0x203, true, "PKRU alone" },
+		{ 0x5, false, "AVX without SSE" },
+		{ 0xE3, false, "AVX-512 without AVX" },
+		{ 0x27, false, "opmask alone" },
+		{ 0x67, false, "opmask and ZMM_Hi256 without Hi16_ZMM" },
+		{ 0xA7, false, "opmask and Hi16_ZMM without ZMM_Hi256" },
+		{ 0xB, false, "BNDREGS without BNDCSR" },
+		{ 0x20003, false, "XTILECFG without XTILEDATA" },
+		{ 0x60003, false, "AMX (legal, not offered)" },
+		{ 0x103, false, "bit 8 (supervisor PT)" },
+		{ 0x80003, false, "bit 19 (not offered)" },
+	};
+	struct t *t = *state;
+	struct cpu_fault f;
+	struct sgx_secs s;
+
+	t->m.cpu.feat.xfrm = 0x2FF;
+	t->m.cpu.feat.xsave = intel;
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		void *dst = fx_epc_alloc(&t->m);
+		long r;
+
+		assert_non_null(dst);
+		good_secs(&s);
+		s.attributes.xfrm = cases[i].xfrm;
+		r = ecreate(t, &s, dst, &f);
+		if (cases[i].ok && r != SGX_SUCCESS)
+			fail_msg("%s: ECREATE refused XFRM %#llx", cases[i].what,
+				 (unsigned long long)cases[i].xfrm);
+		if (!cases[i].ok && (r != CPU_FAULT || f.vector != X86_GP))
+			fail_msg("%s: ECREATE took XFRM %#llx", cases[i].what,
+				 (unsigned long long)cases[i].xfrm);
+		assert_int_equal(epcm(t, dst)->valid, cases[i].ok);
+	}
+
+	/* SSAFRAMESIZE: an XSAVE area ending at 4096 - 184 fills one page with GPRSGX; EXINFO's
+	 * 16 bytes then need a second page. */
+	t->m.cpu.feat.xsave.offset[9] = 4096 - 184 - 8;
+	for (int i = 0; i < 4; i++) {
+		void *dst = fx_epc_alloc(&t->m);
+		bool exinfo = i & 1, two = i & 2;
+
+		assert_non_null(dst);
+		good_secs(&s);
+		s.attributes.xfrm = 0x203;
+		s.miscselect = exinfo ? SGX_MISC_EXINFO : 0;
+		s.ssa_frame_size = two ? 2 : 1;
+		if (!exinfo || two)
+			assert_int_equal(ecreate(t, &s, dst, &f), SGX_SUCCESS);
+		else
+			assert_gp(ecreate(t, &s, dst, &f), &f);
+	}
+	/* The same XFRM on the default CPU (x87/SSE only) is refused. */
+	t->m.cpu.feat.xfrm = 0x3;
+	good_secs(&s);
+	s.attributes.xfrm = 0x7;
+	assert_gp(ecreate(t, &s, fx_epc_alloc(&t->m), &f), &f);
 }
 
 static void test_ecreate_operand_checks(void **state)
@@ -511,6 +587,34 @@ static void test_eadd_tcs_bad_fields(void **state)
 	}
 	good_tcs(t);
 	assert_int_equal(eadd(t, secs, BASE, &si, t->page, dst, &f), SGX_SUCCESS);
+}
+
+/* TCS.FLAGS at EADD: AEXNOTIFY is kept (with DBGOPTIN forced off) where the CPU has
+ * AEX-Notify; on a CPU without it bit 1 is reserved, as bits 2-63 always are (#GP). */
+static void test_eadd_tcs_aexnotify_flag(void **state)
+{
+	struct t *t = *state;
+	void *secs = new_secs(t, BASE);
+	struct sgx_secinfo si __attribute__((aligned(64))) = { .flags = FX_SI_TCS };
+	struct sgx_tcs *src;
+	struct cpu_fault f;
+	uint8_t *dst = fx_epc_alloc(&t->m);
+
+	src = good_tcs(t);
+	src->flags = SGX_TCS_FLAGS_AEXNOTIFY | SGX_TCS_FLAGS_DBGOPTIN;
+	assert_int_equal(eadd(t, secs, BASE, &si, src, dst, &f), SGX_SUCCESS);
+	assert_int_equal(((struct sgx_tcs *)dst)->flags, SGX_TCS_FLAGS_AEXNOTIFY);
+
+	dst = fx_epc_alloc(&t->m);
+	src = good_tcs(t);
+	src->flags = 0x4;
+	assert_gp(eadd(t, secs, BASE + 0x1000, &si, src, dst, &f), &f);
+	t->m.cpu.feat.attributes &= ~SGX_ATTR_AEXNOTIFY;
+	src->flags = SGX_TCS_FLAGS_AEXNOTIFY;
+	assert_gp(eadd(t, secs, BASE + 0x1000, &si, src, dst, &f), &f);
+	assert_false(epcm(t, dst)->valid);
+	src->flags = 0;
+	assert_int_equal(eadd(t, secs, BASE + 0x1000, &si, src, dst, &f), SGX_SUCCESS);
 }
 
 /* EADD forces a TCS's EPCM permissions to 0 and zeroes STATE, DBGOPTIN, CSSA and AEP before
@@ -1125,6 +1229,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ecreate_accepts_good_secs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ecreate_accepts_variants, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ecreate_rejects_each_bad_field, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ecreate_xfrm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ecreate_operand_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ecreate_valid_destination_pf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eadd_reg_page, setup, teardown),
@@ -1132,6 +1237,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eadd_outside_elrange, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eadd_after_einit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eadd_tcs_bad_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eadd_tcs_aexnotify_flag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eadd_tcs_sanitised_before_measurement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eadd_operand_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eextend_checks, setup, teardown),

@@ -55,7 +55,17 @@ struct t {
 	struct cpu_lp lp;
 };
 
-static int setup_enclave(void **state, uint32_t ssa_frame_size, uint32_t misc, bool init)
+/* An XSAVE layout as CPUID leaf 0Dh reports it on an AVX-512 part with PKRU. */
+static const struct cpu_xsave_layout avx512_layout = {
+	.offset = { [2] = 576, [5] = 1088, [6] = 1152, [7] = 1664, [9] = 2688 },
+	.size = { [2] = 256, [5] = 64, [6] = 512, [7] = 1024, [9] = 8 },
+};
+#define XFRM_AVX512 0x2E7ULL
+#define XSAVE_AVX512_SIZE 2696U
+
+/* flags: SECS.ATTRIBUTES.FLAGS to add; tcs0_flags: TCS.FLAGS of the first TCS. */
+static int setup_enclave_full(void **state, uint32_t ssa_frame_size, uint32_t misc, bool init,
+			      uint64_t xfrm, uint64_t flags, uint64_t tcs0_flags)
 {
 	struct t *t = calloc(1, sizeof(*t));
 	struct cpu_fault f;
@@ -63,17 +73,52 @@ static int setup_enclave(void **state, uint32_t ssa_frame_size, uint32_t misc, b
 	if (!t || fx_machine_init(&t->m, EPC_PAGES))
 		return -1;
 	*state = t;
-	if (fx_std_layout(&t->l, &t->s, BASE, SIZE, 2, ssa_frame_size, misc) ||
-	    fx_build(&t->m, &t->l, &t->e, &f) != SGX_SUCCESS)
+	t->m.cpu.feat.xfrm = XFRM_AVX512;
+	t->m.cpu.feat.xsave = avx512_layout;
+	if (fx_std_layout(&t->l, &t->s, BASE, SIZE, 2, ssa_frame_size, misc))
+		return -1;
+	t->l.xfrm = xfrm;
+	t->l.attributes |= flags;
+	((struct sgx_tcs *)t->l.page[fx_page_at(&t->l, t->s.tcs[0])].data)->flags = tcs0_flags;
+	if (fx_build(&t->m, &t->l, &t->e, &f) != SGX_SUCCESS)
 		return -1;
 	if (init && fx_init(&t->m, &t->l, &t->e, &f) != SGX_SUCCESS)
 		return -1;
 	return 0;
 }
 
+static int setup_enclave_xfrm(void **state, uint32_t ssa_frame_size, uint32_t misc, bool init,
+			      uint64_t xfrm)
+{
+	return setup_enclave_full(state, ssa_frame_size, misc, init, xfrm, 0, 0);
+}
+
+static int setup_enclave(void **state, uint32_t ssa_frame_size, uint32_t misc, bool init)
+{
+	return setup_enclave_xfrm(state, ssa_frame_size, misc, init, 0x3);
+}
+
+/* AEX-Notify: the enclave has ATTRIBUTES.AEXNOTIFY, TCS 0 opts in, TCS 1 does not. */
+static int setup_aexnotify(void **state)
+{
+	return setup_enclave_full(state, 1, SGX_MISC_EXINFO, true, 0x3, SGX_ATTR_AEXNOTIFY,
+				  SGX_TCS_FLAGS_AEXNOTIFY);
+}
+
+/* A TCS that opts in, in an enclave without the attribute. */
+static int setup_tcs_notify_only(void **state)
+{
+	return setup_enclave_full(state, 1, SGX_MISC_EXINFO, true, 0x3, 0, SGX_TCS_FLAGS_AEXNOTIFY);
+}
+
 static int setup(void **state)
 {
 	return setup_enclave(state, 1, SGX_MISC_EXINFO, true);
+}
+
+static int setup_avx512(void **state)
+{
+	return setup_enclave_xfrm(state, 1, SGX_MISC_EXINFO, true, XFRM_AVX512);
 }
 
 static int setup_no_exinfo(void **state)
@@ -627,39 +672,226 @@ static void test_aex_exitinfo_without_exinfo(void **state)
 	check_exitinfo(*state, false);
 }
 
-/* x87/SSE state: saved into the XSAVE area at the start of the frame, synthetic state loaded,
- * restored by ERESUME. */
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static void wr64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+/* A context image: the given size, a pattern everywhere, a valid MXCSR and MXCSR_MASK, the
+ * software bytes 464-511 marked, and (with a header) XSTATE_BV = in_use. */
+static void image_fill(uint8_t *img, uint32_t size, uint64_t in_use, uint8_t seed)
+{
+	for (uint32_t i = 0; i < size; i++)
+		img[i] = (uint8_t)(i * 7 + seed);
+	wr32(img + 24, 0x1F80 | 0x6000 | (seed & 0x3F)); /* MXCSR: RC, some flags */
+	wr32(img + 28, 0xFFFF);                          /* MXCSR_MASK */
+	memset(img + 464, 0x5A, 48);
+	if (size >= 576) {
+		memset(img + 512, 0, 64);
+		wr64(img + 512, in_use);
+	}
+}
+
+/* x87/SSE state of a legacy (FXSAVE) image: saved into the XSAVE area at the start of the
+ * frame, synthetic state loaded, restored by ERESUME. */
 static void test_aex_eresume_fx_state(void **state)
 {
 	struct t *t = *state;
 	uint8_t fx[512] __attribute__((aligned(16))), fx_after[512] __attribute__((aligned(16)));
+	struct cpu_xsave x = { fx, sizeof(fx), 0x3 };
 	uint8_t *xsave = page_of(t, t->s.ssa[0]);
 	struct cpu_regs r;
 	struct cpu_fault f;
 
-	for (unsigned i = 0; i < sizeof(fx); i++)
-		fx[i] = (uint8_t)(i * 3 + 1);
+	image_fill(fx, sizeof(fx), 0, 1);
 	memcpy(fx_after, fx, sizeof(fx));
 	enter(t, &t->lp, &r, 0);
-	r.fx = fx;
+	r.xsave = &x;
 	cpu_aex(&t->m.cpu, &t->lp, &r, X86_XM, 0, 0);
-	assert_memory_equal(xsave, fx_after, 512);
-	assert_int_equal(xsave[512], 0x3); /* XSTATE_BV: x87 | SSE */
-	for (unsigned i = 513; i < 576; i++)
+	/* XSAVE writes the legacy region up to XMM15, not the software bytes. */
+	assert_memory_equal(xsave, fx_after, 416);
+	assert_int_equal(rd64(xsave + 512), 0x3); /* XSTATE_BV: x87 | SSE */
+	for (unsigned i = 520; i < 576; i++)
 		if (xsave[i])
 			fail_msg("XSAVE header byte %u is %#x", i, xsave[i]);
-	/* Synthetic: FCW 0x037F, MXCSR 0x1F80, FSW/FTW and the registers zero. */
+	/* Synthetic: FCW 0x037F, MXCSR 0x1F80, FSW/FTW and the registers zero; MXCSR_MASK and
+	 * bytes 416-511 (the OS's) untouched. */
 	assert_int_equal(fx[0] | fx[1] << 8, 0x037F);
 	assert_int_equal(fx[2] | fx[3] << 8, 0);
 	assert_int_equal(fx[24] | fx[25] << 8 | fx[26] << 16 | fx[27] << 24, 0x1F80);
-	for (unsigned i = 32; i < 512; i++)
+	assert_memory_equal(fx + 28, fx_after + 28, 4);
+	for (unsigned i = 32; i < 416; i++)
 		if (fx[i])
 			fail_msg("synthetic FXSAVE byte %u is %#x", i, fx[i]);
+	assert_memory_equal(fx + 416, fx_after + 416, 96);
 
-	memset(fx, 0, sizeof(fx));
+	/* The AEP's code changes registers; ERESUME loads the enclave's back. */
+	memset(fx, 0x33, 416);
+	wr32(fx + 24, 0x1F80);
+	memcpy(fx + 28, fx_after + 28, 4); /* the processor's MXCSR_MASK, as the OS saved it */
 	r.rax = ENCLU_ERESUME;
 	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
 	assert_memory_equal(fx, fx_after, 512);
+}
+
+/* An AVX-512 enclave: YMM upper halves, opmasks, ZMM upper halves, ZMM16-31 and PKRU go to
+ * the SSA at their CPUID offsets with XSTATE_BV, the context is left with them initial (and
+ * zeroed), and ERESUME brings back exactly the components that were in use. */
+static void test_aex_eresume_xsave_avx512(void **state)
+{
+	struct t *t = *state;
+	const uint32_t size = XSAVE_AVX512_SIZE + 4; /* + the OS's trailing magic */
+	/* ZMM_Hi256 (bit 6) not in use: its area holds stale bytes that mean nothing. */
+	const uint64_t in_use = XFRM_AVX512 & ~(1ULL << 6);
+	uint8_t *img = aligned_alloc(64, 4096), *orig = malloc(4096);
+	struct cpu_xsave x = { img, XSAVE_AVX512_SIZE, XFRM_AVX512 };
+	uint8_t *ssa = page_of(t, t->s.ssa[0]);
+	struct cpu_regs r;
+	struct cpu_fault f;
+
+	assert_non_null(img);
+	assert_non_null(orig);
+	image_fill(img, size, in_use, 9);
+	memcpy(orig, img, size);
+	enter(t, &t->lp, &r, 0);
+	r.xsave = &x;
+	cpu_aex(&t->m.cpu, &t->lp, &r, X86_PF, 4, BASE);
+
+	assert_int_equal(rd64(ssa + 512), in_use);
+	for (unsigned i = 520; i < 576; i++)
+		if (ssa[i])
+			fail_msg("SSA XSAVE header byte %u is %#x", i, ssa[i]);
+	assert_memory_equal(ssa, orig, 416);
+	for (unsigned c = 2; c < XFEATURE_MAX; c++)
+		if (in_use & (1ULL << c))
+			assert_memory_equal(ssa + avx512_layout.offset[c], orig + avx512_layout.offset[c],
+					    avx512_layout.size[c]);
+	/* The context: every XFRM component above SSE initial and zeroed, x87/SSE synthetic. */
+	assert_int_equal(rd64(img + 512) & ~0x3ULL, 0);
+	for (unsigned c = 2; c < XFEATURE_MAX; c++)
+		for (unsigned i = 0; i < avx512_layout.size[c]; i++)
+			if (img[avx512_layout.offset[c] + i])
+				fail_msg("component %u byte %u of the context kept %#x", c, i,
+					 img[avx512_layout.offset[c] + i]);
+	assert_int_equal(rd64(img + 576 - 8), rd64(orig + 576 - 8)); /* header tail untouched */
+	assert_memory_equal(img + 464, orig + 464, 48);                /* the OS's bytes */
+
+	/* The host's code uses every register, then the AEP resumes. */
+	image_fill(img, XSAVE_AVX512_SIZE, XFRM_AVX512, 77);
+	memcpy(img + 464, orig + 464, 48);
+	r.rax = ENCLU_ERESUME;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	assert_int_equal(rd64(img + 512), in_use);
+	assert_memory_equal(img, orig, 28);
+	assert_memory_equal(img + 32, orig + 32, 416 - 32);
+	for (unsigned c = 2; c < XFEATURE_MAX; c++)
+		if (in_use & (1ULL << c))
+			assert_memory_equal(img + avx512_layout.offset[c], orig + avx512_layout.offset[c],
+					    avx512_layout.size[c]);
+	assert_int_equal(tcs_of(t, 0)->cssa, 0);
+	free(img);
+	free(orig);
+}
+
+/* Components outside the enclave's XFRM belong to the host: AEX neither saves nor clears
+ * them, ERESUME leaves them. */
+static void test_aex_xfrm_subset(void **state)
+{
+	struct t *t = *state;
+	uint8_t *img = aligned_alloc(64, 4096), *orig = malloc(4096);
+	struct cpu_xsave x = { img, XSAVE_AVX512_SIZE, XFRM_AVX512 };
+	uint8_t *ssa = page_of(t, t->s.ssa[0]);
+	struct cpu_regs r;
+	struct cpu_fault f;
+
+	assert_non_null(img);
+	assert_non_null(orig);
+	image_fill(img, XSAVE_AVX512_SIZE, XFRM_AVX512, 3);
+	memcpy(orig, img, XSAVE_AVX512_SIZE);
+	enter(t, &t->lp, &r, 0);
+	r.xsave = &x;
+	cpu_aex(&t->m.cpu, &t->lp, &r, X86_UD, 0, 0);
+	assert_int_equal(rd64(ssa + 512), 0x3);
+	assert_int_equal(rd64(img + 512), XFRM_AVX512);
+	assert_memory_equal(img + 576, orig + 576, XSAVE_AVX512_SIZE - 576);
+	r.rax = ENCLU_ERESUME;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	assert_int_equal(rd64(img + 512), XFRM_AVX512);
+	assert_memory_equal(img + 576, orig + 576, XSAVE_AVX512_SIZE - 576);
+	free(img);
+	free(orig);
+}
+
+/* ERESUME's XRSTOR faults (#GP, nothing changed): XSTATE_BV outside XFRM, XCOMP_BV or the next
+ * reserved header bytes set, MXCSR reserved bits, XFRM beyond what the context can hold. */
+static void test_eresume_xrstor_faults(void **state)
+{
+	struct t *t = *state;
+	uint8_t *img = aligned_alloc(64, 4096);
+	struct cpu_xsave x = { img, XSAVE_AVX512_SIZE, XFRM_AVX512 };
+	uint8_t *ssa = page_of(t, t->s.ssa[0]);
+	uint32_t tcs_idx = fx_epc_idx(&t->m, tcs_of(t, 0));
+	struct cpu_regs r, saved;
+	struct cpu_fault f;
+	uint8_t hdr[64];
+
+	assert_non_null(img);
+	image_fill(img, XSAVE_AVX512_SIZE, XFRM_AVX512, 5);
+	enter(t, &t->lp, &r, 0);
+	r.xsave = &x;
+	cpu_aex(&t->m.cpu, &t->lp, &r, X86_UD, 0, 0);
+	r.rax = ENCLU_ERESUME;
+	saved = r;
+	memcpy(hdr, ssa + 512, 64);
+	for (int i = 0; i < 6; i++) {
+		const char *what = "";
+
+		memcpy(ssa + 512, hdr, 64);
+		wr32(ssa + 24, 0x1F80);
+		x.features = XFRM_AVX512;
+		switch (i) {
+		case 0: what = "XSTATE_BV bit 3"; ssa[512] |= 0x8; break;
+		case 1: what = "XSTATE_BV bit 62"; ssa[519] |= 0x40; break;
+		case 2: what = "XCOMP_BV compacted"; ssa[527] = 0x80; break;
+		case 3: what = "header byte 535"; ssa[535] = 1; break;
+		case 4: what = "MXCSR bit 16"; wr32(ssa + 24, 0x11F80); wr32(img + 28, 0xFFFF); break;
+		case 5: what = "XFRM beyond the context's XCR0"; x.features = 0x7; break;
+		}
+		r = saved;
+		if (enclu(&t->m.cpu, &t->lp, &r, &f) != CPU_FAULT || f.vector != X86_GP)
+			fail_msg("%s: ERESUME did not #GP", what);
+		assert_false(t->lp.in_enclave);
+		assert_int_equal(tcs_of(t, 0)->cssa, 1);
+		assert_int_equal(atomic_load(&t->m.cpu.epcm[tcs_idx].busy), 0);
+	}
+	/* Bytes 536-575 of the header are not checked; a valid frame resumes. */
+	memcpy(ssa + 512, hdr, 64);
+	ssa[575] = 0xFF;
+	x.features = XFRM_AVX512;
+	r = saved;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	/* XFRM beyond XCR0 at EENTER too. */
+	r.rax = ENCLU_EEXIT;
+	r.rbx = ENCLU_IP + 3;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	outside(&r, ENCLU_EENTER, la(t->s.tcs[0]));
+	x.features = 0x3;
+	r.xsave = &x;
+	assert_gp(enclu(&t->m.cpu, &t->lp, &r, &f), &f);
+	free(img);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -770,6 +1002,7 @@ static void test_two_page_ssa_frames(void **state)
 {
 	struct t *t = *state;
 	uint8_t fx[512] __attribute__((aligned(16)));
+	struct cpu_xsave x = { fx, sizeof(fx), 0x3 };
 	struct cpu_regs r;
 	struct cpu_fault f;
 
@@ -778,14 +1011,14 @@ static void test_two_page_ssa_frames(void **state)
 	assert_ptr_equal((uint8_t *)gpr_of(t, 1, 0),
 			 page_of(t, t->s.ssa[1] + SGX_PAGE_SIZE) + SGX_PAGE_SIZE - 184);
 	memset(fx, 0x42, sizeof(fx));
-	r.fx = fx;
+	r.xsave = &x;
 	inside(&r, la(t->s.code));
 	cpu_aex(&t->m.cpu, &t->lp, &r, X86_BP, 0, 0);
 	assert_int_equal(gpr_of(t, 1, 0)->rip, la(t->s.code));
 	assert_int_equal(gpr_of(t, 1, 0)->exitinfo,
 			 SGX_EXITINFO_VALID | (SGX_EXITINFO_TYPE_SW << 8) | X86_BP);
 	assert_int_equal(page_of(t, t->s.ssa[1])[0], 0x42);
-	assert_int_equal(page_of(t, t->s.ssa[1])[511], 0x42);
+	assert_int_equal(page_of(t, t->s.ssa[1])[415], 0x42);
 	/* The second frame starts two pages further. */
 	outside(&r, ENCLU_EENTER, la(t->s.tcs[1]));
 	r.rsp = URSP - 0x2000;
@@ -794,6 +1027,225 @@ static void test_two_page_ssa_frames(void **state)
 	assert_int_equal(gpr_of(t, 1, 1)->ursp, URSP - 0x2000);
 	assert_ptr_equal((uint8_t *)gpr_of(t, 1, 1),
 			 page_of(t, t->s.ssa[1] + 3 * SGX_PAGE_SIZE) + SGX_PAGE_SIZE - 184);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* AEX-Notify and EDECCSSA */
+
+/* CPUID: AEX-Notify (12.1.EAX[10]) and EDECCSSA (12.0.EAX[11]) together, with KSS, on the SGX2
+ * part only; an SGX1-only part had none of them. */
+static void test_cpuid_aexnotify(void **state)
+{
+	struct cpu_features ft;
+	uint32_t r[4];
+
+	(void)state;
+	cpu_features_default(&ft, 1 << 20, true);
+	cpu_cpuid_adjust(&ft, 0x12, 0, r);
+	assert_int_equal(r[0], 0x803);
+	cpu_cpuid_adjust(&ft, 0x12, 1, r);
+	assert_int_equal(r[0], 0x4B6);
+	cpu_features_default(&ft, 1 << 20, false);
+	cpu_cpuid_adjust(&ft, 0x12, 0, r);
+	assert_int_equal(r[0], 0x1);
+	cpu_cpuid_adjust(&ft, 0x12, 1, r);
+	assert_int_equal(r[0], 0x36);
+}
+
+/* Leaf 0: the vendor is GenuineIntel (an SGX machine) unless the host's is kept; the highest
+ * basic leaf covers 0x12; the host's values pass through otherwise. */
+static void test_cpuid_vendor(void **state)
+{
+	struct cpu_features ft;
+	uint32_t r[4] = { 0x10, 0x68747541, 0x444d4163, 0x69746e65 }; /* "AuthenticAMD", 0x10 */
+	char v[13];
+
+	(void)state;
+	cpu_features_default(&ft, 1 << 20, true);
+	assert_true(cpu_cpuid_adjust(&ft, 0, 0, r));
+	memcpy(v, &r[1], 4);
+	memcpy(v + 4, &r[3], 4);
+	memcpy(v + 8, &r[2], 4);
+	v[12] = 0;
+	assert_string_equal(v, "GenuineIntel");
+	assert_int_equal(r[0], 0x12);
+	ft.intel_vendor = false;
+	r[0] = 0x20;
+	r[1] = 0x68747541;
+	assert_true(cpu_cpuid_adjust(&ft, 0, 0, r));
+	assert_int_equal(r[1], 0x68747541);
+	assert_int_equal(r[0], 0x20);
+}
+
+/* The frame opted in: ERESUME enters at OENTRY on the next frame like EENTER (RAX = CSSA,
+ * RCX = next instruction, TCS FS/GS, URSP/URBP recorded, other registers and the extended
+ * state passed through), CSSA unchanged. EDECCSSA then pops the interrupted frame, and the
+ * next AEX saves into it. */
+static void test_aexnotify_eresume_and_edeccssa(void **state)
+{
+	struct t *t = *state;
+	uint8_t img[576] __attribute__((aligned(64))), before[576];
+	struct cpu_xsave x = { img, sizeof(img), 0x3 };
+	struct cpu_regs r, aep;
+	struct cpu_fault f;
+
+	enter(t, &t->lp, &r, 0);
+	gpr_of(t, 0, 0)->aexnotify = 1;
+	inside(&r, la(t->s.code + 0x200));
+	cpu_aex(&t->m.cpu, &t->lp, &r, X86_PF, 0x8005, BASE + 0x5555);
+	assert_int_equal(tcs_of(t, 0)->cssa, 1);
+	assert_int_equal(gpr_of(t, 0, 0)->aexnotify, 1); /* AEX leaves the opt-in */
+	assert_int_equal(gpr_of(t, 0, 0)->rip, la(t->s.code + 0x200));
+
+	/* The AEP's ERESUME, from another stack. */
+	r.rsp = URSP - 0x400;
+	r.rbp = URBP - 0x400;
+	r.rdx = 0xDD;
+	r.r9 = 0x99;
+	memset(img, 0x11, sizeof(img));
+	memset(img + 512, 0, 64);
+	memcpy(before, img, sizeof(img));
+	r.xsave = &x;
+	aep = r;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	assert_true(t->lp.in_enclave);
+	assert_int_equal(r.rip, la(t->s.code + FX_STD_ENTRY));
+	assert_int_equal(r.rax, 1);
+	assert_int_equal(r.rcx, aep.rip + 3);
+	assert_int_equal(r.rbx, aep.rbx);
+	assert_int_equal(r.rdx, 0xDD);
+	assert_int_equal(r.r9, 0x99);
+	assert_int_equal(r.rsp, aep.rsp);
+	assert_int_equal(r.fsbase, la(t->s.data_rw));
+	assert_int_equal(r.gsbase, la(t->s.data_r));
+	assert_memory_equal(img, before, sizeof(img));
+	assert_int_equal(tcs_of(t, 0)->cssa, 1);
+	assert_int_equal(gpr_of(t, 0, 1)->ursp, URSP - 0x400);
+	assert_int_equal(gpr_of(t, 0, 1)->urbp, URBP - 0x400);
+	assert_int_equal(gpr_of(t, 0, 0)->ursp, URSP); /* the interrupted frame is intact */
+	assert_int_equal(gpr_of(t, 0, 0)->rip, la(t->s.code + 0x200));
+
+	/* The handler is done with the interrupted context. */
+	r.rax = ENCLU_EDECCSSA;
+	r.rip = la(t->s.code + 0x300);
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	assert_int_equal(r.rip, la(t->s.code + 0x303));
+	assert_int_equal(tcs_of(t, 0)->cssa, 0);
+	/* CSSA = 0 now: a second EDECCSSA has nothing to pop. */
+	r.rax = ENCLU_EDECCSSA;
+	assert_gp(enclu(&t->m.cpu, &t->lp, &r, &f), &f);
+	assert_true(t->lp.in_enclave);
+
+	/* The next AEX goes to frame 0 again and returns to the latest AEP stack. */
+	inside(&r, la(t->s.code + 0x400));
+	r.xsave = NULL;
+	cpu_aex(&t->m.cpu, &t->lp, &r, X86_UD, 0, 0);
+	assert_int_equal(tcs_of(t, 0)->cssa, 1);
+	assert_int_equal(gpr_of(t, 0, 0)->rip, la(t->s.code + 0x400));
+	assert_int_equal(r.rsp, URSP);  /* frame 0's URSP: recorded by the first EENTER */
+	/* Opt-out in the frame: the classic ERESUME. */
+	gpr_of(t, 0, 0)->aexnotify = 0;
+	r.rax = ENCLU_ERESUME;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	assert_int_equal(r.rip, la(t->s.code + 0x400));
+	assert_int_equal(tcs_of(t, 0)->cssa, 0);
+}
+
+/* A notification needs a free frame: with both frames used (CSSA = NSSA = 2), ERESUME #GPs. */
+static void test_aexnotify_needs_a_free_frame(void **state)
+{
+	struct t *t = *state;
+	uint32_t tcs_idx = fx_epc_idx(&t->m, tcs_of(t, 0));
+	struct cpu_regs r, saved;
+	struct cpu_fault f;
+
+	enter(t, &t->lp, &r, 0);
+	gpr_of(t, 0, 0)->aexnotify = 1;
+	cpu_aex(&t->m.cpu, &t->lp, &r, X86_UD, 0, 0);
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0); /* notification, on frame 1 */
+	gpr_of(t, 0, 1)->aexnotify = 1;
+	cpu_aex(&t->m.cpu, &t->lp, &r, X86_UD, 0, 0);
+	assert_int_equal(tcs_of(t, 0)->cssa, 2);
+	saved = r;
+	assert_gp(enclu(&t->m.cpu, &t->lp, &r, &f), &f);
+	assert_false(t->lp.in_enclave);
+	assert_int_equal(atomic_load(&t->m.cpu.epcm[tcs_idx].busy), 0);
+	/* Frame 1 opted out: the classic ERESUME of frame 1 works. */
+	gpr_of(t, 0, 1)->aexnotify = 0;
+	r = saved;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	assert_int_equal(tcs_of(t, 0)->cssa, 1);
+	/* A notification's frame must be a valid RW frame: #PF on frame 1 after EEXIT. */
+	r.rax = ENCLU_EEXIT;
+	r.rbx = ENCLU_IP + 3;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	fx_map(&t->m, la(t->s.ssa[0] + SGX_PAGE_SIZE), page_of(t, t->s.ssa[0] + SGX_PAGE_SIZE), false);
+	outside(&r, ENCLU_ERESUME, la(t->s.tcs[0]));
+	assert_pf(enclu(&t->m.cpu, &t->lp, &r, &f), &f, la(t->s.ssa[0] + SGX_PAGE_SIZE));
+	assert_int_equal(tcs_of(t, 0)->cssa, 1);
+}
+
+/* TCS.FLAGS.AEXNOTIFY must match ATTRIBUTES.AEXNOTIFY unless the TCS opts in to debugging. */
+static void test_aexnotify_tcs_must_match(void **state)
+{
+	struct t *t = *state;
+	struct cpu_regs r;
+	struct cpu_fault f;
+
+	/* setup_aexnotify: TCS 1 lacks the flag. */
+	outside(&r, ENCLU_EENTER, la(t->s.tcs[1]));
+	assert_gp(enclu(&t->m.cpu, &t->lp, &r, &f), &f);
+	tcs_of(t, 1)->flags |= SGX_TCS_FLAGS_DBGOPTIN; /* what EDBGWR could do */
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	r.rax = ENCLU_EEXIT;
+	r.rbx = ENCLU_IP + 3;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	/* TCS.FLAGS bit 2 and up are reserved. */
+	tcs_of(t, 0)->flags |= 0x4;
+	outside(&r, ENCLU_EENTER, la(t->s.tcs[0]));
+	assert_gp(enclu(&t->m.cpu, &t->lp, &r, &f), &f);
+	tcs_of(t, 0)->flags &= ~0x4ULL;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+}
+
+static void test_aexnotify_tcs_without_attribute(void **state)
+{
+	struct t *t = *state;
+	struct cpu_regs r;
+	struct cpu_fault f;
+
+	outside(&r, ENCLU_EENTER, la(t->s.tcs[0]));
+	assert_gp(enclu(&t->m.cpu, &t->lp, &r, &f), &f);
+	r.rax = ENCLU_ERESUME;
+	assert_gp(enclu(&t->m.cpu, &t->lp, &r, &f), &f);
+	outside(&r, ENCLU_EENTER, la(t->s.tcs[1]));
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+}
+
+/* EDECCSSA: #PF when the frame to pop is not a valid RW frame; #GP where the CPU lacks the
+ * leaf (no AEX-Notify). */
+static void test_edeccssa_checks(void **state)
+{
+	struct t *t = *state;
+	struct cpu_regs r;
+	struct cpu_fault f;
+
+	enter(t, &t->lp, &r, 0);
+	gpr_of(t, 0, 0)->aexnotify = 1;
+	cpu_aex(&t->m.cpu, &t->lp, &r, X86_UD, 0, 0);
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	fx_map(&t->m, la(t->s.ssa[0]), page_of(t, t->s.ssa[0]), false);
+	r.rax = ENCLU_EDECCSSA;
+	assert_pf(enclu(&t->m.cpu, &t->lp, &r, &f), &f, la(t->s.ssa[0]));
+	assert_int_equal(tcs_of(t, 0)->cssa, 1);
+	fx_map(&t->m, la(t->s.ssa[0]), page_of(t, t->s.ssa[0]), true);
+	t->m.cpu.feat.attributes &= ~SGX_ATTR_AEXNOTIFY;
+	r.rax = ENCLU_EDECCSSA;
+	assert_gp(enclu(&t->m.cpu, &t->lp, &r, &f), &f);
+	t->m.cpu.feat.attributes |= SGX_ATTR_AEXNOTIFY;
+	r.rax = ENCLU_EDECCSSA;
+	assert_int_equal(enclu(&t->m.cpu, &t->lp, &r, &f), 0);
+	assert_int_equal(tcs_of(t, 0)->cssa, 0);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -869,10 +1321,20 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_aex_exitinfo_with_exinfo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aex_exitinfo_without_exinfo, setup_no_exinfo, teardown),
 		cmocka_unit_test_setup_teardown(test_aex_eresume_fx_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aex_eresume_xsave_avx512, setup_avx512, teardown),
+		cmocka_unit_test_setup_teardown(test_aex_xfrm_subset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eresume_xrstor_faults, setup_avx512, teardown),
 		cmocka_unit_test_setup_teardown(test_eresume_restores_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eresume_cssa_zero_gp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eresume_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_page_ssa_frames, setup_big_frames, teardown),
+		cmocka_unit_test(test_cpuid_aexnotify),
+		cmocka_unit_test(test_cpuid_vendor),
+		cmocka_unit_test_setup_teardown(test_aexnotify_eresume_and_edeccssa, setup_aexnotify, teardown),
+		cmocka_unit_test_setup_teardown(test_aexnotify_needs_a_free_frame, setup_aexnotify, teardown),
+		cmocka_unit_test_setup_teardown(test_aexnotify_tcs_must_match, setup_aexnotify, teardown),
+		cmocka_unit_test_setup_teardown(test_aexnotify_tcs_without_attribute, setup_tcs_notify_only, teardown),
+		cmocka_unit_test_setup_teardown(test_edeccssa_checks, setup_aexnotify, teardown),
 		cmocka_unit_test_setup_teardown(test_enclave_ptr_checks, setup, teardown),
 	};
 

@@ -527,6 +527,53 @@ static void eaccept_not_tracked(void **state)
 	lp_exit(t, &lp2);
 }
 
+/* EACCEPT of a page EMODT made a TCS checks its contents: TCS.FLAGS.AEXNOTIFY is accepted
+ * (AEX-Notify part), DBGOPTIN and the reserved bits are #GP. */
+static void eaccept_tcs_flags(void **state)
+{
+	struct t *t = *state;
+	struct sgx_secinfo si __attribute__((aligned(64)));
+	struct sgx_secinfo *req = (struct sgx_secinfo *)page_of(t, t->s.data_rw);
+	struct sgx_tcs *tcs = (struct sgx_tcs *)page_of(t, t->s.data_r);
+	struct cpu_regs r;
+	struct cpu_lp lp;
+	struct cpu_fault f;
+	static const uint64_t flags[] = { SGX_TCS_FLAGS_DBGOPTIN, 0x4, SGX_TCS_FLAGS_AEXNOTIFY };
+
+	memset(&lp, 0, sizeof(lp));
+	t->m.cpu.feat.sgx2 = true;
+	memset(&si, 0, sizeof(si));
+	si.flags = (uint64_t)SGX_PT_TCS << SGX_SECINFO_TYPE_SHIFT;
+	assert_int_equal(encls_emodt(&t->m.cpu, &si, tcs, &f), SGX_SUCCESS);
+	assert_int_equal(encls_etrack(&t->m.cpu, t->e.secs, &f), SGX_SUCCESS);
+	memset(tcs, 0, sizeof(*tcs));
+	tcs->ossa = t->s.ssa[0];
+	tcs->nssa = 1;
+	memset(req, 0, sizeof(*req));
+	req->flags = ((uint64_t)SGX_PT_TCS << SGX_SECINFO_TYPE_SHIFT) | SGX_SECINFO_MODIFIED;
+	lp_enter(t, &lp, 0);
+	for (unsigned i = 0; i < 3; i++) {
+		long res;
+
+		tcs->flags = flags[i];
+		memset(&r, 0, sizeof(r));
+		r.rax = ENCLU_EACCEPT;
+		r.rbx = BASE + t->s.data_rw;
+		r.rcx = BASE + t->s.data_r;
+		res = enclu(&t->m.cpu, &lp, &r, &f);
+		if (i < 2) {
+			assert_int_equal(res, CPU_FAULT);
+			assert_int_equal(f.vector, X86_GP);
+		} else {
+			assert_int_equal(res, 0);
+			assert_int_equal(r.rax, SGX_SUCCESS);
+		}
+	}
+	assert_int_equal(epcm(t, tcs)->flags, 0);
+	assert_int_equal(epcm(t, tcs)->type, SGX_PT_TCS);
+	lp_exit(t, &lp);
+}
+
 /* ELDB: the same checks as ELDU, and the page comes back BLOCKED (not accessible until the
  * OS finishes with it); a tampered blob is refused the same way. */
 static void eldb_loads_blocked(void **state)
@@ -570,6 +617,7 @@ int main(void)
 		T(pr_state_survives),
 		T(tracking_with_thread_inside),
 		T(eaccept_not_tracked),
+		T(eaccept_tcs_flags),
 		T(eldb_loads_blocked),
 	};
 

@@ -12,14 +12,24 @@
 
 #include <asm/sgx.h>
 #include <elf.h>
+#include <errno.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "host/vdso.h"
+#include "host/vdso/vdso_data.h"
 
 #ifndef SGXEMU_VDSO_IMAGE_DEFAULT
 #define SGXEMU_VDSO_IMAGE_DEFAULT "build/vdso.so"
@@ -270,72 +280,175 @@ static const Elf64_Sym *gnu_lookup(const char *name)
 	}
 }
 
-static const char *const exported[] = {
-	"__vdso_sgx_enter_enclave", "__sgxemu_vdso_enclu", "__sgxemu_vdso_fixup",
+/* The x86-64 Linux vDSO's exports (arch/x86/entry/vdso/vdso.lds.S of Linux 6.12): each
+ * __vdso_X global with a weak alias X, all of version LINUX_2.6, plus the SGX entry point. */
+static const char *const std_names[][2] = {
+	{ "__vdso_clock_gettime", "clock_gettime" },
+	{ "__vdso_gettimeofday", "gettimeofday" },
+	{ "__vdso_time", "time" },
+	{ "__vdso_getcpu", "getcpu" },
+	{ "__vdso_clock_getres", "clock_getres" },
+	{ "__vdso_getrandom", "getrandom" },
 };
+#define NSTD (sizeof(std_names) / sizeof(std_names[0]))
+static const char *const private_names[] = { "__sgxemu_vdso_enclu", "__sgxemu_vdso_fixup" };
 
 static void test_sysv_hash_lookup(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < 3; i++) {
-		const Elf64_Sym *s = sysv_lookup(exported[i]);
+	uint64_t v;
+	const Elf64_Sym *s = sysv_lookup("__vdso_sgx_enter_enclave");
+
+	assert_non_null(s);
+	assert_int_equal(ELF64_ST_TYPE(s->st_info), STT_FUNC);
+	assert_int_equal(ELF64_ST_BIND(s->st_info), STB_GLOBAL);
+	for (size_t i = 0; i < 2; i++) {
+		s = sysv_lookup(private_names[i]);
 		assert_non_null(s);
-		assert_int_not_equal(s->st_shndx, SHN_UNDEF);
 		assert_int_equal(ELF64_ST_BIND(s->st_info), STB_GLOBAL);
 		assert_true(s->st_value < file_size);
 		/* host/vdso.c's lookup agrees. */
-		uint64_t v;
-		assert_int_equal(vdso_image_lookup(file_image, file_size, exported[i], &v), 0);
+		assert_int_equal(vdso_image_lookup(file_image, file_size, private_names[i], &v), 0);
 		assert_int_equal(v, s->st_value);
 	}
-	assert_int_equal(ELF64_ST_TYPE(sysv_lookup("__vdso_sgx_enter_enclave")->st_info),
-			 STT_FUNC);
-	assert_null(sysv_lookup("__vdso_gettimeofday"));
-	uint64_t v;
-	assert_int_equal(vdso_image_lookup(file_image, file_size, "__vdso_gettimeofday", &v), -1);
+	for (size_t i = 0; i < NSTD; i++) {
+		const Elf64_Sym *g = sysv_lookup(std_names[i][0]), *w = sysv_lookup(std_names[i][1]);
+
+		assert_non_null(g);
+		assert_non_null(w);
+		assert_int_not_equal(g->st_shndx, SHN_UNDEF);
+		assert_int_equal(ELF64_ST_TYPE(g->st_info), STT_FUNC);
+		assert_int_equal(ELF64_ST_BIND(g->st_info), STB_GLOBAL);
+		assert_int_equal(ELF64_ST_TYPE(w->st_info), STT_FUNC);
+		assert_int_equal(ELF64_ST_BIND(w->st_info), STB_WEAK);
+		assert_int_equal(w->st_value, g->st_value);
+		assert_true(g->st_value < file_size);
+		assert_int_equal(vdso_image_lookup(file_image, file_size, std_names[i][0], &v), 0);
+		assert_int_equal(v, g->st_value);
+	}
+	/* x86-64 has no 64-bit-time variant; near misses are not found. */
+	assert_null(sysv_lookup("__vdso_clock_gettime64"));
+	assert_int_equal(vdso_image_lookup(file_image, file_size, "__vdso_clock_gettime64", &v), -1);
 	assert_int_equal(vdso_image_lookup(file_image, file_size, "__vdso_sgx_enter_enclav", &v),
 			 -1);
+}
+
+/* Nothing else is exported: every defined dynamic symbol is one of the names above (or a
+ * version definition's own symbol). */
+static void test_no_other_exports(void **state)
+{
+	(void)state;
+	const uint32_t *hash = dyn_table(DT_HASH);
+	const Elf64_Sym *symtab = dyn_table(DT_SYMTAB);
+	const char *strtab = dyn_table(DT_STRTAB);
+
+	assert_non_null(hash);
+	for (uint32_t i = 1; i < hash[1]; i++) {
+		const char *name = strtab + symtab[i].st_name;
+		bool known = !strcmp(name, "__vdso_sgx_enter_enclave") ||
+			     !strcmp(name, private_names[0]) || !strcmp(name, private_names[1]);
+
+		if (symtab[i].st_shndx == SHN_ABS && ELF64_ST_TYPE(symtab[i].st_info) == STT_OBJECT)
+			known = !strcmp(name, "LINUX_2.6") || !strcmp(name, "SGXEMU_PRIVATE");
+		for (size_t j = 0; j < NSTD; j++)
+			known = known || !strcmp(name, std_names[j][0]) || !strcmp(name, std_names[j][1]);
+		if (!known)
+			fail_msg("unexpected export %s", name);
+	}
+	assert_int_equal(hash[1], 1 + 1 + 2 + 2 * NSTD + 2);
 }
 
 static void test_gnu_hash_lookup(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < 3; i++) {
-		const Elf64_Sym *s = gnu_lookup(exported[i]);
-		assert_non_null(s);
-		assert_ptr_equal(s, sysv_lookup(exported[i]));
+	assert_ptr_equal(gnu_lookup("__vdso_sgx_enter_enclave"),
+			 sysv_lookup("__vdso_sgx_enter_enclave"));
+	for (size_t i = 0; i < 2; i++) {
+		assert_non_null(gnu_lookup(private_names[i]));
+		assert_ptr_equal(gnu_lookup(private_names[i]), sysv_lookup(private_names[i]));
 	}
-	assert_null(gnu_lookup("__vdso_gettimeofday"));
+	for (size_t i = 0; i < NSTD; i++) {
+		for (size_t j = 0; j < 2; j++) {
+			assert_non_null(gnu_lookup(std_names[i][j]));
+			assert_ptr_equal(gnu_lookup(std_names[i][j]), sysv_lookup(std_names[i][j]));
+		}
+	}
+	assert_null(gnu_lookup("__vdso_clock_gettime64"));
 }
 
-/* The version of a dynamic symbol, by DT_VERSYM and DT_VERDEF. */
-static const char *symbol_version(const Elf64_Sym *s)
+/* The version definition of a dynamic symbol, by DT_VERSYM and DT_VERDEF. */
+static const Elf64_Verdef *symbol_verdef(const Elf64_Sym *s)
 {
 	const Elf64_Sym *symtab = dyn_table(DT_SYMTAB);
 	const uint16_t *versym = dyn_table(DT_VERSYM);
 	const unsigned char *vd = dyn_table(DT_VERDEF);
-	const char *strtab = dyn_table(DT_STRTAB);
 	if (!versym || !vd)
 		return NULL;
 	uint16_t ndx = versym[s - symtab] & 0x7fff;
 	for (;;) {
 		const Elf64_Verdef *def = (const Elf64_Verdef *)vd;
-		if (def->vd_ndx == ndx) {
-			const Elf64_Verdaux *aux = (const Elf64_Verdaux *)(vd + def->vd_aux);
-			return strtab + aux->vda_name;
-		}
+		if (def->vd_ndx == ndx)
+			return def;
 		if (!def->vd_next)
 			return NULL;
 		vd += def->vd_next;
 	}
 }
 
+static const char *verdef_name(const Elf64_Verdef *def)
+{
+	const char *strtab = dyn_table(DT_STRTAB);
+	const Elf64_Verdaux *aux = (const Elf64_Verdaux *)((const unsigned char *)def + def->vd_aux);
+	return strtab + aux->vda_name;
+}
+
+static const char *symbol_version(const Elf64_Sym *s)
+{
+	const Elf64_Verdef *def = symbol_verdef(s);
+	return def ? verdef_name(def) : NULL;
+}
+
 static void test_symbol_version(void **state)
 {
 	(void)state;
-	const char *ver = symbol_version(sysv_lookup("__vdso_sgx_enter_enclave"));
-	assert_non_null(ver);
-	assert_string_equal(ver, "LINUX_2.6");
+	uint64_t v, w;
+	const Elf64_Verdef *def = symbol_verdef(sysv_lookup("__vdso_sgx_enter_enclave"));
+
+	assert_non_null(def);
+	assert_string_equal(verdef_name(def), "LINUX_2.6");
+	/* The selftests' parser compares vd_hash with the ELF hash of the version's name, and
+	 * skips the base definition. */
+	assert_int_equal(def->vd_hash, elf_hash("LINUX_2.6"));
+	assert_int_equal(def->vd_flags & VER_FLG_BASE, 0);
+	const Elf64_Verdef *base = dyn_table(DT_VERDEF);
+	assert_true(base->vd_flags & VER_FLG_BASE);
+	assert_string_equal(verdef_name(base), "linux-vdso.so.1");
+
+	for (size_t i = 0; i < NSTD; i++)
+		for (size_t j = 0; j < 2; j++)
+			assert_string_equal(symbol_version(sysv_lookup(std_names[i][j])), "LINUX_2.6");
+	for (size_t i = 0; i < 2; i++)
+		assert_string_equal(symbol_version(sysv_lookup(private_names[i])), "SGXEMU_PRIVATE");
+
+	/* host/vdso.c's versioned lookup (the one it uses on the host's vDSO). */
+	assert_int_equal(vdso_image_lookup_version(file_image, file_size, "__vdso_time",
+						   "LINUX_2.6", &v), 0);
+	assert_int_equal(vdso_image_lookup(file_image, file_size, "__vdso_time", &w), 0);
+	assert_int_equal(v, w);
+	assert_int_equal(vdso_image_lookup_version(file_image, file_size, "time", "LINUX_2.6", &v),
+			 0);
+	assert_int_equal(v, w);
+	assert_int_equal(vdso_image_lookup_version(file_image, file_size, "__vdso_time",
+						   "SGXEMU_PRIVATE", &v), -1);
+	assert_int_equal(vdso_image_lookup_version(file_image, file_size, "__vdso_time",
+						   "LINUX_2.6.15", &v), -1);
+	/* The base definition is not a version of any symbol. */
+	assert_int_equal(vdso_image_lookup_version(file_image, file_size, "__vdso_time",
+						   "linux-vdso.so.1", &v), -1);
+	assert_int_equal(vdso_image_lookup_version(file_image, file_size, "__sgxemu_vdso_enclu",
+						   "SGXEMU_PRIVATE", &v), 0);
+	assert_int_equal(vdso_image_lookup_version(file_image, file_size, "__sgxemu_vdso_enclu",
+						   "LINUX_2.6", &v), -1);
 }
 
 static void test_embedded_image_is_the_file(void **state)
@@ -357,6 +470,9 @@ static void test_lookup_rejects_garbage(void **state)
 		assert_non_null(copy);
 		memcpy(copy, file_image, n);
 		vdso_image_lookup(copy, n, "__vdso_sgx_enter_enclave", &v);
+		/* The versioned lookup walks DT_VERSYM and DT_VERDEF too. */
+		vdso_image_lookup_version(copy, n, "__vdso_time", "LINUX_2.6", &v);
+		vdso_image_lookup_version(copy, n, "__sgxemu_vdso_enclu", "LINUX_2.6", &v);
 		free(copy);
 	}
 	static const uint64_t zeros[64];
@@ -648,6 +764,336 @@ static void test_init_and_lookup_in_mapping(void **state)
 	/* The prologue is the kernel's: push rbp; mov rsp,rbp; push rbx. */
 	static const unsigned char prologue[] = { 0x55, 0x48, 0x89, 0xe5, 0x53 };
 	assert_memory_equal((const void *)enter, prologue, sizeof(prologue));
+}
+
+/* ------------------------------------------------------------------------------------------
+ * The mapped image as a program sees it: data page, forwarders, the auxv. */
+
+static char **main_envp;
+
+/* AT_SYSINFO_EHDR as the kernel gave it (/proc/self/auxv), 0 if none. */
+static uintptr_t kernel_sysinfo_ehdr(void)
+{
+	Elf64_auxv_t v[128];
+	FILE *f = fopen("/proc/self/auxv", "rb");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(v, sizeof(v[0]), 128, f);
+	fclose(f);
+	for (size_t i = 0; i < n && v[i].a_type != AT_NULL; i++)
+		if (v[i].a_type == AT_SYSINFO_EHDR)
+			return v[i].a_un.a_val;
+	return 0;
+}
+
+/* The permissions /proc/self/maps gives the mapping that contains addr ("r-xp"...). */
+static int maps_perms(uintptr_t addr, char perms[5])
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int found = 0;
+
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 && addr >= lo && addr < hi)
+			found = 1;
+	}
+	fclose(f);
+	return found ? 0 : -1;
+}
+
+/* The size of the host's [vdso] mapping, for bounds-checked lookups in it. */
+static size_t host_vdso_size(uintptr_t host)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	size_t size = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo == host)
+			size = hi - lo;
+	}
+	fclose(f);
+	return size;
+}
+
+static size_t image_pages(void)
+{
+	size_t size;
+
+	vdso_image(&size);
+	return (size + 4095) & ~(size_t)4095;
+}
+
+static void *sym_at(uintptr_t base, const char *name)
+{
+	uint64_t off;
+
+	if (vdso_image_lookup_version((const void *)base, image_pages(), name, "LINUX_2.6", &off))
+		return NULL;
+	return (void *)(base + off);
+}
+
+static uint64_t data_slot(uintptr_t base, unsigned slot)
+{
+	return *(const uint64_t *)(base - VDSO_DATA_SIZE + slot);
+}
+
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+typedef long (*gettime_fn)(clockid_t, struct timespec *);
+typedef long (*gettimeofday_fn)(struct timeval *, struct timezone *);
+typedef long (*time_fn)(long *);
+typedef long (*getcpu_fn)(unsigned *, unsigned *, void *);
+
+/* Our vgetrandom_opaque_params (Linux 6.11 uapi linux/random.h; not in older headers). */
+struct vgr_params {
+	uint32_t size_of_opaque_state, mmap_prot, mmap_flags, reserved[13];
+};
+_Static_assert(sizeof(struct vgr_params) == 64, "vgetrandom_opaque_params");
+typedef long (*getrandom_fn)(void *, size_t, unsigned, void *, size_t);
+
+static const clockid_t clocks[] = {
+	CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE,
+	CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME, CLOCK_TAI,
+};
+#define NCLOCKS (sizeof(clocks) / sizeof(clocks[0]))
+
+/* The time functions of the image at base give what the system calls give: each reading lies
+ * between two system-call readings of the same clock (no durations are asserted). */
+static void check_functions(uintptr_t base)
+{
+	gettime_fn gettime = (gettime_fn)sym_at(base, "__vdso_clock_gettime");
+	gettime_fn getres = (gettime_fn)sym_at(base, "__vdso_clock_getres");
+	gettimeofday_fn gtod = (gettimeofday_fn)sym_at(base, "__vdso_gettimeofday");
+	time_fn tm = (time_fn)sym_at(base, "__vdso_time");
+	getcpu_fn gcpu = (getcpu_fn)sym_at(base, "__vdso_getcpu");
+
+	assert_non_null(gettime);
+	assert_non_null(getres);
+	assert_non_null(gtod);
+	assert_non_null(tm);
+	assert_non_null(gcpu);
+	/* The weak aliases are the same functions. */
+	assert_ptr_equal(sym_at(base, "clock_gettime"), (void *)gettime);
+	assert_ptr_equal(sym_at(base, "time"), (void *)tm);
+
+	for (size_t i = 0; i < NCLOCKS; i++) {
+		struct timespec a, b, c, ra, rb;
+
+		assert_int_equal(syscall(SYS_clock_gettime, clocks[i], &a), 0);
+		assert_int_equal(gettime(clocks[i], &b), 0);
+		assert_int_equal(syscall(SYS_clock_gettime, clocks[i], &c), 0);
+		if (clocks[i] != CLOCK_REALTIME && clocks[i] != CLOCK_REALTIME_COARSE &&
+		    clocks[i] != CLOCK_TAI) {
+			assert_true(ts_ns(&a) <= ts_ns(&b));
+			assert_true(ts_ns(&b) <= ts_ns(&c));
+		} else {
+			/* The wall clock may be set meanwhile; it is not, here, by much. */
+			assert_true(llabs((long long)(ts_ns(&b) - ts_ns(&a))) < 60LL * 1000000000);
+		}
+		assert_int_equal(syscall(SYS_clock_getres, clocks[i], &ra), 0);
+		assert_int_equal(getres(clocks[i], &rb), 0);
+		assert_int_equal(ts_ns(&ra), ts_ns(&rb));
+	}
+	/* The vDSO returns -errno: an unknown clock is the system call's EINVAL. */
+	struct timespec t;
+	assert_int_equal(gettime((clockid_t)12345, &t), -EINVAL);
+	assert_int_equal(getres((clockid_t)12345, &t), -EINVAL);
+
+	struct timeval tv;
+	struct timezone tz = { -1, -1 }, ktz;
+	struct timespec a, c;
+	assert_int_equal(syscall(SYS_clock_gettime, CLOCK_REALTIME, &a), 0);
+	assert_int_equal(gtod(&tv, &tz), 0);
+	assert_int_equal(syscall(SYS_clock_gettime, CLOCK_REALTIME, &c), 0);
+	assert_true((int64_t)tv.tv_sec * 1000000 + tv.tv_usec >= ts_ns(&a) / 1000);
+	assert_true((int64_t)tv.tv_sec * 1000000 + tv.tv_usec <= ts_ns(&c) / 1000);
+	assert_int_equal(syscall(SYS_gettimeofday, NULL, &ktz), 0);
+	assert_int_equal(tz.tz_minuteswest, ktz.tz_minuteswest);
+	assert_int_equal(tz.tz_dsttime, ktz.tz_dsttime);
+
+	long t1 = syscall(SYS_time, NULL), stored = -1, t2 = tm(&stored), t3 = syscall(SYS_time, NULL);
+	assert_true(t1 <= t2 && t2 <= t3);
+	assert_int_equal(stored, t2);
+
+	/* getcpu: pinned to each CPU we may run on in turn, it names that CPU. */
+	cpu_set_t old, one;
+	assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
+	for (unsigned cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		unsigned got = ~0u, node = ~0u, knode = ~0u;
+
+		if (!CPU_ISSET(cpu, &old))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+		assert_int_equal(gcpu(&got, &node, NULL), 0);
+		assert_int_equal(got, cpu);
+		assert_int_equal(syscall(SYS_getcpu, NULL, &knode, NULL), 0);
+		assert_int_equal(node, knode);
+	}
+	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
+}
+
+/* vgetrandom through the image at base: the parameters are those of host's, and a state
+ * made from them yields random bytes. */
+static void check_getrandom(uintptr_t base, uintptr_t host)
+{
+	getrandom_fn ours = (getrandom_fn)sym_at(base, "__vdso_getrandom");
+	getrandom_fn theirs = (getrandom_fn)sym_at(host, "__vdso_getrandom");
+	struct vgr_params p, q;
+	unsigned char buf[64] = { 0 }, zero[64] = { 0 };
+
+	assert_non_null(ours);
+	assert_ptr_equal(sym_at(base, "getrandom"), (void *)ours);
+	memset(&p, 0xaa, sizeof(p));
+	memset(&q, 0x55, sizeof(q));
+	assert_int_equal(ours(NULL, 0, 0, &p, ~0UL), 0);
+	assert_int_equal(theirs(NULL, 0, 0, &q, ~0UL), 0);
+	assert_memory_equal(&p, &q, sizeof(p));
+	void *st = mmap(NULL, p.size_of_opaque_state, (int)p.mmap_prot, (int)p.mmap_flags, -1, 0);
+	assert_true(st != MAP_FAILED);
+	assert_int_equal(ours(buf, sizeof(buf), 0, st, p.size_of_opaque_state), sizeof(buf));
+	assert_memory_not_equal(buf, zero, sizeof(buf));
+	munmap(st, p.size_of_opaque_state);
+}
+
+static void test_data_page(void **state)
+{
+	(void)state;
+	uintptr_t base = vdso_base();
+	char perms[5];
+
+	/* Read-only data just below the image; the image itself read+execute. */
+	assert_int_equal(maps_perms(base - VDSO_DATA_SIZE, perms), 0);
+	assert_string_equal(perms, "r--p");
+	assert_int_equal(maps_perms(base, perms), 0);
+	assert_string_equal(perms, "r-xp");
+	assert_int_equal(maps_perms(base + image_pages() - 1, perms), 0);
+	assert_string_equal(perms, "r-xp");
+	/* vdso_init(NULL) left the direct-entry slot empty; setting it keeps the page
+	 * read-only and readable throughout. */
+	assert_int_equal(data_slot(base, VDSO_DATA_DIRECT), 0);
+	assert_int_equal(vdso_set_direct((void (*)(void))0x1234), 0);
+	assert_int_equal(data_slot(base, VDSO_DATA_DIRECT), 0x1234);
+	assert_int_equal(maps_perms(base - VDSO_DATA_SIZE, perms), 0);
+	assert_string_equal(perms, "r--p");
+	assert_int_equal(vdso_set_direct(NULL), 0);
+	assert_int_equal(data_slot(base, VDSO_DATA_DIRECT), 0);
+}
+
+static const unsigned fwd_slots[NSTD] = {
+	VDSO_DATA_CLOCK_GETTIME, VDSO_DATA_GETTIMEOFDAY, VDSO_DATA_TIME, VDSO_DATA_GETCPU,
+	VDSO_DATA_CLOCK_GETRES, VDSO_DATA_GETRANDOM,
+};
+
+/* The forwarders of the mapped image jump to the host's own functions. */
+static void test_forwarders_aim_at_host(void **state)
+{
+	(void)state;
+	uintptr_t base = vdso_base(), host = kernel_sysinfo_ehdr();
+
+	if (!host)
+		skip();	/* a kernel booted with vdso=0: see test_fallback_copy */
+	assert_int_equal(vdso_host_base(), host);
+	size_t hsize = host_vdso_size(host);
+	assert_int_not_equal(hsize, 0);
+	for (size_t i = 0; i < NSTD; i++) {
+		uint64_t off;
+		int have = !vdso_image_lookup_version((const void *)host, hsize, std_names[i][0],
+						      "LINUX_2.6", &off);
+
+		if (have) {
+			assert_int_equal(data_slot(base, fwd_slots[i]), host + off);
+			assert_non_null(sym_at(base, std_names[i][0]));
+		} else {
+			/* Only getrandom may be missing (Linux < 6.11); ours is then hidden. */
+			assert_string_equal(std_names[i][0], "__vdso_getrandom");
+			assert_int_equal(data_slot(base, fwd_slots[i]), 0);
+			assert_null(sym_at(base, std_names[i][0]));
+			assert_null(sym_at(base, std_names[i][1]));
+		}
+	}
+}
+
+static void test_forwarders_results(void **state)
+{
+	(void)state;
+	uintptr_t host = vdso_host_base();
+
+	check_functions(vdso_base());
+	if (host && sym_at(host, "__vdso_getrandom"))
+		check_getrandom(vdso_base(), host);
+}
+
+/* A copy with no host vDSO makes the system calls; a copy aimed at that copy (our image
+ * standing in for a host vDSO without getrandom) forwards to it and hides getrandom. */
+static void test_fallback_copy(void **state)
+{
+	(void)state;
+	uintptr_t c0 = vdso_map_copy(0), c1;
+	uint64_t off;
+
+	assert_int_not_equal(c0, 0);
+	for (size_t i = 0; i < NSTD; i++)
+		assert_int_equal(data_slot(c0, fwd_slots[i]), 0);
+	assert_null(sym_at(c0, "__vdso_getrandom"));
+	assert_null(sym_at(c0, "getrandom"));
+	assert_int_equal(vdso_image_lookup((const void *)c0, image_pages(), "__vdso_getrandom",
+					   &off), -1);
+	check_functions(c0);
+
+	c1 = vdso_map_copy(c0);
+	assert_int_not_equal(c1, 0);
+	for (size_t i = 0; i + 1 < NSTD; i++)
+		assert_int_equal(data_slot(c1, fwd_slots[i]), (uintptr_t)sym_at(c0, std_names[i][0]));
+	assert_int_equal(data_slot(c1, VDSO_DATA_GETRANDOM), 0);
+	assert_null(sym_at(c1, "__vdso_getrandom"));
+	/* The SGX entry point and the private labels are there in every copy. */
+	assert_non_null(sym_at(c1, "__vdso_sgx_enter_enclave"));
+	assert_int_equal(vdso_image_lookup((const void *)c1, image_pages(), "__sgxemu_vdso_enclu",
+					   &off), 0);
+	check_functions(c1);
+	assert_int_equal(munmap((void *)(c0 - VDSO_DATA_SIZE), VDSO_DATA_SIZE + image_pages()), 0);
+	assert_int_equal(munmap((void *)(c1 - VDSO_DATA_SIZE), VDSO_DATA_SIZE + image_pages()), 0);
+}
+
+/* Mapping pointed the process's auxv at the image: glibc's own getauxval (nothing is
+ * interposed in this test) and a walk of the initial stack find it; the kernel's copy in
+ * /proc/self/auxv still names the host's vDSO. */
+static void test_auxv_points_at_image(void **state)
+{
+	(void)state;
+	uintptr_t host = kernel_sysinfo_ehdr();
+	char **e = main_envp;
+
+	if (!host)
+		skip();	/* no entry to point at us */
+	assert_int_equal(getauxval(AT_SYSINFO_EHDR), vdso_base());
+	assert_int_not_equal(vdso_base(), host);
+	while (*e)
+		e++;
+	uintptr_t on_stack = 0;
+	for (Elf64_auxv_t *a = (Elf64_auxv_t *)(e + 1); a->a_type != AT_NULL; a++)
+		if (a->a_type == AT_SYSINFO_EHDR)
+			on_stack = a->a_un.a_val;
+	assert_int_equal(on_stack, vdso_base());
+	/* Nothing else changed. */
+	assert_int_equal(getauxval(AT_PAGESZ), 4096);
+	assert_int_not_equal(getauxval(AT_RANDOM), 0);
+	/* Mapping again is a no-op. */
+	assert_int_equal(vdso_map(), 0);
+	assert_int_equal(vdso_published(), vdso_base());
 }
 
 /* Every behavioural test needs the mapped entry point. */
@@ -1001,8 +1447,9 @@ static void test_rbx_rbp_preserved(void **state)
 	assert_int_equal(tv_after_rbp, SENTINEL_RBP);
 }
 
-int main(int argc, char **argv)
+int main(int argc, char **argv, char **envp)
 {
+	main_envp = envp;
 	image_path = argc > 1 ? argv[1] : getenv("SGXEMU_VDSO_IMAGE");
 	if (!image_path || !*image_path)
 		image_path = SGXEMU_VDSO_IMAGE_DEFAULT;
@@ -1012,11 +1459,17 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_dynamic_tags),
 		cmocka_unit_test(test_no_relocation_sections),
 		cmocka_unit_test(test_sysv_hash_lookup),
+		cmocka_unit_test(test_no_other_exports),
 		cmocka_unit_test(test_gnu_hash_lookup),
 		cmocka_unit_test(test_symbol_version),
 		cmocka_unit_test(test_embedded_image_is_the_file),
 		cmocka_unit_test(test_lookup_rejects_garbage),
 		cmocka_unit_test(test_init_and_lookup_in_mapping),
+		cmocka_unit_test(test_data_page),
+		cmocka_unit_test(test_forwarders_aim_at_host),
+		cmocka_unit_test(test_forwarders_results),
+		cmocka_unit_test(test_fallback_copy),
+		cmocka_unit_test(test_auxv_points_at_image),
 		cmocka_unit_test_setup(test_invalid_leaf, need_enter),
 		cmocka_unit_test_setup(test_reserved_nonzero, need_enter),
 		cmocka_unit_test_setup(test_eexit, need_enter),

@@ -1,11 +1,74 @@
 /* The integration tests' enclave: small operations that exercise entry, exit, shared memory,
  * concurrency and exceptions. Freestanding, like the demo enclave, with the same bootstrap. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "tests/integ/encl/test_encl.h"
 
-void encl_main(void *arg, uint64_t tcs);
+/* The vector registers to and from memory. The enclave is built for general registers only,
+ * so nothing the compiler emits between these touches them. */
+static void vregs_load(const uint64_t *w, uint64_t kind)
+{
+	if (kind == TEST_VREGS_ZMM)
+		__asm__ volatile(".irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n"
+				 "vmovdqu64 \\i*64(%0), %%zmm\\i\n"
+				 ".endr\n"
+				 ".irp i,0,1,2,3,4,5,6,7\n"
+				 "kmovq (256+\\i)*8(%0), %%k\\i\n"
+				 ".endr"
+				 : : "r"(w) : "memory");
+	else
+		__asm__ volatile(".irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
+				 "vmovdqu \\i*64(%0), %%ymm\\i\n"
+				 ".endr"
+				 : : "r"(w) : "memory");
+}
+
+static void vregs_store(uint64_t *w, uint64_t kind)
+{
+	if (kind == TEST_VREGS_ZMM)
+		__asm__ volatile(".irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n"
+				 "vmovdqu64 %%zmm\\i, \\i*64(%0)\n"
+				 ".endr\n"
+				 ".irp i,0,1,2,3,4,5,6,7\n"
+				 "kmovq %%k\\i, (256+\\i)*8(%0)\n"
+				 ".endr"
+				 : : "r"(w) : "memory");
+	else
+		__asm__ volatile(".irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
+				 "vmovdqu %%ymm\\i, \\i*64(%0)\n"
+				 ".endr"
+				 : : "r"(w) : "memory");
+}
+
+static void vregs(volatile struct test_op *op)
+{
+	uint64_t in[TEST_VREGS_WORDS], out[TEST_VREGS_WORDS];
+	uint64_t kind = op->b, seed = op->a, bad = 0, first = 0;
+
+	for (uint64_t i = 0; i < TEST_VREGS_WORDS; i++) {
+		/* YMM mode compares 4 words of each of 16 registers. */
+		bool used = kind == TEST_VREGS_ZMM ? true : (i < 16 * 8 && i % 8 < 4);
+
+		in[i] = used ? test_vreg(seed, i) : 0;
+		out[i] = 0;
+	}
+	vregs_load(in, kind);
+	*(volatile uint64_t *)(uintptr_t)op->addr = seed;
+	vregs_store(out, kind);
+	for (uint64_t i = 0; i < TEST_VREGS_WORDS; i++) {
+		if (out[i] != in[i]) {
+			if (!bad)
+				first = i + 1;
+			bad++;
+		}
+	}
+	op->out = bad;
+	op->aux = first;
+}
+
+void encl_main(void *arg, uint64_t tcs, uint64_t cssa, uint8_t *gprsgx);
 
 extern char __encl_base[], __encl_end[];
 
@@ -143,7 +206,11 @@ static uint64_t verify(uint64_t start, uint64_t len, uint64_t seed, uint64_t *fi
 	return bad;
 }
 
-void encl_main(void *arg, uint64_t tcs)
+/* GPRSGX.AEXNOTIFY: byte 167 of the 184-byte GPRSGX at the end of each 4 KiB SSA frame. */
+#define GPRSGX_AEXNOTIFY 167
+#define ENCLU_EDECCSSA 9
+
+void encl_main(void *arg, uint64_t tcs, uint64_t cssa, uint8_t *gprsgx)
 {
 	/* The op lives in host memory and the host may watch it: volatile accesses. */
 	volatile struct test_op *op = arg;
@@ -243,6 +310,23 @@ void encl_main(void *arg, uint64_t tcs)
 			__asm__ volatile("pause");
 		op->out = *flag;
 		*(volatile uint64_t *)(uintptr_t)op->b = op->a;
+		break;
+	}
+	case TOP_VREGS:
+		vregs(op);
+		break;
+	case TOP_NOTIFY_ARM:
+		__atomic_store_n(&gprsgx[GPRSGX_AEXNOTIFY], (uint8_t)op->b, __ATOMIC_SEQ_CST);
+		*(volatile uint64_t *)(uintptr_t)op->addr = op->a;
+		op->out = 1;
+		break;
+	case TOP_NOTIFY_HANDLER: {
+		uint64_t rax = ENCLU_EDECCSSA;
+
+		op->out = cssa;
+		op->aux = cssa ? gprsgx[GPRSGX_AEXNOTIFY - 4096] : (uint64_t)-1;
+		if (!op->b && cssa)
+			__asm__ volatile(".byte 0x0f, 0x01, 0xd7" : "+a"(rax) : : "memory", "cc");
 		break;
 	}
 	default:

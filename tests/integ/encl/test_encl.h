@@ -30,7 +30,23 @@ enum test_op_code {
 	TOP_READLOOP = 15,    /* until *(u64 *)b != 0: read *(u64 *)addr, count reads != a in
 			       * out and all reads in aux (updated every round) */
 	TOP_SPIN_WRITE = 16,  /* spin until *(u64 *)addr != 0, then *(u64 *)b = a; out = flag */
+	/* Extended state across an exception: load the vector registers with test_vreg(a, i)
+	 * words (b = TEST_VREGS_YMM: YMM0-15; TEST_VREGS_ZMM: ZMM0-31 and k0-7), then write a to
+	 * *(u64 *)addr (the host makes that fault), then store the registers again; out = words
+	 * that changed, aux = 1 + index of the first one (0: none). */
+	TOP_VREGS = 17,
+	/* AEX-Notify (the host gave the TCS FLAGS.AEXNOTIFY and NSSA 2): set the current SSA
+	 * frame's GPRSGX.AEXNOTIFY opt-in to b, then write a to *(u64 *)addr; out = 1 after. */
+	TOP_NOTIFY_ARM = 18,
+	/* The notification ERESUME delivers: out = CSSA at entry, aux = the interrupted frame's
+	 * AEXNOTIFY byte; then EDECCSSA pops that frame (unless b) and the call returns. */
+	TOP_NOTIFY_HANDLER = 19,
 };
+
+#define TEST_VREGS_YMM 1
+#define TEST_VREGS_ZMM 2
+/* Words: YMM/ZMM i is words [i * 8, i * 8 + 8) (YMM uses the first 4), k j is word 256 + j. */
+#define TEST_VREGS_WORDS (32 * 8 + 8)
 
 struct test_op {
 	uint64_t op;
@@ -57,6 +73,12 @@ static inline uint64_t test_pattern(uint64_t seed, uint64_t pg, uint64_t w)
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
 	return (z ^ (z >> 31)) + w;
+}
+
+/* The word the enclave loads into vector-register word i for seed. */
+static inline uint64_t test_vreg(uint64_t seed, uint64_t i)
+{
+	return test_pattern(seed, 1000 + i, i);
 }
 
 #endif
