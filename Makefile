@@ -1,17 +1,23 @@
 # sgxemu build. `make` builds the emulator; `make test` runs every test; `make bench` the benchmarks.
 # SAN=1 builds everything with AddressSanitizer + UndefinedBehaviorSanitizer into build-san/.
+# DEBUG=1 (implied by SAN=1) compiles in the driver's contract checks (driver/lock.h).
 
 SAN ?= 0
 ifeq ($(SAN),1)
 BUILD ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+DEBUG ?= 1
 else
 BUILD ?= build
 SANFLAGS :=
+DEBUG ?= 0
+endif
+ifeq ($(DEBUG),1)
+DEBUGFLAGS := -DSGXEMU_DEBUG
 endif
 
 CC ?= gcc
-CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -fvisibility=hidden -D_GNU_SOURCE -I. -Iinclude
+CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -fvisibility=hidden -D_GNU_SOURCE -I. -Iinclude $(DEBUGFLAGS)
 CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDLIBS := -lcrypto -lpthread
 

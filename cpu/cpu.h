@@ -105,10 +105,23 @@ struct cpu_regs {
 	struct cpu_xsave *xsave;
 };
 
-/* A logical processor: what the CPU remembers while a thread is in enclave mode. */
+/* A logical processor: what the CPU remembers while a thread is in enclave mode.
+ *
+ * Written only by its own thread (EENTER/ERESUME/EEXIT/AEX, and the driver's pause/resume
+ * around emulator traps, cpu_lp_pause/cpu_lp_resume). Four fields are also read by other
+ * threads, lock-free, to decide whom the IPIs of a tracking cycle or a TLB shootdown must
+ * force out (the host's host_ipi): in_enclave, secs, entry_epoch and paused, hence atomic.
+ * Protocol: on entry the thread stores secs and entry_epoch, then in_enclave = true with
+ * release; on exit in_enclave = false with release (after the SECS counters dropped). A
+ * reader loads in_enclave with acquire and, if true, sees that entry's secs and entry_epoch
+ * or a later entry's. paused is stored (release) after the SECS's per-epoch counter changed
+ * and read with acquire: a reader that sees a thread paused may leave it alone for tracking
+ * (it will re-read the epoch when it resumes). A stale read only costs one needless IPI or
+ * one more round of the sender's bounded wait: the tracking counters in secs_meta, not
+ * these fields, decide whether a cycle is complete. */
 struct cpu_lp {
-	bool in_enclave;
-	uint32_t secs;          /* EPC index of the current SECS */
+	atomic_bool in_enclave;
+	_Atomic uint32_t secs;  /* EPC index of the current SECS */
 	uint32_t tcs;           /* EPC index of the current TCS */
 	uint64_t tcs_la;
 	uint64_t base, size;    /* ELRANGE */
@@ -116,9 +129,9 @@ struct cpu_lp {
 	uint32_t ssa_first, ssa_last; /* its first and last EPC pages, found at entry */
 	uint32_t ssa_frame_size;
 	uint64_t out_fsbase, out_gsbase; /* outside FS/GS bases saved by EENTER/ERESUME */
-	uint64_t entry_epoch;   /* tracking epoch at EENTER/ERESUME */
+	_Atomic uint64_t entry_epoch; /* tracking epoch at EENTER/ERESUME */
 	bool opt_out;           /* entered through a TCS without DBGOPTIN */
-	volatile bool paused;   /* inside, but waiting in the emulator (cpu_lp_pause) */
+	atomic_bool paused;     /* inside, but waiting in the emulator (cpu_lp_pause) */
 	uint64_t out_tf;        /* the outside RFLAGS.TF, suppressed inside when opting out */
 };
 

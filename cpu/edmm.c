@@ -316,14 +316,15 @@ void cpu_lp_pause(struct sgx_cpu *cpu, struct cpu_lp *lp)
 	struct secs_meta *m = cpu->epcm[lp->secs].meta;
 
 	atomic_fetch_sub(&m->active_ep[lp->entry_epoch & 1], 1);
-	lp->paused = true;
+	atomic_store_explicit(&lp->paused, true, memory_order_release);
 }
 
 void cpu_lp_resume(struct sgx_cpu *cpu, struct cpu_lp *lp)
 {
 	struct secs_meta *m = cpu->epcm[lp->secs].meta;
+	uint64_t ep = atomic_load(&m->epoch);
 
-	lp->entry_epoch = atomic_load(&m->epoch);
-	atomic_fetch_add(&m->active_ep[lp->entry_epoch & 1], 1);
-	lp->paused = false;
+	atomic_store_explicit(&lp->entry_epoch, ep, memory_order_relaxed);
+	atomic_fetch_add(&m->active_ep[ep & 1], 1);
+	atomic_store_explicit(&lp->paused, false, memory_order_release);
 }

@@ -107,8 +107,7 @@ static void lp_enter(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r,
 	const struct sgx_secs *secs = (const struct sgx_secs *)epc_page(cpu, secs_idx);
 	struct sgx_tcs *tcs = (struct sgx_tcs *)epc_page(cpu, tcs_idx);
 
-	lp->in_enclave = true;
-	lp->secs = secs_idx;
+	atomic_store_explicit(&lp->secs, secs_idx, memory_order_relaxed);
 	lp->tcs = tcs_idx;
 	lp->tcs_la = r->rbx;
 	lp->base = secs->base;
@@ -132,10 +131,14 @@ static void lp_enter(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r,
 	{
 		struct secs_meta *m = cpu->epcm[secs_idx].meta;
 
-		lp->entry_epoch = atomic_load(&m->epoch);
-		atomic_fetch_add(&m->active_ep[lp->entry_epoch & 1], 1);
+		uint64_t ep = atomic_load(&m->epoch);
+
+		atomic_store_explicit(&lp->entry_epoch, ep, memory_order_relaxed);
+		atomic_fetch_add(&m->active_ep[ep & 1], 1);
 		atomic_fetch_add(&m->active, 1);
 	}
+	/* Last: other threads that see it see this entry's secs and epoch (cpu.h). */
+	atomic_store_explicit(&lp->in_enclave, true, memory_order_release);
 }
 
 static void lp_leave(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r)
@@ -149,7 +152,7 @@ static void lp_leave(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r)
 	atomic_store(&cpu->epcm[lp->tcs].busy, 0);
 	atomic_fetch_sub(&m->active_ep[lp->entry_epoch & 1], 1);
 	atomic_fetch_sub(&m->active, 1);
-	lp->in_enclave = false;
+	atomic_store_explicit(&lp->in_enclave, false, memory_order_release);
 }
 
 static long eenter(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, struct cpu_fault *f)

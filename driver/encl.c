@@ -12,17 +12,26 @@ struct sgx_platform sgx_pf;
 
 int epc_alloc_init(uint64_t npages);
 
-/* The cpu's view of the page tables: an enclave page is reachable at la when an enclave
- * mapping covers la, the page is resident, and the mapping allows the access. */
+/* The cpu's view of the page tables at la: the VMA's kind decides (an enclave page, a guest
+ * enclave's page in a vEPC mapping), nothing outside the driver's mappings. */
 static uint32_t drv_translate(void *ctx, uint64_t la, bool write, uint32_t *idx)
 {
-	struct encl_vma *v = vma_find(la);
-	struct encl_page *p;
-	uint32_t err = X86_PF_U | (write ? X86_PF_W : 0);
+	struct drv_vma *v = vma_find(la);
 
 	(void)ctx;
 	if (!v)
-		return vepc_translate(la, write, idx); /* a guest enclave's page, or nothing */
+		return X86_PF_U | (write ? X86_PF_W : 0);
+	return v->ops->translate(v, la, write, idx);
+}
+
+/* An enclave page is reachable at la when the mapping covers la, the page is resident, and
+ * the mapping allows the access. */
+uint32_t encl_vma_translate(const struct drv_vma *v, uint64_t la, bool write, uint32_t *idx)
+{
+	struct encl_page *p;
+	uint32_t err = X86_PF_U | (write ? X86_PF_W : 0);
+
+	drv_assert_locked(&sgx_pf.lock);
 	p = encl_page_lookup(v->encl, la);
 	if (!p || p->epc == EPC_NONE)
 		return err;
@@ -34,13 +43,11 @@ static uint32_t drv_translate(void *ctx, uint64_t la, bool write, uint32_t *idx)
 
 static void drv_epcm_changed(void *ctx, uint64_t la)
 {
-	struct encl_vma *v = vma_find(la);
+	struct drv_vma *v = vma_find(la);
 
 	(void)ctx;
 	if (v)
-		vma_refresh_page(v->encl, la & SGX_PAGE_MASK);
-	else
-		vepc_epcm_changed(la & SGX_PAGE_MASK);
+		v->ops->epcm_changed(v, la & SGX_PAGE_MASK);
 }
 
 int sgx_platform_init(uint8_t *epc, uint64_t npages, const struct cpu_features *feat,
@@ -73,7 +80,12 @@ struct sgx_cpu *sgx_platform_cpu(void)
 
 struct sgx_file *sgx_open(enum sgx_file_kind kind, int *err)
 {
-	struct sgx_file *f = calloc(1, sizeof(*f));
+	struct sgx_file *f;
+
+	drv_lock(&sgx_pf.lock);
+	encl_reap();
+	drv_unlock(&sgx_pf.lock);
+	f = calloc(1, sizeof(*f));
 
 	if (!f) {
 		*err = -ENOMEM;
@@ -118,6 +130,7 @@ void sgx_file_put(struct sgx_file *f)
 	if (atomic_fetch_sub(&f->refs, 1) != 1)
 		return;
 	drv_lock(&sgx_pf.lock);
+	encl_reap();
 	if (f->encl)
 		encl_put(f->encl);
 	if (f->vepc)
@@ -152,6 +165,7 @@ struct encl_page *encl_page_lookup(struct sgx_encl *e, uint64_t addr)
 	struct encl_page *leaf;
 	uint64_t n;
 
+	drv_assert_locked(&sgx_pf.lock);
 	if (!node || addr < e->base || addr - e->base >= e->size)
 		return NULL;
 	n = (addr - e->base) / SGX_PAGE_SIZE;
@@ -311,11 +325,51 @@ static void encl_release(struct sgx_encl *e)
 	free(e);
 }
 
-/* Called with the driver lock held. */
+/* Whether a logical processor is in enclave mode on e (a thread waiting in one of our traps
+ * counts: it still holds its TCS and SSA until its AEX). */
+static bool encl_threads_inside(const struct sgx_encl *e)
+{
+	const struct secs_meta *m;
+
+	if (!(e->flags & ENCL_INITIALIZED) || (e->flags & ENCL_DEAD) || e->secs == EPC_NONE)
+		return false;
+	m = sgx_pf.cpu.epcm[e->secs].meta;
+	return m && atomic_load(&m->active);
+}
+
+/* Called with the driver lock held. On hardware no thread is inside when the last mapping
+ * goes (the unmap's TLB shootdown made them exit); here one may still be on its way out of
+ * an emulator trap: EREMOVE would fail with SGX_ENCLAVE_ACT and leak the EPC, so the enclave
+ * waits for it. */
 void encl_put(struct sgx_encl *e)
 {
-	if (--e->refs == 0)
+	drv_assert_locked(&sgx_pf.lock);
+	if (--e->refs)
+		return;
+	if (encl_threads_inside(e)) {
+		TRACE("enclave %lx: last reference gone with threads inside; released when they leave",
+		      (unsigned long)e->base);
+		e->flags |= ENCL_RELEASING;
+		e->next_releasing = sgx_pf.releasing;
+		sgx_pf.releasing = e;
+		return;
+	}
+	encl_release(e);
+}
+
+void encl_reap(void)
+{
+	drv_assert_locked(&sgx_pf.lock);
+	for (struct sgx_encl **pp = &sgx_pf.releasing; *pp;) {
+		struct sgx_encl *e = *pp;
+
+		if (encl_threads_inside(e)) {
+			pp = &e->next_releasing;
+			continue;
+		}
+		*pp = e->next_releasing;
 		encl_release(e);
+	}
 }
 
 long sgx_enclu(struct cpu_lp *lp, struct cpu_regs *regs, struct cpu_fault *f)
@@ -344,23 +398,75 @@ void sgx_aex(struct cpu_lp *lp, struct cpu_regs *regs, unsigned vector, uint32_t
 	cpu_aex(&sgx_pf.cpu, lp, regs, vector, errcode, addr);
 }
 
-void sgx_platform_fork_child(uint8_t *epc)
+/* Zero a large table of ours cheaply: the page-aligned middle by the mm (fresh zero pages,
+ * nothing copied from the parent), the edges by hand. */
+static void zero_table(void *p, uint64_t len)
 {
+	uint8_t *b = p;
+	uint8_t *lo = (uint8_t *)(((uintptr_t)b + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK);
+	uint8_t *hi = (uint8_t *)(((uintptr_t)b + len) & SGX_PAGE_MASK);
+
+	if (!sgx_pf.mm->zero_pages || hi <= lo) {
+		memset(p, 0, len);
+		return;
+	}
+	memset(b, 0, (size_t)(lo - b));
+	sgx_pf.mm->zero_pages(lo, (uint64_t)(hi - lo));
+	memset(hi, 0, (size_t)(b + len - hi));
+}
+
+void sgx_fork_prepare(void)
+{
+	drv_lock(&sgx_pf.lock);
+}
+
+void sgx_fork_parent(void)
+{
+	drv_unlock(&sgx_pf.lock);
+}
+
+void sgx_fork_child(uint8_t *epc)
+{
+	size_t kept = 0;
+
+	/* The parent's fork held the lock (sgx_fork_prepare): the driver is consistent, and
+	 * the lock's owner id is the parent thread's. */
+	drv_lock_reset(&sgx_pf.lock);
+	if (!sgx_pf.ready)
+		return;
+	drv_lock(&sgx_pf.lock);
+	/* The status image is the parent's: the child gets its own from the host. */
+	sgx_pf.stat = NULL;
 	/* The parent's enclaves live in EPC the child cannot share safely: everything the child
-	 * inherited becomes dead, and the child starts over on its own EPC. */
+	 * inherited becomes dead (mappings and fds alike), and the child starts over on its own
+	 * EPC. Mappings the parent marked MADV_DONTFORK are not inherited at all. */
+	for (size_t i = 0; i < sgx_pf.nr_encls; i++)
+		sgx_pf.encls[i]->flags |= ENCL_DEAD;
+	/* vEPC mappings first (VM_DONTCOPY, their pages are not the child's to remove). */
+	vepc_fork_child();
 	for (size_t i = 0; i < sgx_pf.nr_vmas; i++) {
-		struct encl_vma *v = &sgx_pf.vmas[i];
+		struct drv_vma *v = &sgx_pf.vmas[i];
 
 		v->encl->flags |= ENCL_DEAD;
+		if (v->vm_flags & VMA_DONTCOPY) {
+			sgx_pf.mm->unmap(v->start, v->end - v->start);
+			encl_put(v->encl);
+			continue;
+		}
 		sgx_pf.mm->map_none(v->start, v->end - v->start);
+		sgx_pf.vmas[kept++] = *v;
 	}
-	vepc_fork_child();
+	sgx_pf.nr_vmas = kept;
 	ksgxd_fork_child();
-	memset(sgx_pf.cpu.epcm, 0, sgx_pf.cpu.epc_pages * sizeof(*sgx_pf.cpu.epcm));
-	sgx_pf.cpu.epc = epc;
-	for (uint64_t i = 0; i < sgx_pf.cpu.epc_pages; i++)
-		sgx_pf.free_map[i / 64] |= 1ULL << (i % 64);
-	sgx_pf.nr_free = sgx_pf.cpu.epc_pages;
-	atomic_store(&sgx_pf.lock.owner, 0);
-	sgx_pf.lock.depth = 0;
+	/* A fresh EPCM and owner table: no page of the parent's is valid or owned here. */
+	zero_table(sgx_pf.cpu.epcm, sgx_pf.cpu.epc_pages * sizeof(*sgx_pf.cpu.epcm));
+	zero_table(sgx_pf.owner, sgx_pf.cpu.epc_pages * sizeof(*sgx_pf.owner));
+	epc_alloc_fork_child();
+	if (epc) {
+		sgx_pf.cpu.epc = epc;
+	} else {
+		/* No EPC of its own: the platform is down until the child opens a device. */
+		sgx_pf.ready = false;
+	}
+	drv_unlock(&sgx_pf.lock);
 }

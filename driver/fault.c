@@ -65,7 +65,7 @@ int sgx_peek(uint64_t la, void *buf, unsigned n, struct cpu_lp *lp)
 		cpu_lp_resume(&sgx_pf.cpu, lp);
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t a = la + i;
-		struct encl_vma *v = vma_find(a);
+		struct drv_vma *v = vma_find_kind(a, &encl_vm_ops);
 		struct encl_page *p;
 
 		if (!v) {
@@ -86,11 +86,12 @@ int sgx_peek(uint64_t la, void *buf, unsigned n, struct cpu_lp *lp)
 	return r;
 }
 
-enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu_lp *lp,
-				uint32_t *errcode)
+/* sgx_vma_fault and the generic fault code before it, for an enclave VMA (driver lock
+ * held). */
+enum sgx_fault_result encl_vma_fault(struct drv_vma *v, uint64_t addr, unsigned access,
+				     const struct cpu_lp *lp, uint32_t *errcode)
 {
 	enum sgx_fault_result res;
-	struct encl_vma *v;
 	struct encl_page *p;
 	uint32_t err = X86_PF_U;
 	int need = 0;
@@ -105,20 +106,6 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 	}
 	if (access & ACCESS_R)
 		need |= PROT_READ;
-
-	/* A thread that faults while holding the driver lock is in our own code: not ours. */
-	if (drv_lock_held_by_self(&sgx_pf.lock))
-		return SGX_FAULT_NOT_OURS;
-	/* Resolving a fault is time outside the enclave (hardware takes an AEX for every #PF):
-	 * it must not hold up a tracking cycle. */
-	if (lp && lp->in_enclave)
-		cpu_lp_pause(&sgx_pf.cpu, (struct cpu_lp *)lp);
-	drv_lock(&sgx_pf.lock);
-	v = vma_find(addr);
-	if (!v) {
-		res = vepc_fault(addr, access, &err);
-		goto out;
-	}
 	p = encl_page_lookup(v->encl, addr);
 	if (v->encl->flags & ENCL_DEAD) {
 		res = SGX_FAULT_SIGBUS;
@@ -166,8 +153,7 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 
 		if (e) {
 			*errcode = e;
-			res = SGX_FAULT_SIGSEGV;
-			goto out_epcm;
+			return SGX_FAULT_SIGSEGV;
 		}
 		/* The EPCM allows it: our host mapping was stale. */
 		res = vma_refresh_page(v->encl, addr & SGX_PAGE_MASK) ? SGX_FAULT_SIGBUS : SGX_FAULT_RETRY;
@@ -177,10 +163,36 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 	 * access fails as an access error (docs/fidelity.md). */
 	res = SGX_FAULT_SIGSEGV;
 out:
+	/* Resolved for an enclave other than the one the thread is in, inside its ELRANGE (say,
+	 * another enclave mapped over it): the kernel installs the PTE, and the access then
+	 * fails the EPCM check (the page belongs to another enclave). */
+	if (res == SGX_FAULT_RETRY && lp && lp->in_enclave && v->encl->secs != lp->secs &&
+	    addr >= lp->base && addr - lp->base < lp->size) {
+		res = SGX_FAULT_SIGSEGV;
+		err |= X86_PF_P | X86_PF_SGX;
+	}
 	*errcode = err;
+	return res;
+}
+
+enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu_lp *lp,
+				uint32_t *errcode)
+{
+	enum sgx_fault_result res;
+	struct drv_vma *v;
+
+	/* A thread that faults while holding the driver lock is in our own code: not ours. */
+	if (drv_lock_held_by_self(&sgx_pf.lock))
+		return SGX_FAULT_NOT_OURS;
+	/* Resolving a fault is time outside the enclave (hardware takes an AEX for every #PF):
+	 * it must not hold up a tracking cycle. */
+	if (lp && lp->in_enclave)
+		cpu_lp_pause(&sgx_pf.cpu, (struct cpu_lp *)lp);
+	drv_lock(&sgx_pf.lock);
+	v = vma_find(addr);
+	res = v ? v->ops->fault(v, addr, access, lp, errcode) : SGX_FAULT_NOT_OURS;
 	if (res == SGX_FAULT_RETRY)
 		stat_publish();
-out_epcm:
 	if (lp && lp->in_enclave)
 		cpu_lp_resume(&sgx_pf.cpu, (struct cpu_lp *)lp);
 	drv_unlock(&sgx_pf.lock);

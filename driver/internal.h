@@ -9,6 +9,14 @@
 
 #define EPC_NONE UINT32_MAX
 
+/* madvise(2) advices glibc's <sys/mman.h> may lack (values from the kernel's UAPI). */
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+#ifndef MADV_SOFT_OFFLINE
+#define MADV_SOFT_OFFLINE 101
+#endif
+
 /* VM_READ/VM_WRITE/VM_EXEC as PROT_* bits (they coincide with SECINFO R/W/X). */
 #define VM_RWX 0x7
 
@@ -31,6 +39,7 @@ enum encl_flags {
 	ENCL_INITIALIZED = 1 << 1,
 	ENCL_DEBUG = 1 << 2,
 	ENCL_DEAD = 1 << 3,   /* inherited through fork: unusable */
+	ENCL_RELEASING = 1 << 4, /* last reference gone, threads still inside: sgx_pf.releasing */
 };
 
 struct sgx_encl {
@@ -59,6 +68,7 @@ struct sgx_encl {
 	bool secs_out;
 	uint32_t secs_va;
 	uint16_t secs_va_slot;
+	struct sgx_encl *next_releasing;
 };
 
 struct sgx_vepc;
@@ -71,11 +81,69 @@ struct sgx_file {
 	struct sgx_vepc *vepc;
 };
 
-struct encl_vma {
+/* ---- VMAs (vma.c) ----
+ * One sorted interval set holds every mapping of the driver's files, enclave and vEPC alike,
+ * each with the operations of its kind (what the kernel has as sgx_vm_ops and
+ * sgx_vepc_vm_ops). The generic mm calls (mmap.c) work on it without knowing the kind. */
+
+/* VMA flags the driver needs besides the protection. */
+#define VMA_MAYWRITE 0x1 /* VM_MAYWRITE: the fd was open for writing */
+#define VMA_DONTCOPY 0x2 /* VM_DONTCOPY: a forked child does not get it (MADV_DONTFORK; vEPC) */
+
+struct drv_vma;
+
+struct drv_vma_ops {
+	/* The reference a VMA holds on what it maps (a VMA pins its file). */
+	void (*get)(struct drv_vma *v);
+	void (*put)(struct drv_vma *v);
+	/* Make the host mappings of [start, end) (inside v) what the VMA and the EPCM allow:
+	 * 0 or -errno. */
+	int (*populate)(const struct drv_vma *v, uint64_t start, uint64_t end);
+	/* [start, end) of v lost its host mapping (unmapped, replaced, moved away). NULL: no
+	 * state to forget. */
+	void (*zap)(const struct drv_vma *v, uint64_t start, uint64_t end);
+	/* The driver's mprotect hook: 0 or -EACCES. NULL: none. */
+	int (*mprotect)(const struct drv_vma *v, uint64_t start, uint64_t end, int prot);
+	/* Threads running in what v maps leave before its mappings change. NULL: none. */
+	void (*shootdown)(const struct drv_vma *v);
+	/* A fault at addr in v (driver lock held). */
+	enum sgx_fault_result (*fault)(struct drv_vma *v, uint64_t addr, unsigned access,
+				       const struct cpu_lp *lp, uint32_t *errcode);
+	/* The cpu's page walk at la in v (cpu_mmu.translate's contract). */
+	uint32_t (*translate)(const struct drv_vma *v, uint64_t la, bool write, uint32_t *idx);
+	/* The EPCM entry of the page at la changed: the host mapping follows. */
+	void (*epcm_changed)(const struct drv_vma *v, uint64_t la);
+};
+
+extern const struct drv_vma_ops encl_vm_ops, vepc_vm_ops;
+
+struct drv_vma {
 	uint64_t start, end;
 	int prot;
-	struct sgx_encl *encl;
+	unsigned vm_flags;  /* VMA_* */
+	uint64_t pgoff;     /* file offset / 4096 of start (vEPC: the page index; enclaves: unused) */
+	const struct drv_vma_ops *ops;
+	union {
+		struct sgx_encl *encl;   /* encl_vm_ops */
+		struct sgx_vepc *vepc;   /* vepc_vm_ops */
+	};
 };
+
+/* The VMA that holds addr, of any kind or of the given kind; NULL if none. */
+struct drv_vma *vma_find(uint64_t addr);
+struct drv_vma *vma_find_kind(uint64_t addr, const struct drv_vma_ops *ops);
+/* Whether [start, end) overlaps a VMA; the start of the first VMA above addr (UINT64_MAX). */
+bool vma_range_has(uint64_t start, uint64_t end);
+uint64_t vma_next_start(uint64_t addr);
+/* Add a copy of *nv (it takes a reference); 0 or -ENOMEM. */
+int vma_insert(const struct drv_vma *nv);
+/* Forget [start, end): VMAs in it are split or dropped (their references put); zap: their
+ * host mappings are gone. The host mappings themselves are the caller's. 0 or -ENOMEM. */
+int vma_cut(uint64_t start, uint64_t end, bool zap);
+/* Split the VMA that holds a so that [a, end) (inside it) is one VMA; returns it, or NULL. */
+struct drv_vma *vma_isolate(uint64_t a, uint64_t end);
+/* Make the threads running in what [start, end) maps leave first (ops->shootdown). */
+void vma_shootdown(uint64_t start, uint64_t end);
 
 /* Who owns a resident EPC page that can be reclaimed. */
 struct epc_owner {
@@ -97,8 +165,15 @@ struct sgx_platform {
 	uint64_t *free_map;    /* bit set = free EPC page */
 	uint64_t nr_free;
 	uint64_t cursor;
-	struct encl_vma *vmas; /* sorted by start, non-overlapping */
+	uint16_t *chunk_used;     /* per 2 MiB chunk of the EPC: pages allocated */
+	uint8_t *chunk_committed; /* per chunk: the host's memory is committed (epc_commit) */
+	uint64_t nr_spare_chunks; /* committed chunks with no page allocated */
+	uint64_t *chunk_idle_since; /* per chunk: epc_ticks when its last page went */
+	uint64_t epc_ticks;         /* the reclaimer's ticks */
+	struct drv_vma *vmas;  /* every VMA of ours, sorted by start, non-overlapping */
 	size_t nr_vmas, cap_vmas;
+	/* Enclaves released while threads were inside: freed once the last has left. */
+	struct sgx_encl *releasing;
 };
 
 extern struct sgx_platform sgx_pf;
@@ -106,11 +181,17 @@ extern struct sgx_platform sgx_pf;
 /* EPC allocator (epc_alloc.c). */
 long epc_alloc_page(void);
 void epc_free_page(uint32_t idx);
+/* After fork: every page free, nothing committed (the child's EPC is new). */
+void epc_alloc_fork_child(void);
+/* A tick of the reclaimer: give back the memory of chunks that have held no page for a
+ * while, beyond the few kept for reuse. */
+void epc_decommit_idle(void);
 
 /* The background reclaimer (ksgxd.c). */
 void ksgxd_start(void);
 void ksgxd_kick(void);
 void ksgxd_fork_child(void);
+bool ksgxd_running(void);
 
 /* Reclaim (reclaim.c). */
 /* An EPC page, reclaiming enclave pages when none is free: index or -ENOMEM. */
@@ -143,13 +224,22 @@ void encl_pt_init(struct sgx_encl *e, uint64_t size);
 /* The first tracked page at or above *addr and below end: its address goes to *addr. NULL
  * if none. Skips absent subtrees, so a walk costs what is there, not the range. */
 struct encl_page *encl_page_next(struct sgx_encl *e, uint64_t *addr, uint64_t end);
+/* Drop a reference; the last one releases the enclave, or, while threads are still inside
+ * it, keeps it until they have left (encl_reap). */
 void encl_put(struct sgx_encl *e);
+/* Release the enclaves whose threads have all left. Frees memory: call it from the entry
+ * points that run in the program's normal context (ioctl, mmap, munmap, open, close...),
+ * never from the fault or AEX path. */
+void encl_reap(void);
 int encl_pte_prot(const struct sgx_encl *e, const struct encl_page *p, int vma_prot);
 
-/* VMAs (mmap.c). */
-struct encl_vma *vma_find(uint64_t addr);
-/* Make the host mapping of one page follow VMA ∩ EPCM: 0 or -errno. */
+/* Enclave VMAs (mmap.c). */
+/* Make the host mapping of one page of e follow VMA ∩ EPCM: 0 or -errno. */
 int vma_refresh_page(struct sgx_encl *e, uint64_t addr);
+/* encl_vm_ops's fault (fault.c) and page walk (encl.c). */
+enum sgx_fault_result encl_vma_fault(struct drv_vma *v, uint64_t addr, unsigned access,
+				     const struct cpu_lp *lp, uint32_t *errcode);
+uint32_t encl_vma_translate(const struct drv_vma *v, uint64_t la, bool write, uint32_t *idx);
 
 /* Accounting (stat.c). */
 int encl_register(struct sgx_encl *e);

@@ -97,7 +97,8 @@ static long ioc_create(struct sgx_encl *e, uint64_t arg)
 	}
 	encl_register(e);
 	e->attributes = secs->attributes.flags;
-	e->attributes_mask |= SGX_ATTR_UNPRIV_MASK;
+	/* Whatever PROVISION allowed before CREATE is forgotten here, as in sgx_encl_create. */
+	e->attributes_mask = SGX_ATTR_UNPRIV_MASK;
 	e->secs = (uint32_t)idx;
 	e->page_cnt = 1;
 	if (e->attributes & SGX_ATTR_DEBUG)
@@ -328,7 +329,7 @@ static long ioc_provision(struct sgx_encl *e, uint64_t arg, struct sgx_file *(*l
 	return 0;
 }
 
-long sgx_ioctl(struct sgx_file *file, unsigned long cmd, unsigned long arg,
+long sgx_ioctl(struct sgx_file *file, unsigned int cmd, unsigned long arg,
 	       struct sgx_file *(*lookup_file)(int fd))
 {
 	struct sgx_encl *e = file->encl;
@@ -346,6 +347,7 @@ long sgx_ioctl(struct sgx_file *file, unsigned long cmd, unsigned long arg,
 	if (!atomic_compare_exchange_strong(&e->ioctl_busy, &zero, 1))
 		return -EBUSY;
 	drv_lock(&sgx_pf.lock);
+	encl_reap();
 	if (e->flags & ENCL_DEAD) {
 		r = -EINVAL;
 		goto out;

@@ -44,6 +44,8 @@ static void *ksgxd(void *arg)
 		futex_wait_ms(&wake, 0, 200);
 		atomic_store(&wake, 0);
 		drv_lock(&sgx_pf.lock);
+		encl_reap();
+		epc_decommit_idle();
 		while (sgx_pf.nr_free < NR_HIGH_PAGES && have_reclaimable())
 			if (!reclaim_batch())
 				break;
@@ -80,6 +82,11 @@ void ksgxd_kick(void)
 		return;
 	atomic_store(&wake, 1);
 	raw_syscall3(SYS_futex, &wake, FUTEX_WAKE_PRIVATE, 1);
+}
+
+bool ksgxd_running(void)
+{
+	return atomic_load(&started);
 }
 
 void ksgxd_fork_child(void)

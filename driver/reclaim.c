@@ -208,7 +208,8 @@ static bool reclaimable(uint32_t idx, struct victim *v)
 	const struct epcm_entry *m = &sgx_pf.cpu.epcm[idx];
 	struct encl_page *p;
 
-	if (!o->encl || (o->encl->flags & ENCL_DEAD) || !m->valid || atomic_load(&m->busy) ||
+	if (!o->encl || (o->encl->flags & (ENCL_DEAD | ENCL_RELEASING)) || !m->valid ||
+	    atomic_load(&m->busy) ||
 	    atomic_load(&m->pins) ||
 	    (m->type != SGX_PT_REG && m->type != SGX_PT_TCS && m->type != SGX_PT_TRIM))
 		return false;
@@ -276,6 +277,7 @@ unsigned reclaim_batch(void)
 	struct victim vs[NR_TO_SCAN];
 	unsigned n = 0, freed = 0;
 	uint64_t pages = sgx_pf.cpu.epc_pages;
+	drv_assert_locked(&sgx_pf.lock);
 	struct cpu_fault f;
 
 	/* A clock over the EPC: the kernel ages pages by their accessed bits, which a user-space
@@ -287,7 +289,7 @@ unsigned reclaim_batch(void)
 			n++;
 	}
 	for (unsigned i = 0; i < n; i++) {
-		struct encl_vma *v = vma_find(vs[i].addr);
+		struct drv_vma *v = vma_find_kind(vs[i].addr, &encl_vm_ops);
 
 		/* Zap the PTE only where an enclave mapping holds it. */
 		if (v && v->encl == vs[i].encl)
@@ -375,8 +377,10 @@ void encl_paging_release(struct sgx_encl *e)
 
 void sgx_stats_get(struct sgx_stats *s)
 {
+	drv_lock(&sgx_pf.lock);
 	s->epc_pages = sgx_pf.cpu.epc_pages;
 	s->free_pages = sgx_pf.nr_free;
 	s->swapped_out = sgx_pf.swapped_out;
 	s->swapped_in = sgx_pf.swapped_in;
+	drv_unlock(&sgx_pf.lock);
 }

@@ -32,8 +32,10 @@ void encl_unregister(struct sgx_encl *e)
 
 void sgx_stat_attach(struct sgxemu_stat *st)
 {
+	drv_lock(&sgx_pf.lock);
 	sgx_pf.stat = st;
 	stat_publish();
+	drv_unlock(&sgx_pf.lock);
 }
 
 /* Called with the driver lock held after operations that change the numbers. */
@@ -42,6 +44,7 @@ void stat_publish(void)
 	struct sgxemu_stat *st = sgx_pf.stat;
 	size_t n;
 
+	drv_assert_locked(&sgx_pf.lock);
 	if (!st)
 		return;
 	st->epc_pages = sgx_pf.cpu.epc_pages;

@@ -25,16 +25,7 @@ struct sgx_vepc {
 	struct sgx_vepc *next;   /* every vEPC of the process (fork) */
 };
 
-struct vepc_vma {
-	uint64_t start, end;
-	uint64_t pgoff;          /* page index of start */
-	int prot;
-	struct sgx_vepc *v;
-};
-
 static struct {
-	struct vepc_vma *vmas;   /* sorted by start, non-overlapping */
-	size_t nr_vmas, cap_vmas;
 	uint32_t *zombies;       /* SECS pages whose children live in another vEPC */
 	size_t nr_zombies, cap_zombies;
 	struct sgx_vepc *all;
@@ -83,6 +74,7 @@ static long page_get(struct sgx_vepc *v, uint64_t index)
 	size_t at = 0;
 	long epc;
 
+	drv_assert_locked(&sgx_pf.lock);
 	if (p)
 		return p->epc;
 	epc = epc_get_page();
@@ -104,84 +96,19 @@ static long page_get(struct sgx_vepc *v, uint64_t index)
 	return epc;
 }
 
-/* ---- mappings ---- */
+/* ---- mappings: the VMAs of kind vepc_vm_ops in the driver's set (vma.c) ---- */
 
-static struct vepc_vma *vma_lookup(uint64_t addr)
+static struct drv_vma *vma_lookup(uint64_t addr)
 {
-	size_t lo = 0, hi = vs.nr_vmas;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		struct vepc_vma *m = &vs.vmas[mid];
-
-		if (addr < m->start)
-			hi = mid;
-		else if (addr >= m->end)
-			lo = mid + 1;
-		else
-			return m;
-	}
-	return NULL;
+	return vma_find_kind(addr, &vepc_vm_ops);
 }
 
-static uint64_t vma_index(const struct vepc_vma *m, uint64_t addr)
+static uint64_t vma_index(const struct drv_vma *m, uint64_t addr)
 {
 	return m->pgoff + (addr - m->start) / SGX_PAGE_SIZE;
 }
 
-static bool range_has_vma(uint64_t addr, uint64_t end)
-{
-	for (size_t i = 0; i < vs.nr_vmas; i++)
-		if (vs.vmas[i].start < end && addr < vs.vmas[i].end)
-			return true;
-	return false;
-}
-
-static int vma_add(uint64_t start, uint64_t end, uint64_t pgoff, int prot, struct sgx_vepc *v)
-{
-	struct vepc_vma *n = grow(vs.vmas, &vs.cap_vmas, vs.nr_vmas + 1, sizeof(*n));
-	size_t i = 0;
-
-	if (!n)
-		return -ENOMEM;
-	vs.vmas = n;
-	while (i < vs.nr_vmas && vs.vmas[i].start < start)
-		i++;
-	memmove(&vs.vmas[i + 1], &vs.vmas[i], (vs.nr_vmas - i) * sizeof(*n));
-	vs.vmas[i] = (struct vepc_vma){ start, end, pgoff, prot, v };
-	vs.nr_vmas++;
-	v->refs++;
-	return 0;
-}
-
 static void vepc_put(struct sgx_vepc *v);
-
-/* Drop [start, end) from the mapping list, splitting mappings that straddle it. */
-static int vma_cut(uint64_t start, uint64_t end)
-{
-	for (size_t i = 0; i < vs.nr_vmas; i++) {
-		struct vepc_vma m = vs.vmas[i];
-
-		if (m.end <= start || m.start >= end)
-			continue;
-		if (m.start < start && m.end > end) {
-			vs.vmas[i].end = start;
-			return vma_add(end, m.end, vma_index(&m, end), m.prot, m.v);
-		}
-		if (m.start < start) {
-			vs.vmas[i].end = start;
-		} else if (m.end > end) {
-			vs.vmas[i].start = end;
-			vs.vmas[i].pgoff = vma_index(&m, end);
-		} else {
-			memmove(&vs.vmas[i], &vs.vmas[i + 1], (vs.nr_vmas - i - 1) * sizeof(m));
-			vs.nr_vmas--;
-			i--;
-			vepc_put(m.v);
-		}
-	}
-	return 0;
-}
 
 /* Host protection of an EPC page mapped at addr: the mapping's, cut to what the EPCM lets
  * an enclave do there. A free page has no EPCM rights to apply (hardware would give abort-
@@ -198,7 +125,7 @@ static int host_prot(int vma_prot, uint64_t addr, uint32_t epc)
 	return vma_prot & m->perm & VM_RWX;
 }
 
-static void map_page(const struct vepc_vma *m, uint64_t addr, uint32_t epc)
+static void map_page(const struct drv_vma *m, uint64_t addr, uint32_t epc)
 {
 	sgx_pf.mm->map_epc(addr, (uint64_t)epc * SGX_PAGE_SIZE, SGX_PAGE_SIZE,
 			   host_prot(m->prot, addr, epc));
@@ -207,11 +134,12 @@ static void map_page(const struct vepc_vma *m, uint64_t addr, uint32_t epc)
 /* Every mapping of index follows its page's EPCM again. */
 static void remap_index(struct sgx_vepc *v, uint64_t index, uint32_t epc)
 {
-	for (size_t i = 0; i < vs.nr_vmas; i++) {
-		const struct vepc_vma *m = &vs.vmas[i];
+	for (size_t i = 0; i < sgx_pf.nr_vmas; i++) {
+		const struct drv_vma *m = &sgx_pf.vmas[i];
 		uint64_t n = (m->end - m->start) / SGX_PAGE_SIZE;
 
-		if (m->v == v && index >= m->pgoff && index - m->pgoff < n)
+		if (m->ops == &vepc_vm_ops && m->vepc == v && index >= m->pgoff &&
+		    index - m->pgoff < n)
 			map_page(m, m->start + (index - m->pgoff) * SGX_PAGE_SIZE, epc);
 	}
 }
@@ -305,7 +233,7 @@ void vepc_release(struct sgx_vepc *v)
  * number of SECS pages that still have children (in another vEPC: call again once the
  * others are cleared). Errors: EINVAL (argument not 0), EBUSY (a page of an enclave a thread
  * is running in, or an EREMOVE fault), ENOTTY (any other command). */
-long vepc_ioctl(struct sgx_vepc *v, unsigned long cmd, unsigned long arg)
+long vepc_ioctl(struct sgx_vepc *v, unsigned int cmd, unsigned long arg)
 {
 	long failures = 0;
 
@@ -335,104 +263,32 @@ long vepc_ioctl(struct sgx_vepc *v, unsigned long cmd, unsigned long arg)
 	return failures;
 }
 
-static long vepc_map(struct sgx_vepc *v, uint64_t addr, uint64_t len, int prot, int flags,
-		     uint64_t off, unsigned fmode)
+int vepc_mmap_prepare(struct sgx_vepc *v, uint64_t len)
 {
-	uint64_t start, pgoff = off / SGX_PAGE_SIZE;
-	int type = flags & MAP_TYPE;
-	long r;
-
-	/* The generic checks of mmap(2) and the VFS, then the driver's own. */
-	if (!len || (off & (SGX_PAGE_SIZE - 1)))
-		return -EINVAL;
-	len = (len + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK;
-	if (!len)
-		return -ENOMEM;
-	if (pgoff + len / SGX_PAGE_SIZE < pgoff)
-		return -EOVERFLOW;
-	if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && (addr & (SGX_PAGE_SIZE - 1)))
-		return -EINVAL;
-	if (!(fmode & VEPC_FMODE_READ))
-		return -EACCES;
-	if ((type == MAP_SHARED || type == MAP_SHARED_VALIDATE) && (prot & PROT_WRITE) &&
-	    !(fmode & VEPC_FMODE_WRITE))
-		return -EACCES;
-	/* VM_SHARED: a shared mapping of a file open for writing. */
-	if ((type != MAP_SHARED && type != MAP_SHARED_VALIDATE) || !(fmode & VEPC_FMODE_WRITE))
-		return -EINVAL;
 	/* Room for every page the vEPC can ever hold, so that faults never allocate memory. */
-	{
-		uint64_t want = v->nr + len / SGX_PAGE_SIZE;
-		struct vepc_page *n;
+	uint64_t want = v->nr + len / SGX_PAGE_SIZE;
+	struct vepc_page *n;
 
-		if (want > sgx_pf.cpu.epc_pages)
-			want = sgx_pf.cpu.epc_pages;
-		n = grow(v->pages, &v->cap, want, sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		v->pages = n;
-	}
-
-	if (flags & MAP_FIXED) {
-		long ignored;
-
-		start = addr;
-		/* Whatever was mapped there goes, enclave and vEPC mappings included. */
-		sgx_munmap(start, len, &ignored);
-		r = sgx_pf.mm->map_none(start, len);
-		if (r)
-			return r < 0 ? r : -ENOMEM;
-	} else {
-		start = sgx_pf.mm->reserve(addr & SGX_PAGE_MASK, len);
-		if (!start)
-			return -ENOMEM;
-		if ((flags & MAP_FIXED_NOREPLACE) && start != addr) {
-			sgx_pf.mm->unmap(start, len);
-			return -EEXIST;
-		}
-	}
-	vma_cut(start, start + len);
-	r = vma_add(start, start + len, pgoff, prot, v);
-	if (r) {
-		sgx_pf.mm->unmap(start, len);
-		return r;
-	}
-	TRACE("vEPC mmap %lx-%lx prot=%x index=%lu", (unsigned long)start,
-	      (unsigned long)(start + len), prot, (unsigned long)pgoff);
-	return (long)start;
-}
-
-long vepc_mmap(struct sgx_vepc *v, uint64_t addr, uint64_t len, int prot, int flags, uint64_t pgoff)
-{
-	return vepc_map(v, addr, len, prot, flags, pgoff * SGX_PAGE_SIZE,
-			VEPC_FMODE_READ | VEPC_FMODE_WRITE);
-}
-
-long sgx_vepc_mmap(struct sgx_file *f, uint64_t addr, uint64_t len, int prot, int flags,
-		   uint64_t off, unsigned fmode)
-{
-	long r;
-
-	if (f->kind != SGX_FILE_VEPC)
-		return -ENODEV;
-	drv_lock(&sgx_pf.lock);
-	r = vepc_map(f->vepc, addr, len, prot, flags, off, fmode);
-	drv_unlock(&sgx_pf.lock);
-	return r;
+	if (want > sgx_pf.cpu.epc_pages)
+		want = sgx_pf.cpu.epc_pages;
+	n = grow(v->pages, &v->cap, want, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	v->pages = n;
+	return 0;
 }
 
 /* ---- faults and the cpu's page walk ---- */
 
-enum sgx_fault_result vepc_fault(uint64_t addr, unsigned access, uint32_t *errcode)
+static enum sgx_fault_result vepc_vma_fault(struct drv_vma *m, uint64_t addr, unsigned access,
+					    const struct cpu_lp *lp, uint32_t *errcode)
 {
-	struct vepc_vma *m = vma_lookup(addr);
 	uint64_t page = addr & SGX_PAGE_MASK;
 	uint32_t err = X86_PF_U;
 	struct vepc_page *p;
 	int need = 0, prot;
 
-	if (!m)
-		return SGX_FAULT_NOT_OURS;
+	(void)lp;
 	if (access & ACCESS_R)
 		need |= PROT_READ;
 	if (access & ACCESS_W) {
@@ -443,13 +299,13 @@ enum sgx_fault_result vepc_fault(uint64_t addr, unsigned access, uint32_t *errco
 		need |= PROT_EXEC;
 		err |= X86_PF_I;
 	}
-	p = page_find(m->v, vma_index(m, page));
+	p = page_find(m->vepc, vma_index(m, page));
 	if ((need & ~m->prot) || !m->prot) {
 		*errcode = err | (p ? X86_PF_P : 0);
 		return SGX_FAULT_SIGSEGV;
 	}
 	if (!p) {
-		long epc = page_get(m->v, vma_index(m, page));
+		long epc = page_get(m->vepc, vma_index(m, page));
 
 		if (epc < 0) {
 			TRACE("vEPC fault %lx: no EPC page left", (unsigned long)addr);
@@ -470,15 +326,12 @@ enum sgx_fault_result vepc_fault(uint64_t addr, unsigned access, uint32_t *errco
 	return SGX_FAULT_SIGSEGV;
 }
 
-uint32_t vepc_translate(uint64_t la, bool write, uint32_t *idx)
+static uint32_t vepc_vma_translate(const struct drv_vma *m, uint64_t la, bool write, uint32_t *idx)
 {
-	struct vepc_vma *m = vma_lookup(la);
 	uint32_t err = X86_PF_U | (write ? X86_PF_W : 0);
 	struct vepc_page *p;
 
-	if (!m)
-		return err;
-	p = page_find(m->v, vma_index(m, la));
+	p = page_find(m->vepc, vma_index(m, la));
 	if (!p)
 		return err;
 	if ((write && !(m->prot & PROT_WRITE)) || !(m->prot & PROT_READ))
@@ -487,108 +340,88 @@ uint32_t vepc_translate(uint64_t la, bool write, uint32_t *idx)
 	return 0;
 }
 
-void vepc_epcm_changed(uint64_t la)
+static void vepc_vma_epcm_changed(const struct drv_vma *m, uint64_t la)
 {
-	struct vepc_vma *m = vma_lookup(la);
-	struct vepc_page *p = m ? page_find(m->v, vma_index(m, la)) : NULL;
+	struct vepc_page *p = page_find(m->vepc, vma_index(m, la));
 
 	if (p)
 		map_page(m, la & SGX_PAGE_MASK, p->epc);
 }
 
+void vepc_epcm_changed(uint64_t la)
+{
+	struct drv_vma *m = vma_lookup(la);
+
+	if (m)
+		vepc_vma_epcm_changed(m, la);
+}
+
 long vepc_epc_of(uint64_t addr, bool alloc)
 {
-	struct vepc_vma *m = vma_lookup(addr);
+	struct drv_vma *m = vma_lookup(addr);
 	struct vepc_page *p;
 
 	if (!m)
 		return -EFAULT;
-	p = page_find(m->v, vma_index(m, addr));
+	p = page_find(m->vepc, vma_index(m, addr));
 	if (p)
 		return p->epc;
-	return alloc ? page_get(m->v, vma_index(m, addr)) : -EFAULT;
+	return alloc ? page_get(m->vepc, vma_index(m, addr)) : -EFAULT;
 }
 
-/* ---- munmap, mprotect, fork ---- */
+/* ---- the VMA operations (sgx_vepc_vm_ops) ---- */
 
-bool vepc_range_mapped(uint64_t addr, uint64_t len)
+static void vepc_vma_get(struct drv_vma *m)
 {
-	return range_has_vma(addr, addr + len);
+	m->vepc->refs++;
 }
 
-int vepc_munmap(uint64_t addr, uint64_t len, long *ret)
+static void vepc_vma_put(struct drv_vma *m)
 {
-	uint64_t end = addr + ((len + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK);
-
-	if (!range_has_vma(addr, end))
-		return 0;
-	*ret = sgx_pf.mm->unmap(addr, len);
-	if (*ret == 0)
-		vma_cut(addr, end);
-	return 1;
+	vepc_put(m->vepc);
 }
 
-int vepc_mprotect(uint64_t addr, uint64_t len, int prot, long *ret)
+/* No mprotect hook in the kernel: the mapping takes the new protection, and our host
+ * mappings keep following the EPCM under it. After mmap, mprotect and mremap alike: the
+ * pages the vEPC has are mapped where the VMA shows them. */
+static int vepc_vma_populate(const struct drv_vma *m, uint64_t start, uint64_t end)
 {
-	uint64_t end = addr + ((len + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK);
-	long r = 0;
+	int r = sgx_pf.mm->map_none(start, end - start);
 
-	if (!range_has_vma(addr, end))
-		return 0;
-	/* No driver hook in the kernel: the mapping takes the new protection; our host
-	 * mappings keep following the EPCM under it. */
-	for (uint64_t a = addr; a < end && !r;) {
-		struct vepc_vma *m = vma_lookup(a);
-		uint64_t next;
+	for (uint64_t a = start; !r && a < end; a += SGX_PAGE_SIZE) {
+		struct vepc_page *p = page_find(m->vepc, vma_index(m, a));
 
-		if (!m) {
-			size_t i = 0;
-
-			while (i < vs.nr_vmas && vs.vmas[i].start <= a)
-				i++;
-			next = i < vs.nr_vmas && vs.vmas[i].start < end ? vs.vmas[i].start : end;
-			if (sgx_pf.mm->protect(a, next - a, prot))
-				r = -errno;
-			a = next;
-			continue;
-		}
-		next = m->end < end ? m->end : end;
-		if (m->start < a || m->end > next) {
-			struct vepc_vma piece = *m;
-
-			piece.v->refs++;
-			r = vma_cut(a, next);
-			if (!r)
-				r = vma_add(a, next, vma_index(&piece, a), prot, piece.v);
-			vepc_put(piece.v);
-			m = r ? NULL : vma_lookup(a);
-		} else {
-			m->prot = prot;
-		}
-		if (m) {
-			sgx_pf.mm->map_none(a, next - a);
-			for (uint64_t pa = a; pa < next; pa += SGX_PAGE_SIZE) {
-				struct vepc_page *p = page_find(m->v, vma_index(m, pa));
-
-				if (p)
-					map_page(m, pa, p->epc);
-			}
-		}
-		a = next;
+		if (p)
+			map_page(m, a, p->epc);
 	}
-	*ret = r;
-	return 1;
+	return r;
 }
+
+const struct drv_vma_ops vepc_vm_ops = {
+	.get = vepc_vma_get,
+	.put = vepc_vma_put,
+	.populate = vepc_vma_populate,
+	.fault = vepc_vma_fault,
+	.translate = vepc_vma_translate,
+	.epcm_changed = vepc_vma_epcm_changed,
+};
 
 void vepc_fork_child(void)
 {
-	/* VM_DONTCOPY: the child has nothing at the parent's vEPC addresses, and its fresh EPC
-	 * holds none of the parent's pages. Its inherited fds see empty vEPCs. */
-	for (size_t i = 0; i < vs.nr_vmas; i++)
-		sgx_pf.mm->unmap(vs.vmas[i].start, vs.vmas[i].end - vs.vmas[i].start);
-	for (size_t i = 0; i < vs.nr_vmas; i++) {
-		struct sgx_vepc *v = vs.vmas[i].v;
+	size_t kept = 0;
 
+	/* VM_DONTCOPY: the child has nothing at the parent's vEPC addresses, and its fresh EPC
+	 * holds none of the parent's pages (nothing is EREMOVEd: the EPC still mapped here is
+	 * the parent's). Its inherited fds see empty vEPCs. */
+	for (size_t i = 0; i < sgx_pf.nr_vmas; i++) {
+		struct drv_vma *m = &sgx_pf.vmas[i];
+		struct sgx_vepc *v = m->vepc;
+
+		if (m->ops != &vepc_vm_ops) {
+			sgx_pf.vmas[kept++] = *m;
+			continue;
+		}
+		sgx_pf.mm->unmap(m->start, m->end - m->start);
 		if (--v->refs == 0) {
 			for (struct sgx_vepc **pp = &vs.all; *pp; pp = &(*pp)->next) {
 				if (*pp == v) {
@@ -600,7 +433,7 @@ void vepc_fork_child(void)
 			free(v);
 		}
 	}
-	vs.nr_vmas = 0;
+	sgx_pf.nr_vmas = kept;
 	for (struct sgx_vepc *v = vs.all; v; v = v->next)
 		v->nr = 0;
 	vs.nr_zombies = 0;

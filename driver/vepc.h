@@ -10,21 +10,9 @@ struct sgx_vepc;
 struct sgx_vepc *vepc_create(void);
 /* The file's reference is gone; the pages go when the last mapping does too. */
 void vepc_release(struct sgx_vepc *v);
-long vepc_ioctl(struct sgx_vepc *v, unsigned long cmd, unsigned long arg);
-/* A mapping from a caller that does not know the file offset or mode (offset 0, writable). */
-long vepc_mmap(struct sgx_vepc *v, uint64_t addr, uint64_t len, int prot, int flags, uint64_t pgoff);
-/* A fault in a vEPC mapping: RETRY after allocating (or re-mapping) the page, SIGBUS when
- * the EPC has no page left, SIGSEGV for an access the mapping or the EPCM denies, NOT_OURS
- * outside vEPC mappings. */
-enum sgx_fault_result vepc_fault(uint64_t addr, unsigned access, uint32_t *errcode);
-/* munmap/mprotect of ranges that hold vEPC mappings: 1 if handled (result in *ret). */
-int vepc_munmap(uint64_t addr, uint64_t len, long *ret);
-int vepc_mprotect(uint64_t addr, uint64_t len, int prot, long *ret);
-bool vepc_range_mapped(uint64_t addr, uint64_t len);
-
-/* The cpu's page walk for guest enclaves: la inside a vEPC mapping whose page is allocated
- * and whose mapping allows the access. Same contract as cpu_mmu.translate. */
-uint32_t vepc_translate(uint64_t la, bool write, uint32_t *idx);
+long vepc_ioctl(struct sgx_vepc *v, unsigned int cmd, unsigned long arg);
+/* Before mapping len bytes: room for the pages (faults must not allocate). 0 or -ENOMEM. */
+int vepc_mmap_prepare(struct sgx_vepc *v, uint64_t len);
 /* The EPCM of the page mapped at la changed: make the host mapping follow. */
 void vepc_epcm_changed(uint64_t la);
 /* EPC index behind a vEPC address, allocating the page if alloc (as a fault would);

@@ -9,11 +9,11 @@
 
 #include "driver/driver.h"
 
-/* The open mode of the file, as the VFS checks it for mmap. */
-#define VEPC_FMODE_READ  0x1
-#define VEPC_FMODE_WRITE 0x2
+/* The open mode of the file, as the VFS checks it for mmap (driver.h's SGX_FMODE_*). */
+#define VEPC_FMODE_READ  SGX_FMODE_READ
+#define VEPC_FMODE_WRITE SGX_FMODE_WRITE
 
-/* mmap of a /dev/sgx_vepc file at byte offset off: the address or -errno. */
+/* mmap of a /dev/sgx_vepc file at byte offset off: the address or -errno (sgx_mmap). */
 long sgx_vepc_mmap(struct sgx_file *f, uint64_t addr, uint64_t len, int prot, int flags,
 		   uint64_t off, unsigned fmode);
 

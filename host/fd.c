@@ -50,6 +50,29 @@ static void fd_unlock(const uint64_t *saved)
 	raw_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, saved, NULL, 8);
 }
 
+/* fork keeps the table consistent: the forking thread holds the lock across fork (a child
+ * must not inherit it held by a thread that does not exist there). Taken after the driver
+ * lock: this lock is a leaf. */
+static uint64_t fork_saved_mask;
+
+void fd_fork_prepare(void)
+{
+	uint64_t saved;
+
+	fd_lock(&saved);
+	fork_saved_mask = saved;
+}
+
+void fd_fork_parent(void)
+{
+	fd_unlock(&fork_saved_mask);
+}
+
+void fd_fork_child(void)
+{
+	fd_unlock(&fork_saved_mask);
+}
+
 static bool fd_in_table(long fd)
 {
 	return fd >= 0 && fd < FD_MAX;

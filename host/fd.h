@@ -39,6 +39,11 @@ long fd_close_range(unsigned first, unsigned last, unsigned flags);
 void fd_make_internal(int *fdp);
 bool fd_is_internal(int fd);
 
+/* fork: the forking thread holds the table's lock across it (host_fork_*). */
+void fd_fork_prepare(void);
+void fd_fork_parent(void);
+void fd_fork_child(void);
+
 /* The device a path names (with the /dev/sgx/ aliases), 0 if none. */
 enum sgx_file_kind fd_device_of(const char *path);
 

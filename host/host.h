@@ -51,6 +51,8 @@ const char *host_env_sanitizer(void);
 /* Status file (stat.c). */
 void stat_file_create(void);
 void stat_file_remove(void);
+void stat_file_forget(void);   /* forked child: the parent's file is not ours */
+bool stat_file_exists(void);
 
 /* Traps (trap.c, trap_syscall.c). */
 void trap_program_sigsys(struct thread_rec *t, siginfo_t *si, ucontext_t *uc);

@@ -1,6 +1,9 @@
 /* The EPC's backing memory and the mm interface the driver uses to shape enclave mappings. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/falloc.h>
+#include <sys/personality.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -70,23 +73,16 @@ static uint64_t mm_reserve(uint64_t hint, uint64_t len)
 
 struct ipi_req {
 	uint32_t secs;
-	uint64_t epoch;
+	uint64_t epoch;     /* threads that entered at or after it need not leave */
+	bool shootdown;     /* also the threads waiting in our traps (no wait for them) */
 	unsigned pending;
 	bool send;
 };
 
-static void ipi_one(struct thread_rec *t, void *arg)
+static void ipi_send(struct thread_rec *t)
 {
-	struct ipi_req *q = arg;
 	siginfo_t si;
 
-	/* A thread waiting in one of our traps runs no enclave code: it counts as outside. */
-	if (!t->lp.in_enclave || t->lp.paused || t->lp.secs != q->secs ||
-	    t->lp.entry_epoch >= q->epoch)
-		return;
-	q->pending++;
-	if (!q->send)
-		return;
 	memset(&si, 0, sizeof(si));
 	si.si_signo = SGXEMU_IPI_SIGNAL;
 	si.si_code = SI_QUEUE;
@@ -95,19 +91,57 @@ static void ipi_one(struct thread_rec *t, void *arg)
 	raw_syscall4(SYS_rt_tgsigqueueinfo, si.si_pid, atomic_load(&t->tid), SGXEMU_IPI_SIGNAL, &si);
 }
 
+static void ipi_one(struct thread_rec *t, void *arg)
+{
+	struct ipi_req *q = arg;
+	bool paused;
+
+	/* Another thread's logical processor: the lock-free protocol of cpu/cpu.h. */
+	if (!atomic_load_explicit(&t->lp.in_enclave, memory_order_acquire) ||
+	    atomic_load_explicit(&t->lp.secs, memory_order_relaxed) != q->secs ||
+	    atomic_load_explicit(&t->lp.entry_epoch, memory_order_relaxed) >= q->epoch)
+		return;
+	paused = atomic_load_explicit(&t->lp.paused, memory_order_acquire);
+	/* A thread waiting in one of our traps runs no enclave code: it counts as outside. A
+	 * shootdown still makes it take the AEX once it returns to enclave code (the signal
+	 * waits while our handler runs), as it would after the #PF on hardware. */
+	if (paused) {
+		if (q->shootdown && q->send)
+			ipi_send(t);
+		return;
+	}
+	q->pending++;
+	if (q->send)
+		ipi_send(t);
+}
+
+static void ipi_wait(struct ipi_req *q)
+{
+	thread_for_each(ipi_one, q);
+	for (int i = 0; i < 20000 && q->pending; i++) {
+		q->pending = 0;
+		q->send = false;
+		raw_syscall0(SYS_sched_yield);
+		thread_for_each(ipi_one, q);
+	}
+}
+
 /* Make the threads inside the enclave that entered before epoch leave it, and wait (bounded:
  * a thread with the signal blocked cannot be forced) until they have. */
 void host_ipi(uint32_t secs, uint64_t epoch)
 {
-	struct ipi_req q = { secs, epoch, 0, true };
+	struct ipi_req q = { secs, epoch, false, 0, true };
 
-	thread_for_each(ipi_one, &q);
-	for (int i = 0; i < 20000 && q.pending; i++) {
-		q.pending = 0;
-		q.send = false;
-		raw_syscall0(SYS_sched_yield);
-		thread_for_each(ipi_one, &q);
-	}
+	ipi_wait(&q);
+}
+
+/* The enclave's mappings are about to change: every thread inside takes an AEX, as the
+ * TLB-shootdown IPIs of an unmap make it on hardware. */
+static void mm_tlb_shootdown(uint32_t secs)
+{
+	struct ipi_req q = { secs, UINT64_MAX, true, 0, true };
+
+	ipi_wait(&q);
 }
 
 static void *mm_backing_create(uint64_t len)
@@ -128,22 +162,69 @@ static void mm_backing_destroy(void *p, uint64_t len)
 	raw_syscall2(SYS_munmap, p, len);
 }
 
+static bool mm_read_implies_exec(void)
+{
+	return raw_syscall1(SYS_personality, 0xffffffffUL) & READ_IMPLIES_EXEC;
+}
+
+static int mm_advise(uint64_t addr, uint64_t len, int advice)
+{
+	long r = raw_syscall3(SYS_madvise, addr, len, advice);
+
+	return is_err(r) ? (int)r : 0;
+}
+
+static bool mm_capable_sys_admin(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	if (raw_syscall2(SYS_capget, &h, d))
+		return false;
+	return d[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
+}
+
+/* Commit a chunk of the EPC at once: one call instead of a fault per page. Kernels without
+ * MADV_POPULATE_WRITE (before 5.14) fault the pages in on first touch. */
+static void mm_epc_commit(uint64_t off, uint64_t len)
+{
+	raw_syscall3(SYS_madvise, epc_map + off, len, MADV_POPULATE_WRITE);
+}
+
+/* A chunk with no page in use: give the memory back to the host. */
+static void mm_epc_decommit(uint64_t off, uint64_t len)
+{
+	raw_syscall4(SYS_fallocate, epc_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
+}
+
+static void mm_zero_pages(void *p, uint64_t len)
+{
+	raw_syscall3(SYS_madvise, p, len, MADV_DONTNEED);
+}
+
 const struct drv_mm host_mm = {
 	.map_epc = mm_map_epc,
 	.map_none = mm_map_none,
 	.protect = mm_protect,
 	.unmap = mm_unmap,
 	.ipi = host_ipi,
+	.tlb_shootdown = mm_tlb_shootdown,
 	.backing_create = mm_backing_create,
 	.backing_discard = mm_backing_discard,
 	.backing_destroy = mm_backing_destroy,
+	.epc_commit = mm_epc_commit,
+	.epc_decommit = mm_epc_decommit,
+	.zero_pages = mm_zero_pages,
 	.reserve = mm_reserve,
 	.src_vma = maps_src_vma,
+	.read_implies_exec = mm_read_implies_exec,
+	.advise = mm_advise,
+	.capable_sys_admin = mm_capable_sys_admin,
 };
 
 /* A memfd holds the EPC; the driver maps its pages into ELRANGE and the emulator reaches all
- * of it through one shared mapping, populated up front so enclave builds do not pay for
- * first-touch faults. */
+ * of it through one shared mapping. Nothing is committed up front: the driver commits chunks
+ * as it hands out their pages (mm_epc_commit) and gives back chunks it no longer uses. */
 static int epc_create(void)
 {
 	long fd, p;
@@ -155,7 +236,7 @@ static int epc_create(void)
 		raw_syscall1(SYS_close, fd);
 		return -ENOMEM;
 	}
-	p = mmap_raw(0, epc_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, (int)fd, 0);
+	p = mmap_raw(0, epc_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
 	if (is_err(p)) {
 		raw_syscall1(SYS_close, fd);
 		return (int)p;
@@ -194,8 +275,12 @@ int mem_platform_up(void)
 	struct cpu_key_config kc;
 	int r;
 
-	if (sgx_platform_ready())
+	if (sgx_platform_ready()) {
+		/* A forked child gets its status file when it first uses SGX. */
+		if (!stat_file_exists())
+			stat_file_create();
 		return 0;
+	}
 	r = keys_config(&kc);
 	if (r)
 		return r;
@@ -223,16 +308,20 @@ void mem_fork_child(void)
 	int old = epc_fd;
 	uint8_t *old_map = epc_map;
 
-	if (!sgx_platform_ready())
-		return;
-	if (epc_create()) {
-		sgxemu_err("cannot create the EPC of the forked child");
+	if (!sgx_platform_ready()) {
+		sgx_fork_child(NULL);
 		return;
 	}
-	sgx_platform_fork_child(epc_map);
-	/* The parent's status file is the parent's. */
-	sgx_stat_attach(NULL);
-	stat_file_create();
+	if (epc_create()) {
+		/* Never go on with the parent's EPC: it is shared memory. */
+		sgxemu_err("cannot create the EPC of the forked child");
+		sgx_fork_child(NULL);
+	} else {
+		sgx_fork_child(epc_map);
+	}
+	/* The parent's status file is the parent's; the child makes its own if it opens a
+	 * device (a child that only execs or exits leaves none behind). */
+	stat_file_forget();
 	raw_syscall2(SYS_munmap, old_map, epc_bytes);
 	raw_syscall1(SYS_close, old);
 }

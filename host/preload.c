@@ -27,14 +27,24 @@ bool host_active;
  * CLONE_VM (host/sys_proc.c): the child gets a fresh platform. */
 void host_fork_prepare(void)
 {
+	/* No other thread may be inside the driver or the fd table while fork copies them. The
+	 * fd table's lock is a leaf (never held while calling into the driver, taken under the
+	 * driver lock when the EPC's fd is registered): the driver's first. A thread inside an
+	 * ioctl may wait for another thread's help (a userfaultfd source page) that needs the
+	 * fd table, so holding the fd lock while waiting for the driver would deadlock. */
+	sgx_fork_prepare();
+	fd_fork_prepare();
 }
 
 void host_fork_parent(void)
 {
+	fd_fork_parent();
+	sgx_fork_parent();
 }
 
 void host_fork_child(void)
 {
+	fd_fork_child();
 	thread_reset_all();
 	mem_fork_child();
 }

@@ -26,7 +26,22 @@ void stat_file_remove(void)
 	stat_path[0] = 0;
 }
 
-/* Best effort: a process that cannot write its status file still runs. */
+void stat_file_forget(void)
+{
+	/* In a forked child: the file and its mapping are the parent's. */
+	stat_path[0] = 0;
+	if (stat_map)
+		munmap(stat_map, sizeof(*stat_map));
+	stat_map = NULL;
+}
+
+bool stat_file_exists(void)
+{
+	return stat_path[0];
+}
+
+/* Best effort: a process that cannot write its status file still runs. Files that processes
+ * killed before they could remove theirs left behind go first. */
 void stat_file_create(void)
 {
 	char dir[PATH_MAX - 32];
@@ -36,6 +51,7 @@ void stat_file_create(void)
 
 	sgxemu_stat_dir(dir, sizeof(dir));
 	mkdir(dir, 0700);
+	sgxemu_stat_clean(dir);
 	snprintf(stat_path, sizeof(stat_path), "%s/%d.stat", dir, (int)getpid());
 	fd = open(stat_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || ftruncate(fd, sizeof(struct sgxemu_stat))) {
@@ -60,6 +76,7 @@ void stat_file_create(void)
 	stat_map->comm[sizeof(stat_map->comm) - 1] = 0;
 	if (!clock_gettime(CLOCK_MONOTONIC, &now))
 		stat_map->start_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+	stat_map->start_time = sgxemu_proc_start_time(getpid());
 	sgx_stat_attach(stat_map);
 }
 

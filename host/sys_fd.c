@@ -164,8 +164,10 @@ long sys_ioctl(int fd, unsigned long cmd, unsigned long arg)
 	struct sgx_file *f;
 	long r;
 
-	/* The VFS answers these before any driver sees them (the fd itself is real). */
-	if (cmd == FIOCLEX || cmd == FIONCLEX || cmd == FIONBIO || cmd == FIOASYNC)
+	/* The VFS answers these before any driver sees them (the fd itself is real).
+	 * The command is 32 bits for them too. */
+	if ((unsigned int)cmd == FIOCLEX || (unsigned int)cmd == FIONCLEX ||
+	    (unsigned int)cmd == FIONBIO || (unsigned int)cmd == FIOASYNC)
 		return SYS_PASS;
 	f = fd_get(fd, NULL);
 	if (!f)

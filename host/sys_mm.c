@@ -29,6 +29,20 @@ static int personality_prot(int prot)
 	return prot;
 }
 
+/* The host's MAP_FIXED mmap as sgx_mmap_over's callback. */
+struct mmap_args {
+	uint64_t addr, len;
+	int prot, flags, fd;
+	uint64_t off;
+};
+
+static long mmap_args_call(void *ctx)
+{
+	const struct mmap_args *a = ctx;
+
+	return mmap_raw(a->addr, a->len, a->prot, a->flags, a->fd, a->off);
+}
+
 long sys_mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t off)
 {
 	unsigned fmode = 0;
@@ -36,23 +50,20 @@ long sys_mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t
 	long r;
 
 	if (f) {
-		prot = personality_prot(prot);
-		if (sgx_file_kind(f) == SGX_FILE_VEPC)
-			r = sgx_vepc_mmap(f, addr, len, prot, flags, off,
-					  ((fmode & FD_MODE_READ) ? VEPC_FMODE_READ : 0) |
-						  ((fmode & FD_MODE_WRITE) ? VEPC_FMODE_WRITE : 0));
-		else if (sgx_file_kind(f) == SGX_FILE_ENCLAVE)
-			r = sgx_mmap(f, addr, len, prot, flags);
-		else
-			r = -ENODEV;
+		/* One call for every device file, with the offset and access mode. */
+		r = sgx_mmap(f, addr, len, personality_prot(prot), flags, off,
+			     ((fmode & FD_MODE_READ) ? SGX_FMODE_READ : 0) |
+				     ((fmode & FD_MODE_WRITE) ? SGX_FMODE_WRITE : 0));
 		sgx_file_put(f);
 		return r;
 	}
-	if (host_active && (flags & MAP_FIXED) && len && sgx_range_is_enclave(addr, PAGE_ROUND(len))) {
-		long ignored;
+	if (host_active && (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE) && len &&
+	    sgx_range_is_enclave(addr, PAGE_ROUND(len))) {
+		/* Replacing is atomic: the driver forgets the enclave mappings in the
+		 * range only once the kernel's MAP_FIXED mmap has replaced them. */
+		struct mmap_args a = { addr, len, prot, flags, fd, off };
 
-		sgx_munmap(addr, len, &ignored);
-		return mmap_raw(addr, len, prot, flags, fd, off);
+		return sgx_mmap_over(addr, len, mmap_args_call, &a);
 	}
 	return SYS_PASS;
 }
@@ -76,30 +87,24 @@ long sys_mprotect(uint64_t addr, uint64_t len, int prot)
 	return SYS_PASS;
 }
 
+/* Enclave and vEPC mappings answer madvise as their VMAs do on Linux; the EPC
+ * behind them is never dropped by the kernel's madvise. */
 long sys_madvise(uint64_t addr, uint64_t len, int advice)
 {
-	(void)addr;
-	(void)len;
-	(void)advice;
+	long r;
+
+	if (host_active && sgx_madvise(addr, len, advice, &r))
+		return r;
 	return SYS_PASS;
 }
 
+/* The driver answers for enclave and vEPC mappings, or unmaps them from the
+ * ranges the kernel's mremap unmaps before the kernel's mremap runs. */
 long sys_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr)
 {
-	/* old_len 0 asks for a second mapping of the same shared pages: the range is still the
-	 * page at old. */
-	if (host_active && sgx_range_is_enclave(old, PAGE_ROUND(old_len ? old_len : 1))) {
-		long r;
+	long r;
 
-		/* VM_DONTEXPAND|VM_PFNMAP: no growing, no moving; shrinking unmaps the tail. */
-		if (flags & MREMAP_DONTUNMAP)
-			return -EINVAL;
-		if (new_len > old_len || (flags & MREMAP_FIXED))
-			return -EFAULT;
-		if (new_len < old_len)
-			sgx_munmap(old + PAGE_ROUND(new_len), old_len - PAGE_ROUND(new_len), &r);
-		return (long)old;
-	}
-	(void)new_addr;
+	if (host_active && sgx_mremap(old, old_len, new_len, flags, new_addr, &r))
+		return r;
 	return SYS_PASS;
 }

@@ -18,10 +18,15 @@ static bool thread_alive(int tid)
 	return raw_syscall3(SYS_tgkill, raw_syscall0(SYS_getpid), tid, 0) == 0;
 }
 
-/* A new thread's record; its alternate stack (if any) is kept for reuse. */
+/* A new thread's record; its alternate stack (if any) is kept for reuse. Other threads may
+ * be reading the logical processor's shared fields (host_ipi, cpu/cpu.h): those are reset
+ * with atomic stores, not memset; its other fields are all set at every entry. */
 static void thread_rec_clear(struct thread_rec *t)
 {
-	memset(&t->lp, 0, sizeof(t->lp));
+	atomic_store_explicit(&t->lp.in_enclave, false, memory_order_release);
+	atomic_store_explicit(&t->lp.paused, false, memory_order_relaxed);
+	atomic_store_explicit(&t->lp.secs, 0, memory_order_relaxed);
+	atomic_store_explicit(&t->lp.entry_epoch, 0, memory_order_relaxed);
 	t->soft_blocked = 0;
 	t->soft_pending = 0;
 	t->nframes = 0;
@@ -106,6 +111,8 @@ void thread_reset_all(void)
 
 	for (unsigned i = 0; i < THREAD_SLOTS; i++) {
 		if (atomic_load(&threads[i].tid) != self) {
+			/* The child has one thread: nobody reads these concurrently. */
+			memset(&threads[i].lp, 0, sizeof(threads[i].lp));
 			atomic_store(&threads[i].tid, 0);
 			threads[i].altstack = NULL;
 		}

@@ -1,7 +1,9 @@
 /* The status file a process running under sgxemu keeps up to date, read by `sgxemu stat`.
  * It lives in $SGXEMU_STAT_DIR (default $XDG_RUNTIME_DIR/sgxemu or /tmp/sgxemu-UID) as
  * PID.stat, and is a plain memory image of this structure (updated in place, no locking:
- * a reader may see a torn snapshot of a counter pair, never garbage).
+ * a reader may see a torn snapshot of a counter pair, never garbage). A file whose process is
+ * gone, or whose pid now names a process with another start time, is left over: `sgxemu
+ * stat` and the emulator's start remove such files.
  *
  * Versions only add: version 2 appends fields after version 1's, whose layout stays, so a
  * reader of version N reads the first bytes it knows and checks `version` (a version 1
@@ -45,6 +47,7 @@ struct sgxemu_stat {
 	char comm[16];            /* the command name (as in /proc/PID/comm), NUL-terminated */
 	uint64_t start_ns;        /* CLOCK_MONOTONIC when the file was made */
 	struct sgxemu_stat_encl2 encl2[SGXEMU_STAT_ENCLAVES];
+	uint64_t start_time;      /* the process's start (clock ticks after boot, /proc/PID/stat) */
 };
 
 #define SGXEMU_STAT_V1_SIZE offsetof(struct sgxemu_stat, ppid)

@@ -71,10 +71,11 @@ static int proc_info(int pid, char *comm, size_t len)
 	return ppid;
 }
 
-/* A status file of a process that died without removing it (killed, crashed) is stale. */
+/* A status file of a process that died without removing it (killed, crashed) is stale; its
+ * pid may even be another process's by now. */
 static bool stale(int pid, const char *path)
 {
-	if (kill(pid, 0) == 0 || errno != ESRCH)
+	if (!sgxemu_stat_stale(path, pid))
 		return false;
 	unlink(path);
 	return true;

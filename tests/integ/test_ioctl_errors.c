@@ -612,7 +612,51 @@ static void einittokenkey(void **state)
 	encl_free(&e);
 }
 
+/* PROVISION before CREATE is forgotten: CREATE starts the allowed attributes over
+ * (sgx_encl_create assigns them), so a PROVISIONKEY enclave needs the ioctl after CREATE. */
+static void provision_before_create_undone(void **state)
+{
+	struct encl e;
+	struct sgx_enclave_provision prov;
+	int pfd = open("/dev/sgx_provision", O_RDONLY);
+
+	(void)state;
+	assert_true(pfd >= 0);
+	prov.fd = (uint64_t)pfd;
+	integ_load(&e, 0);
+	e.attributes |= SGX_ATTR_PROVISIONKEY;
+	if (encl_sign(&e, integ_key()) < 0 || encl_open(&e) < 0)
+		fail_msg("%s", e.err);
+	assert_int_equal(ioctl(e.fd, SGX_IOC_ENCLAVE_PROVISION, &prov), 0);
+	if (encl_create(&e) < 0 || encl_add_all(&e) < 0)
+		fail_msg("%s", e.err);
+	assert_errno(encl_init(&e), EACCES);
+	assert_int_equal(ioctl(e.fd, SGX_IOC_ENCLAVE_PROVISION, &prov), 0);
+	assert_int_equal(encl_init(&e), 0);
+	close(pfd);
+	encl_free(&e);
+}
+
 /* --- other commands --------------------------------------------------------------------- */
+
+/* ioctl(2)'s command is an unsigned int: a request with bits above 31 set is the command in
+ * its low half, for the driver and for the VFS's own commands alike. */
+static void command_upper_bits_ignored(void **state)
+{
+	const unsigned long high = 0xABCD00000000UL;
+	struct sgx_enclave_create c = { .src = 1 }; /* an unreadable SECS: EFAULT, not ENOTTY */
+	int fd = open("/dev/sgx_enclave", O_RDWR);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_errno(ioctl(fd, high | SGX_IOC_ENCLAVE_CREATE, &c), EFAULT);
+	assert_errno(ioctl(fd, high | SGX_IOC_ENCLAVE_INIT, NULL), EINVAL); /* not created */
+	assert_int_equal(ioctl(fd, high | FIOCLEX), 0);
+	assert_int_equal(fcntl(fd, F_GETFD), FD_CLOEXEC);
+	assert_int_equal(ioctl(fd, high | FIONCLEX), 0);
+	assert_int_equal(fcntl(fd, F_GETFD), 0);
+	close(fd);
+}
 
 static void unknown_ioctls(void **state)
 {
@@ -667,7 +711,9 @@ int main(void)
 		T(init_reserved_bits),
 		T(provisionkey),
 		T(einittokenkey),
+		T(provision_before_create_undone),
 		T(unknown_ioctls),
+		T(command_upper_bits_ignored),
 	};
 
 	return cmocka_run_group_tests_name("ioctl_errors", tests, group_setup, group_teardown);

@@ -4,6 +4,7 @@
 #include "tests/integ/integ.h"
 
 #include <fcntl.h>
+#include <sys/personality.h>
 
 static struct encl A;
 static uint64_t a_counter;
@@ -156,6 +157,63 @@ static void hole_after_init(void **state)
 	encl_free(&e);
 }
 
+/* The fd's open mode limits its mappings as it does for any file (do_mmap): a shared
+ * writable mapping needs write access and every mapping read access; the mapping of a
+ * read-only fd cannot get PROT_WRITE from mprotect either (no VM_MAYWRITE). */
+static void fd_access_mode(void **state)
+{
+	int ro = open("/dev/sgx_enclave", O_RDONLY), wo = open("/dev/sgx_enclave", O_WRONLY);
+	void *p;
+
+	(void)state;
+	assert_true(ro >= 0 && wo >= 0);
+	assert_mmap_errno(mmap(NULL, PG, RW, MAP_SHARED, ro, 0), EACCES);
+	p = mmap(NULL, PG, PROT_READ, MAP_SHARED, ro, 0);
+	assert_ptr_not_equal(p, MAP_FAILED);
+	assert_errno(mprotect(p, PG, RW), EACCES);
+	assert_int_equal(mprotect(p, PG, PROT_NONE), 0);
+	assert_int_equal(munmap(p, PG), 0);
+	assert_mmap_errno(mmap(NULL, PG, PROT_READ, MAP_SHARED, wo, 0), EACCES);
+	assert_mmap_errno(mmap(NULL, PG, PROT_WRITE, MAP_SHARED, wo, 0), EACCES);
+	close(ro);
+	close(wo);
+}
+
+/* MAP_FIXED_NOREPLACE never replaces (EEXIST, the mapping stays), and MAP_SHARED_VALIDATE
+ * refuses flags a device file does not support. */
+static void fixed_noreplace_and_validate(void **state)
+{
+	void *data = encl_seg_addr(&A, 2);
+
+	(void)state;
+	assert_mmap_errno(mmap(data, PG, RW, MAP_SHARED | MAP_FIXED_NOREPLACE, A.fd, 0), EEXIST);
+	assert_mmap_errno(mmap(data, PG, RW, MAP_SHARED_VALIDATE | MAP_FIXED | MAP_SYNC, A.fd, 0),
+			  EOPNOTSUPP);
+}
+
+/* sgx_encl_may_map refuses READ_IMPLIES_EXEC tasks: every mmap of the enclave file and every
+ * mprotect of its mappings, PROT_NONE included. */
+static void read_implies_exec(void **state)
+{
+	int old = personality(0xffffffff), fd = open("/dev/sgx_enclave", O_RDWR);
+	int map_errno, prot_errno;
+	void *p;
+
+	(void)state;
+	assert_true(old >= 0 && fd >= 0);
+	personality((unsigned long)old | READ_IMPLIES_EXEC);
+	errno = 0;
+	p = mmap(NULL, PG, PROT_READ, MAP_SHARED, fd, 0);
+	map_errno = errno;
+	errno = 0;
+	prot_errno = mprotect(encl_seg_addr(&A, 2), A.seg[2].size, PROT_NONE) ? errno : 0;
+	personality((unsigned long)old);
+	assert_ptr_equal(p, MAP_FAILED);
+	assert_int_equal(map_errno, EACCES);
+	assert_int_equal(prot_errno, EACCES);
+	close(fd);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, still_healthy)
 
 int main(void)
@@ -166,6 +224,9 @@ int main(void)
 		T(max_protections_before_init),
 		T(after_init),
 		T(hole_after_init),
+		T(fd_access_mode),
+		T(fixed_noreplace_and_validate),
+		T(read_implies_exec),
 	};
 
 	return cmocka_run_group_tests_name("mmap", tests, group_setup, group_teardown);

@@ -17,6 +17,9 @@ static struct {
 	int fail_reserve;
 	unsigned backings;
 	uint64_t noexec_start, noexec_end;
+	int read_implies_exec;
+	int advise_error;
+	int capable;
 } fmm;
 
 static void fmm_record(enum fmm_op op, uint64_t addr, uint64_t len, uint64_t epc_off, int prot,
@@ -123,6 +126,11 @@ static void fmm_ipi(uint32_t secs, uint64_t epoch)
 	fmm_record(FMM_OP_IPI, 0, 0, 0, 0, secs, epoch);
 }
 
+static void fmm_tlb_shootdown(uint32_t secs)
+{
+	fmm_record(FMM_OP_SHOOTDOWN, 0, 0, 0, 0, secs, 0);
+}
+
 /* Backing stores are ordinary page-aligned memory (the host uses anonymous mappings). */
 static void *fmm_backing_create(uint64_t len)
 {
@@ -157,9 +165,46 @@ static int fmm_src_vma(uint64_t addr, struct drv_src_vma *out)
 		*out = (struct drv_src_vma){ fmm.noexec_start, fmm.noexec_end, false, false, false };
 		return 0;
 	}
+	/* In the owned region, free pages are holes: find_vma answers the next mapping. */
+	if (addr >= fmm.base && addr < fmm.base + fmm.size &&
+	    fmm.pages[(addr - fmm.base) / FMM_PAGE].kind == FMM_FREE) {
+		uint64_t a = addr & ~(FMM_PAGE - 1);
+
+		while (a < fmm.base + fmm.size && fmm.pages[(a - fmm.base) / FMM_PAGE].kind == FMM_FREE)
+			a += FMM_PAGE;
+		if (a == fmm.base + fmm.size)
+			return -14; /* -EFAULT */
+		*out = (struct drv_src_vma){ a, a + FMM_PAGE, true, true, true };
+		return 0;
+	}
 	addr &= ~(FMM_PAGE - 1);
 	*out = (struct drv_src_vma){ addr, addr + FMM_PAGE, true, true, true };
 	return 0;
+}
+
+static int fmm_advise(uint64_t addr, uint64_t len, int advice)
+{
+	struct fmm_page *p = fmm_range(addr, len);
+
+	fmm_record(FMM_OP_ADVISE, addr, len, 0, advice, 0, 0);
+	if (!p)
+		return -22; /* -EINVAL */
+	if (fmm.advise_error)
+		return fmm.advise_error;
+	for (uint64_t i = 0; i < len / FMM_PAGE; i++)
+		if (p[i].kind == FMM_FREE)
+			return -12; /* -ENOMEM */
+	return 0;
+}
+
+static bool fmm_capable_sys_admin(void)
+{
+	return fmm.capable;
+}
+
+static bool fmm_read_implies_exec(void)
+{
+	return fmm.read_implies_exec;
 }
 
 const struct drv_mm fmm_ops = {
@@ -168,11 +213,15 @@ const struct drv_mm fmm_ops = {
 	.protect = fmm_protect,
 	.unmap = fmm_unmap,
 	.ipi = fmm_ipi,
+	.tlb_shootdown = fmm_tlb_shootdown,
 	.backing_create = fmm_backing_create,
 	.backing_discard = fmm_backing_discard,
 	.backing_destroy = fmm_backing_destroy,
 	.reserve = fmm_reserve,
 	.src_vma = fmm_src_vma,
+	.read_implies_exec = fmm_read_implies_exec,
+	.advise = fmm_advise,
+	.capable_sys_admin = fmm_capable_sys_admin,
 };
 
 int fmm_init(uint64_t size, uint64_t align)
@@ -224,6 +273,9 @@ void fmm_reset(void)
 	fmm.violations = 0;
 	fmm.fail_reserve = 0;
 	fmm.noexec_start = fmm.noexec_end = 0;
+	fmm.read_implies_exec = 0;
+	fmm.advise_error = 0;
+	fmm.capable = 0;
 }
 
 const struct fmm_page *fmm_page(uint64_t addr)
@@ -267,4 +319,19 @@ void fmm_set_noexec_source(uint64_t start, uint64_t end)
 unsigned fmm_backings_live(void)
 {
 	return fmm.backings;
+}
+
+void fmm_set_read_implies_exec(int on)
+{
+	fmm.read_implies_exec = on;
+}
+
+void fmm_set_advise_error(int err)
+{
+	fmm.advise_error = err;
+}
+
+void fmm_set_capable(int on)
+{
+	fmm.capable = on;
 }

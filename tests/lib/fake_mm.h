@@ -26,13 +26,14 @@ struct fmm_page {
 
 enum fmm_op {
 	FMM_OP_MAP_EPC, FMM_OP_MAP_NONE, FMM_OP_PROTECT, FMM_OP_UNMAP, FMM_OP_RESERVE, FMM_OP_IPI,
-	FMM_OP_BACKING_CREATE, FMM_OP_BACKING_DISCARD, FMM_OP_BACKING_DESTROY,
+	FMM_OP_BACKING_CREATE, FMM_OP_BACKING_DISCARD, FMM_OP_BACKING_DESTROY, FMM_OP_ADVISE,
+	FMM_OP_SHOOTDOWN,
 };
 
 struct fmm_call {
 	enum fmm_op op;
-	uint64_t addr, len, epc_off, hint;
-	int prot;
+	uint64_t addr, len, epc_off, hint; /* ipi(), tlb_shootdown(): hint = the SECS */
+	int prot;     /* advise(): the advice */
 	uint64_t ret; /* reserve(): the address returned; ipi(): the epoch */
 };
 
@@ -56,9 +57,17 @@ void fmm_clear_calls(void);
 unsigned fmm_violations(void);
 /* Make the next reserve() calls fail (return 0). */
 void fmm_fail_reserve(int on);
-/* Sources of ADD_PAGES: addresses in [start, end) answer as a file mapping from a noexec
- * mount (no VM_MAYEXEC); everything else as anonymous memory. (0, 0) clears. */
+/* Sources of ADD_PAGES (src_vma): addresses in [start, end) answer as a file mapping from a
+ * noexec mount (no VM_MAYEXEC); free pages of the owned region as holes (the next mapping
+ * above them); everything else as anonymous memory. (0, 0) clears. */
 void fmm_set_noexec_source(uint64_t start, uint64_t end);
+/* What advise() answers: err (-errno) for every call when set, else ENOMEM for a range
+ * with a free page (a hole, as madvise(2) says) and 0 otherwise. 0 clears. */
+void fmm_set_advise_error(int err);
+/* Whether capable_sys_admin() says yes. */
+void fmm_set_capable(int on);
+/* The process's READ_IMPLIES_EXEC personality, as read_implies_exec() answers it. */
+void fmm_set_read_implies_exec(int on);
 /* Backing stores created and not yet destroyed. */
 unsigned fmm_backings_live(void);
 

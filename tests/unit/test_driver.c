@@ -30,6 +30,7 @@
 #define SLOT 0x100000ULL          /* ELRANGEs are SLOT apart in the fake's region */
 #define MAX_FILES 16
 #define MAX_ENCL 3
+#define FMODE_RW (SGX_FMODE_READ | SGX_FMODE_WRITE)
 
 struct encl_fx {
 	struct fx_layout l;
@@ -93,8 +94,10 @@ static int teardown(void **state)
 		if (t->files[i])
 			sgx_file_put(t->files[i]);
 	sgx_munmap(fmm_base(), fmm_size(), &ret);
-	for (unsigned i = 0; i < t->ngrabbed; i++)
-		epc_free_page((uint32_t)t->grabbed[i]);
+	drv_lock(&sgx_pf.lock);
+	while (t->ngrabbed)
+		epc_free_page((uint32_t)t->grabbed[--t->ngrabbed]);
+	drv_unlock(&sgx_pf.lock);
 	for (unsigned i = 0; i < MAX_ENCL; i++)
 		fx_layout_free(&t->e[i].l);
 	if (sgx_pf.nr_free != EPC_PAGES) {
@@ -245,7 +248,7 @@ static long init(struct encl_fx *e)
 
 static long map(struct sgx_file *f, uint64_t addr, uint64_t len, int prot)
 {
-	return sgx_mmap(f, addr, len, prot, MAP_SHARED | MAP_FIXED);
+	return sgx_mmap(f, addr, len, prot, MAP_SHARED | MAP_FIXED, 0, FMODE_RW);
 }
 
 static int max_prot(const struct fx_page *p)
@@ -289,15 +292,36 @@ static void grab_all_epc(struct t *t)
 {
 	long idx;
 
+	drv_lock(&sgx_pf.lock);
 	while ((idx = epc_alloc_page()) >= 0)
 		t->grabbed[t->ngrabbed++] = idx;
+	drv_unlock(&sgx_pf.lock);
 	assert_int_equal(sgx_pf.nr_free, 0);
+}
+
+/* Give back the last page grab_all_epc took. */
+static void release_one(struct t *t)
+{
+	drv_lock(&sgx_pf.lock);
+	epc_free_page((uint32_t)t->grabbed[--t->ngrabbed]);
+	drv_unlock(&sgx_pf.lock);
 }
 
 static void release_grabbed(struct t *t)
 {
 	while (t->ngrabbed)
-		epc_free_page((uint32_t)t->grabbed[--t->ngrabbed]);
+		release_one(t);
+}
+
+/* One reclaim batch, as ksgxd runs it (under the driver lock). */
+static unsigned reclaim(void)
+{
+	unsigned n;
+
+	drv_lock(&sgx_pf.lock);
+	n = reclaim_batch();
+	drv_unlock(&sgx_pf.lock);
+	return n;
 }
 
 /* Memory where [p + PAGE, p + 2 PAGE) is PROT_NONE: reads running into it fail. */
@@ -432,7 +456,7 @@ static void test_create_enomem(void **state)
 	grab_all_epc(t);
 	assert_int_equal(create(t, e), -ENOMEM);
 	/* One page is not enough either: SECS and VA page. */
-	epc_free_page((uint32_t)t->grabbed[--t->ngrabbed]);
+	release_one(t);
 	assert_int_equal(create(t, e), -ENOMEM);
 	assert_int_equal(sgx_pf.nr_free, 1);
 	assert_int_equal(fmm_backings_live(), 0);
@@ -718,9 +742,9 @@ static struct encl_fx *exhausted_with_one_swapped_page(struct t *t)
 	assert_int_equal(create(t, e), 0);
 	assert_int_equal(add_page(e, 3, &count), 0);
 	grab_all_epc(t);
-	assert_int_equal(reclaim_batch(), 1);
+	assert_int_equal(reclaim(), 1);
 	grab_all_epc(t);
-	assert_int_equal(reclaim_batch(), 0);
+	assert_int_equal(reclaim(), 0);
 	return e;
 }
 
@@ -952,12 +976,15 @@ static void test_provision(void **state)
 	p.fd = (1ULL << 32) | (uint64_t)pfd;
 	assert_int_equal(ioc(a->f, SGX_IOC_ENCLAVE_PROVISION, &p), 0);
 	assert_int_equal(init(a), 0);
-	/* Any state: after INIT (no effect) and before CREATE (remembered). */
+	/* Any state: after INIT (no effect), and before CREATE, which starts the enclave's
+	 * allowed attributes over (sgx_encl_create assigns the unprivileged mask). */
 	assert_int_equal(ioc(a->f, SGX_IOC_ENCLAVE_PROVISION, &p), 0);
 	b->f = open_file(t, SGX_FILE_ENCLAVE, NULL);
 	assert_int_equal(ioc(b->f, SGX_IOC_ENCLAVE_PROVISION, &p), 0);
 	assert_int_equal(create(t, b), 0);
 	add_all(b);
+	assert_int_equal(init(b), -EACCES);
+	assert_int_equal(ioc(b->f, SGX_IOC_ENCLAVE_PROVISION, &p), 0);
 	assert_int_equal(init(b), 0);
 }
 
@@ -970,7 +997,7 @@ static void test_provision_file_has_no_operations(void **state)
 	assert_int_equal(sgx_file_kind(p), SGX_FILE_PROVISION);
 	assert_int_equal(ioc(p, SGX_IOC_ENCLAVE_CREATE, &c), -ENOTTY);
 	assert_int_equal(ioc(p, SGX_IOC_ENCLAVE_PROVISION, &c), -ENOTTY);
-	assert_int_equal(sgx_mmap(p, 0, 4096, PROT_READ, MAP_SHARED), -ENODEV);
+	assert_int_equal(sgx_mmap(p, 0, 4096, PROT_READ, MAP_SHARED, 0, FMODE_RW), -ENODEV);
 }
 
 static void test_unknown_ioctl_enotty(void **state)
@@ -999,13 +1026,13 @@ static void test_mmap_private_and_empty_einval(void **state)
 	struct encl_fx *e = build(t, 0, false, false);
 	size_t calls = fmm_ncalls();
 
-	assert_int_equal(sgx_mmap(e->f, la(e, 0), SIZE, PROT_READ, MAP_PRIVATE), -EINVAL);
-	assert_int_equal(sgx_mmap(e->f, la(e, 0), SIZE, PROT_READ, MAP_PRIVATE | MAP_FIXED), -EINVAL);
-	assert_int_equal(sgx_mmap(e->f, la(e, 0), 0, PROT_READ, MAP_SHARED | MAP_FIXED), -EINVAL);
-	assert_int_equal(sgx_mmap(e->f, 0, 0, PROT_READ, MAP_SHARED), -EINVAL);
+	assert_int_equal(sgx_mmap(e->f, la(e, 0), SIZE, PROT_READ, MAP_PRIVATE, 0, FMODE_RW), -EINVAL);
+	assert_int_equal(sgx_mmap(e->f, la(e, 0), SIZE, PROT_READ, MAP_PRIVATE | MAP_FIXED, 0, FMODE_RW), -EINVAL);
+	assert_int_equal(sgx_mmap(e->f, la(e, 0), 0, PROT_READ, MAP_SHARED | MAP_FIXED, 0, FMODE_RW), -EINVAL);
+	assert_int_equal(sgx_mmap(e->f, 0, 0, PROT_READ, MAP_SHARED, 0, FMODE_RW), -EINVAL);
 	assert_int_equal(fmm_ncalls(), calls);
 	assert_false(sgx_range_is_enclave(la(e, 0), SIZE));
-	assert_int_equal(sgx_mmap(e->f, la(e, 0), SIZE, PROT_READ, MAP_SHARED_VALIDATE | MAP_FIXED),
+	assert_int_equal(sgx_mmap(e->f, la(e, 0), SIZE, PROT_READ, MAP_SHARED_VALIDATE | MAP_FIXED, 0, FMODE_RW),
 			 (long)la(e, 0));
 }
 
@@ -1014,7 +1041,7 @@ static void test_mmap_fresh_enclave(void **state)
 {
 	struct t *t = *state;
 	struct sgx_file *f = open_file(t, SGX_FILE_ENCLAVE, NULL);
-	long addr = sgx_mmap(f, 0, 4096, PROT_READ | PROT_EXEC, MAP_SHARED);
+	long addr = sgx_mmap(f, 0, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, 0, FMODE_RW);
 	const struct fmm_page *pg;
 	long ret;
 
@@ -1070,7 +1097,7 @@ static void test_mmap_after_init_outside_elrange_eacces(void **state)
 	assert_int_equal(map(e->f, la(e, 0) - 0x2000, 0x1000, PROT_READ), -EACCES);
 	assert_int_equal(fmm_page(la(e, 0) - 0x1000)->kind, FMM_FOREIGN);
 	/* Anywhere the kernel picks is outside ELRANGE: EACCES, and the reservation goes. */
-	r = sgx_mmap(e->f, 0, 0x1000, PROT_READ, MAP_SHARED);
+	r = sgx_mmap(e->f, 0, 0x1000, PROT_READ, MAP_SHARED, 0, FMODE_RW);
 	assert_int_equal(r, -EACCES);
 	for (size_t i = 0; i < fmm_ncalls(); i++) {
 		const struct fmm_call *c = fmm_call(i);
@@ -1081,6 +1108,260 @@ static void test_mmap_after_init_outside_elrange_eacces(void **state)
 	assert_int_equal(map(e->f, la(e, 0), SIZE, PROT_READ), (long)la(e, 0));
 	/* Before INIT the same mapping outside ELRANGE is allowed. */
 	assert_int_equal(map(u->f, la(u, 0) - 0x1000, 0x2000, PROT_READ), (long)(la(u, 0) - 0x1000));
+}
+
+/* What mmap(2) checks before the driver (do_mmap and the VFS): the fd's access mode,
+ * MAP_SHARED_VALIDATE's flags, MAP_FIXED_NOREPLACE, the offset; nothing changes on failure. */
+static void test_mmap_generic_checks(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, false, false);
+	uint64_t a = la(e, e->s.data_rw), free_la = la(e, e->s.hole);
+	long ret;
+
+	/* A read-only fd: no shared writable mapping, and mprotect cannot add write later. */
+	assert_int_equal(sgx_mmap(e->f, a, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, 0,
+				  SGX_FMODE_READ), -EACCES);
+	assert_false(sgx_range_is_enclave(a, 0x1000));
+	assert_int_equal(sgx_mmap(e->f, a, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED, 0,
+				  SGX_FMODE_READ), (long)a);
+	assert_int_equal(sgx_mprotect(a, 0x1000, PROT_READ | PROT_WRITE, &ret), 1);
+	assert_int_equal(ret, -EACCES);
+	assert_int_equal(sgx_mprotect(a, 0x1000, PROT_NONE, &ret), 1);
+	assert_int_equal(ret, 0);
+	/* A write-only fd maps nothing, not even PROT_NONE. */
+	assert_int_equal(sgx_mmap(e->f, free_la, 0x1000, PROT_NONE, MAP_SHARED | MAP_FIXED, 0,
+				  SGX_FMODE_WRITE), -EACCES);
+	assert_int_equal(sgx_mmap(e->f, free_la, 0x1000, PROT_WRITE, MAP_SHARED | MAP_FIXED, 0,
+				  SGX_FMODE_WRITE), -EACCES);
+	/* MAP_SHARED drops unknown flags; MAP_SHARED_VALIDATE refuses them. */
+	assert_int_equal(sgx_mmap(e->f, free_la, 0x1000, PROT_READ,
+				  MAP_SHARED_VALIDATE | MAP_FIXED | MAP_SYNC, 0, FMODE_RW), -EOPNOTSUPP);
+	assert_int_equal(sgx_mmap(e->f, slot_base(40), 0x1000, PROT_READ,
+				  MAP_SHARED_VALIDATE | MAP_FIXED_NOREPLACE, 0, FMODE_RW), -EOPNOTSUPP);
+	assert_int_equal(fmm_page(slot_base(40))->kind, FMM_FREE);
+	assert_int_equal(sgx_mmap(e->f, free_la, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED | MAP_SYNC,
+				  0, FMODE_RW), (long)free_la);
+	/* MAP_FIXED_NOREPLACE: EEXIST over a mapping (which stays), else exactly there. */
+	assert_int_equal(sgx_mmap(e->f, a, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, 0,
+				  FMODE_RW), -EEXIST);
+	assert_true(sgx_range_is_enclave(a, 0x1000));
+	assert_int_equal(sgx_munmap(free_la, 0x1000, &ret), 1);
+	assert_int_equal(sgx_mmap(e->f, free_la, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE,
+				  0, FMODE_RW), (long)free_la);
+	assert_int_equal(sgx_mmap(e->f, free_la + 1, 0x1000, PROT_READ,
+				  MAP_SHARED | MAP_FIXED_NOREPLACE, 0, FMODE_RW), -EINVAL);
+	/* Offsets must be page aligned; MAP_HUGETLB is for hugetlbfs files; no GROWSDOWN. */
+	assert_int_equal(sgx_mmap(e->f, a, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED, 0x800,
+				  FMODE_RW), -EINVAL);
+	assert_int_equal(sgx_mmap(e->f, a, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED | MAP_HUGETLB,
+				  0, FMODE_RW), -EINVAL);
+	assert_int_equal(sgx_mmap(e->f, a, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED | MAP_GROWSDOWN,
+				  0, FMODE_RW), -EINVAL);
+	assert_int_equal(sgx_mmap(e->f, a, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED,
+				  ~0ULL & SGX_PAGE_MASK, FMODE_RW), -EOVERFLOW);
+	assert_int_equal(sgx_mmap(e->f, a, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED, 1ULL << 63,
+				  FMODE_RW), -EOVERFLOW); /* beyond MAX_LFS_FILESIZE */
+	assert_int_equal(sgx_mmap(e->f, 0, ~0ULL - 10, PROT_READ, MAP_SHARED, 0, FMODE_RW), -ENOMEM);
+	assert_true(sgx_range_is_enclave(a, 0x1000));
+	assert_int_equal(fmm_violations(), 0);
+}
+
+/* sgx_encl_may_map refuses READ_IMPLIES_EXEC tasks outright: mmap and every mprotect of an
+ * enclave mapping, PROT_NONE included. */
+static void test_read_implies_exec_eacces(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, false, false);
+	uint64_t a = la(e, e->s.data_rw);
+	long ret;
+
+	assert_int_equal(map(e->f, a, 0x1000, PROT_READ), (long)a);
+	fmm_set_read_implies_exec(1);
+	assert_int_equal(map(e->f, la(e, e->s.hole), 0x1000, PROT_READ), -EACCES);
+	assert_int_equal(map(e->f, la(e, e->s.hole), 0x1000, PROT_NONE), -EACCES);
+	assert_int_equal(sgx_mprotect(a, 0x1000, PROT_NONE, &ret), 1);
+	assert_int_equal(ret, -EACCES);
+	fmm_set_read_implies_exec(0);
+	assert_int_equal(sgx_mprotect(a, 0x1000, PROT_NONE, &ret), 1);
+	assert_int_equal(ret, 0);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* madvise */
+
+static size_t advise_calls(void)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < fmm_ncalls(); i++)
+		n += fmm_call(i)->op == FMM_OP_ADVISE;
+	return n;
+}
+
+/* The first advise() call at or after call index from (NULL if none). */
+static const struct fmm_call *advise_call(size_t from)
+{
+	for (size_t i = from; i < fmm_ncalls(); i++)
+		if (fmm_call(i)->op == FMM_OP_ADVISE)
+			return fmm_call(i);
+	return NULL;
+}
+
+static long advise(uint64_t addr, uint64_t len, int advice)
+{
+	long r = 0xBAD;
+
+	assert_int_equal(sgx_madvise(addr, len, advice, &r), 1);
+	return r;
+}
+
+/* Every advice on an enclave mapping, as madvise_vma_behavior answers for a VM_IO|VM_PFNMAP|
+ * VM_DONTEXPAND file VMA: nothing reaches the host's madvise, and neither the EPC page nor
+ * its host mapping changes. */
+static void test_madvise_enclave_vma(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, false, false);
+	uint64_t a = la(e, e->s.data_rw);
+	const struct fmm_page *pg;
+	uint8_t before[64];
+	static const struct { int advice; long want; } table[] = {
+		{ MADV_NORMAL, 0 }, { MADV_RANDOM, 0 }, { MADV_SEQUENTIAL, 0 }, { MADV_WILLNEED, 0 },
+		{ MADV_DONTDUMP, 0 }, { MADV_KEEPONFORK, 0 }, { MADV_MERGEABLE, 0 },
+		{ MADV_UNMERGEABLE, 0 }, { MADV_HUGEPAGE, 0 }, { MADV_NOHUGEPAGE, 0 },
+		{ MADV_DONTFORK, 0 },
+		{ MADV_DONTNEED, -EINVAL }, { MADV_DONTNEED_LOCKED, -EINVAL }, { MADV_FREE, -EINVAL },
+		{ MADV_COLD, -EINVAL }, { MADV_PAGEOUT, -EINVAL }, { MADV_POPULATE_READ, -EINVAL },
+		{ MADV_POPULATE_WRITE, -EINVAL }, { MADV_COLLAPSE, -EINVAL }, { MADV_DOFORK, -EINVAL },
+		{ MADV_DODUMP, -EINVAL }, { MADV_WIPEONFORK, -EINVAL },
+		{ MADV_REMOVE, -ENODEV }, { MADV_HWPOISON, -EPERM }, { MADV_SOFT_OFFLINE, -EPERM },
+		{ 77, -EINVAL }, { -1, -EINVAL },
+	};
+
+	assert_int_equal(map(e->f, a, 0x1000, PROT_READ | PROT_WRITE), (long)a);
+	touch(a);
+	pg = fmm_page(a);
+	assert_int_equal(pg->kind, FMM_EPC);
+	memcpy(before, epc + pg->epc_off, sizeof(before));
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		long r = advise(a, 0x1000, table[i].advice);
+
+		if (r != table[i].want)
+			fail_msg("advice %d: %ld, want %ld", table[i].advice, r, table[i].want);
+		assert_int_equal(fmm_page(a)->kind, FMM_EPC);
+		assert_memory_equal(epc + pg->epc_off, before, sizeof(before));
+	}
+	assert_int_equal(advise_calls(), 0);
+	/* Not page aligned, or empty: the kernel answers before looking at VMAs; not ours. */
+	assert_int_equal(sgx_madvise(a + 8, 0x1000, MADV_DONTNEED, &(long){ 0 }), 0);
+	assert_int_equal(sgx_madvise(a, 0, MADV_DONTNEED, &(long){ 0 }), 0);
+	/* Outside enclave mappings: not ours either. */
+	assert_int_equal(sgx_madvise(la(e, e->s.hole), 0x1000, MADV_DONTNEED, &(long){ 0 }), 0);
+	/* The mapping of a read-only fd is not shared-writable: REMOVE is EACCES. */
+	assert_int_equal(sgx_mmap(e->f, la(e, e->s.data_r), 0x1000, PROT_READ,
+				  MAP_SHARED | MAP_FIXED, 0, SGX_FMODE_READ), (long)la(e, e->s.data_r));
+	assert_int_equal(advise(la(e, e->s.data_r), 0x1000, MADV_REMOVE), -EACCES);
+}
+
+/* A range over enclave mappings and other memory: pieces in address order, the others by
+ * the host's madvise; an error stops the walk, a hole is ENOMEM at the end (population
+ * stops at it). */
+static void test_madvise_mixed_range(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, false, false);
+	uint64_t a = la(e, e->s.data_rw), below = a - 0x1000, above = a + 0x1000;
+	const struct fmm_call *c;
+	size_t n;
+
+	assert_int_equal(map(e->f, a, 0x1000, PROT_READ | PROT_WRITE), (long)a);
+	/* [other][enclave]: the other part first, then EINVAL at the enclave. */
+	n = fmm_ncalls();
+	assert_int_equal(advise(below, 0x2000, MADV_DONTNEED), -EINVAL);
+	c = advise_call(n);
+	assert_non_null(c);
+	assert_int_equal(c->addr, below);
+	assert_int_equal(c->len, 0x1000);
+	assert_int_equal(c->prot, MADV_DONTNEED);
+	/* [enclave][other]: stops at the enclave, the rest is untouched. */
+	n = fmm_ncalls();
+	assert_int_equal(advise(a, 0x2000, MADV_DONTNEED), -EINVAL);
+	assert_null(advise_call(n));
+	/* [other][enclave][other] with flag advice: both others get it. */
+	n = fmm_ncalls();
+	assert_int_equal(advise(below, 0x3000, MADV_RANDOM), 0);
+	assert_int_equal(advise_call(n)->addr, below);
+	assert_int_equal(advise_call(n)->len, 0x1000);
+	c = advise_call(n);
+	c = advise_call((size_t)(c - fmm_call(0)) + 1);
+	assert_non_null(c);
+	assert_int_equal(c->addr, above);
+	/* An ordinary piece that refuses (EAGAIN, say) stops the walk there. */
+	fmm_set_advise_error(-EAGAIN);
+	n = advise_calls();
+	assert_int_equal(advise(below, 0x3000, MADV_WILLNEED), -EAGAIN);
+	assert_int_equal(advise_calls(), n + 1);
+	fmm_set_advise_error(0);
+	/* Error injection: EPERM without CAP_SYS_ADMIN; with it, the pages before the first
+	 * enclave page get it, then EFAULT (an enclave page cannot be pinned). */
+	assert_int_equal(advise(below, 0x2000, MADV_HWPOISON), -EPERM);
+	fmm_set_capable(1);
+	n = fmm_ncalls();
+	assert_int_equal(advise(below, 0x2000, MADV_HWPOISON), -EFAULT);
+	assert_int_equal(advise_call(n)->addr, below);
+	assert_int_equal(advise_call(n)->len, 0x1000);
+	n = fmm_ncalls();
+	assert_int_equal(advise(a, 0x2000, MADV_SOFT_OFFLINE), -EFAULT);
+	assert_null(advise_call(n));
+}
+
+/* Holes: ENOMEM once the walk is done (the enclave part still answered), or at once for
+ * MADV_POPULATE_*, whose loop stops at the first hole. */
+static void test_madvise_holes(void **state)
+{
+	struct t *t = *state;
+	struct sgx_file *f = open_file(t, SGX_FILE_ENCLAVE, NULL);
+	uint64_t a = slot_base(20), hole = a - 0x1000;
+	size_t n;
+
+	/* [hole][enclave]: RANDOM goes through the enclave page and reports the hole. */
+	assert_int_equal(sgx_mmap(f, a, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED, 0, FMODE_RW),
+			 (long)a);
+	assert_int_equal(fmm_page(hole)->kind, FMM_FREE);
+	assert_int_equal(advise(hole, 0x2000, MADV_RANDOM), -ENOMEM);
+	/* DONTNEED: the hole first (ENOMEM remembered), then EINVAL at the enclave wins. */
+	assert_int_equal(advise(hole, 0x2000, MADV_DONTNEED), -EINVAL);
+	/* POPULATE: stops at the hole with ENOMEM, the enclave page is not reached (it would
+	 * be EINVAL). */
+	n = advise_calls();
+	assert_int_equal(advise(hole, 0x2000, MADV_POPULATE_WRITE), -ENOMEM);
+	assert_int_equal(advise_calls(), n + 1);
+	assert_int_equal(advise(a, 0x2000, MADV_POPULATE_READ), -EINVAL);
+}
+
+/* MADV_DONTFORK sets VM_DONTCOPY on exactly the range (splitting the VMA). */
+static void test_madvise_dontfork_splits(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, false, false);
+	uint64_t a = la(e, 0);
+	size_t before;
+
+	assert_int_equal(map(e->f, a, SIZE, PROT_READ), (long)a);
+	before = sgx_pf.nr_vmas;
+	assert_int_equal(advise(a + 0x2000, 0x1000, MADV_DONTFORK), 0);
+	assert_int_equal(sgx_pf.nr_vmas, before + 2);
+	for (size_t i = 0; i < sgx_pf.nr_vmas; i++) {
+		const struct drv_vma *v = &sgx_pf.vmas[i];
+		bool in = v->start == a + 0x2000;
+
+		if (v->encl != e->f->encl)
+			continue;
+		assert_int_equal(!!(v->vm_flags & VMA_DONTCOPY), in);
+		if (in)
+			assert_int_equal(v->end, a + 0x3000);
+	}
 }
 
 /* No PTE at mmap time; the first fault installs one, and the host mapping then allows
@@ -1267,6 +1548,215 @@ static void test_close_without_mappings_frees_epc(void **state)
 	assert_int_equal(sgx_munmap(la(e, 0), SIZE, &ret), 0);
 }
 
+/* EENTER on TCS tcs of e with t's logical processor. */
+static void enter(struct t *t, struct encl_fx *e, uint64_t tcs)
+{
+	struct cpu_fault f;
+
+	t->regs.rax = ENCLU_EENTER;
+	t->regs.rbx = la(e, tcs);
+	t->regs.rcx = 0x0000555555551000ULL;
+	t->regs.rip = 0x0000555555550000ULL;
+	assert_int_equal(sgx_enclu(&t->lp, &t->regs, &f), 0);
+	assert_true(t->lp.in_enclave);
+}
+
+static void leave(struct t *t)
+{
+	struct cpu_fault f;
+
+	t->regs.rax = ENCLU_EEXIT;
+	t->regs.rbx = 0x0000555555550010ULL;
+	assert_int_equal(sgx_enclu(&t->lp, &t->regs, &f), 0);
+	assert_false(t->lp.in_enclave);
+}
+
+/* Index of the first recorded call of op at or after from, or fmm_ncalls(). */
+static size_t find_call(enum fmm_op op, size_t from)
+{
+	while (from < fmm_ncalls() && fmm_call(from)->op != op)
+		from++;
+	return from;
+}
+
+/* The last mapping of an enclave goes while a thread is inside: its threads are forced out
+ * first (the TLB shootdown), then the host mapping goes. A thread that could not be made to
+ * leave (the fake mm cannot) keeps the enclave alive: no EREMOVE while it is inside (which
+ * would fail with SGX_ENCLAVE_ACT and leak the EPC); it is released once the thread left. */
+static void test_release_waits_for_threads_inside(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, true, true);
+	uint32_t secs = e->f->encl->secs;
+	size_t from = fmm_ncalls(), sd, um;
+	long ret;
+
+	enter(t, e, e->s.tcs[0]);
+	close_file(t, e->f);
+	assert_int_equal(sgx_munmap(la(e, 0), SIZE, &ret), 1);
+	assert_int_equal(ret, 0);
+	sd = find_call(FMM_OP_SHOOTDOWN, from);
+	um = find_call(FMM_OP_UNMAP, from);
+	assert_true(sd < um && um < fmm_ncalls());
+	assert_int_equal(fmm_call(sd)->hint, secs);
+	/* Still alive: its pages are all there and valid, the thread's TCS included. */
+	assert_true(used_pages() >= 2 + e->l.npages);
+	assert_true(sgx_pf.cpu.epcm[t->lp.tcs].valid);
+	leave(t);
+	/* The next driver call releases it. */
+	assert_int_equal(sgx_munmap(la(e, 0), SIZE, &ret), 0);
+	assert_int_equal(used_pages(), 0);
+	assert_int_equal(fmm_backings_live(), 0);
+}
+
+/* An mmap(MAP_FIXED) of something else over enclave mappings: the driver holds its lock
+ * across the real mmap and forgets the replaced mappings only if it succeeded. */
+static long fake_map_fails(void *ctx)
+{
+	(void)ctx;
+	return -EBADF;
+}
+
+static long fake_map_anon(void *ctx)
+{
+	const uint64_t *range = ctx;
+
+	assert_true(drv_lock_held_by_self(&sgx_pf.lock));
+	fmm_claim(range[0], range[1]);
+	return (long)range[0];
+}
+
+static void test_mmap_over_is_atomic(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, true, true);
+	uint64_t range[2] = { la(e, e->s.data_rw), 0x1000 };
+	uint64_t other[2] = { slot_base(30), 0x1000 };
+	size_t from, calls;
+
+	enter(t, e, e->s.tcs[0]);
+	touch(range[0]);
+	assert_int_equal(fmm_page(range[0])->kind, FMM_EPC);
+	/* Failing: nothing changes (the threads were forced out all the same). */
+	from = fmm_ncalls();
+	assert_int_equal(sgx_mmap_over(range[0], range[1], fake_map_fails, NULL), -EBADF);
+	assert_true(find_call(FMM_OP_SHOOTDOWN, from) < fmm_ncalls());
+	assert_int_equal(find_call(FMM_OP_UNMAP, from), fmm_ncalls());
+	assert_int_equal(fmm_page(range[0])->kind, FMM_EPC);
+	assert_true(sgx_range_is_enclave(range[0], range[1]));
+	/* Succeeding: the replaced page is no longer the enclave's. */
+	assert_int_equal(sgx_mmap_over(range[0], range[1], fake_map_anon, range), (long)range[0]);
+	assert_false(sgx_range_is_enclave(range[0], range[1]));
+	assert_true(sgx_range_is_enclave(range[0] - 0x1000, 0x1000));
+	/* Elsewhere: the callback runs, and nothing else happens. */
+	calls = fmm_ncalls();
+	assert_int_equal(sgx_mmap_over(other[0], other[1], fake_map_anon, other), (long)other[0]);
+	assert_int_equal(fmm_ncalls(), calls);
+	leave(t);
+}
+
+static long remap(uint64_t old, uint64_t olen, uint64_t nlen, int flags, uint64_t new_addr)
+{
+	long r = 0xBAD;
+
+	assert_int_equal(sgx_mremap(old, olen, nlen, flags, new_addr, &r), 1);
+	return r;
+}
+
+/* mremap of enclave mappings (VM_PFNMAP|VM_DONTEXPAND): never a second mapping of the same
+ * EPC (growing, old_len 0 included, is EFAULT), DONTUNMAP EINVAL, a shrink unmaps the tail,
+ * MREMAP_FIXED of the same size moves the VMA and pages are then looked up by address. */
+static void test_mremap_enclave(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, true, true);
+	uint64_t a = la(e, e->s.data_rw), hole = la(e, e->s.hole);
+	const int MAYMOVE = MREMAP_MAYMOVE;
+
+	assert_int_equal(remap(a, 0, 0x1000, MAYMOVE, 0), -EFAULT);
+	assert_int_equal(remap(a, 0x1000, 0x2000, MAYMOVE, 0), -EFAULT);
+	assert_int_equal(remap(a, 0x1000, 0x2000, 0, 0), -EFAULT);
+	assert_int_equal(remap(a, 0x1000, 0x1000, MAYMOVE | MREMAP_DONTUNMAP, hole), -EINVAL);
+	assert_int_equal(remap(a, 0x1000, 0x1000, 0, 0), (long)a);
+	/* The generic checks are the host's (not ours): bad flags, unaligned, new_len 0. */
+	assert_int_equal(sgx_mremap(a, 0x1000, 0x1000, 0x80, 0, &(long){ 0 }), 0);
+	assert_int_equal(sgx_mremap(a + 1, 0x1000, 0x1000, 0, 0, &(long){ 0 }), 0);
+	assert_int_equal(sgx_mremap(a, 0x1000, 0, 0, 0, &(long){ 0 }), 0);
+	assert_int_equal(sgx_mremap(a, 0x1000, 0x1000, MREMAP_FIXED, hole, &(long){ 0 }), 0);
+	/* Overlapping source and destination: EINVAL before anything is unmapped. */
+	assert_int_equal(remap(a, 0x1000, 0x1000, MAYMOVE | MREMAP_FIXED, a), -EINVAL);
+	assert_true(sgx_range_is_enclave(a, 0x1000));
+	/* Same-size move into the hole (nothing there to unmap): the VMA moves. */
+	assert_int_equal(remap(a, 0x1000, 0x1000, MAYMOVE | MREMAP_FIXED, hole), (long)hole);
+	assert_false(sgx_range_is_enclave(a, 0x1000));
+	assert_int_equal(fmm_page(a)->kind, FMM_FREE);
+	assert_true(sgx_range_is_enclave(hole, 0x1000));
+	/* A fault there looks the page up by its new address: a hole in the enclave. */
+	{
+		uint32_t err;
+
+		assert_int_equal(sgx_fault(hole, ACCESS_R, NULL, &err), SGX_FAULT_SIGBUS);
+	}
+	/* Growing with FIXED: the destination goes first, then EFAULT. */
+	assert_int_equal(remap(la(e, e->s.data_r), 0x1000, 0x2000, MAYMOVE | MREMAP_FIXED, hole),
+			 -EFAULT);
+	assert_false(sgx_range_is_enclave(hole, 0x2000));
+	assert_true(sgx_range_is_enclave(la(e, e->s.data_r), 0x1000));
+	/* A shrink unmaps the tail and keeps the head. */
+	assert_int_equal(remap(la(e, 0), 0x2000, 0x1000, 0, 0), (long)la(e, 0));
+	assert_true(sgx_range_is_enclave(la(e, 0), 0x1000));
+	assert_false(sgx_range_is_enclave(la(e, 0x1000), 0x1000));
+}
+
+/* Ordinary memory at old, enclave mappings where the kernel's mremap unmaps first (the
+ * MREMAP_FIXED destination, a shrink's tail): the driver unmaps those, the host does the rest. */
+static void test_mremap_ordinary_over_enclave(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, true, true);
+	uint64_t a = la(e, e->s.data_rw), src = slot_base(30);
+	long r = 0;
+
+	fmm_claim(src, 0x1000);
+	assert_int_equal(sgx_mremap(src, 0x1000, 0x1000, MREMAP_MAYMOVE | MREMAP_FIXED, a, &r), 0);
+	assert_false(sgx_range_is_enclave(a, 0x1000));
+	assert_true(sgx_range_is_enclave(a - 0x1000, 0x1000));
+	/* A shrink from ordinary memory into enclave mappings is all ours. */
+	fmm_claim(la(e, 0) - 0x1000, 0x1000);
+	assert_int_equal(remap(la(e, 0) - 0x1000, 0x3000, 0x1000, 0, 0), (long)(la(e, 0) - 0x1000));
+	assert_false(sgx_range_is_enclave(la(e, 0), 0x2000));
+	/* Nothing mapped at old: the host's EFAULT, nothing unmapped. */
+	assert_int_equal(sgx_mremap(slot_base(31), 0x1000, 0x1000, MREMAP_MAYMOVE | MREMAP_FIXED,
+				    la(e, e->s.code), &r), 0);
+	assert_true(sgx_range_is_enclave(la(e, e->s.code), 0x1000));
+}
+
+/* A thread in enclave mode that faults on a page of another enclave mapped inside its own
+ * ELRANGE: the PTE goes in, and the access fails the EPCM check (#PF with the SGX bit). */
+static void test_fault_other_enclave_in_elrange(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *a = build(t, 0, true, true), *b = layout(t, 1, SGX_ATTR_MODE64BIT);
+	uint64_t data = la(a, a->s.data_rw);
+	uint32_t err;
+
+	/* B has A's ELRANGE (nothing stops two enclaves from overlapping) and maps over A's
+	 * data page before its INIT. */
+	b->l.base = a->l.base;
+	for (unsigned i = 0; i < b->l.npages; i++)
+		b->l.page[i].data[0] ^= 0x5A;
+	assert_int_equal(create(t, b), 0);
+	add_all(b);
+	enter(t, a, a->s.tcs[0]);
+	assert_int_equal(map(b->f, data, 0x1000, PROT_READ | PROT_WRITE), (long)data);
+	assert_int_equal(sgx_fault(data, ACCESS_R, &t->lp, &err), SGX_FAULT_SIGSEGV);
+	assert_int_equal(err, X86_PF_U | X86_PF_P | X86_PF_SGX);
+	/* The kernel did install the PTE: B's page, for B's threads. */
+	assert_int_equal(fmm_page(data)->kind, FMM_EPC);
+	assert_int_equal(fmm_page(data)->prot, PROT_READ | PROT_WRITE);
+	leave(t);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Fault decisions */
 
@@ -1370,7 +1860,7 @@ static void test_fault_reloads_swapped_page(void **state)
 	touch(rw);
 	assert_int_equal(fmm_page(rw)->kind, FMM_EPC);
 	grab_all_epc(t);
-	while (reclaim_batch())
+	while (reclaim())
 		grab_all_epc(t);
 	assert_int_equal(fmm_page(rw)->prot, PROT_NONE);
 	assert_int_equal(sgx_fault(rw, ACCESS_R, NULL, &err), SGX_FAULT_SIGBUS);
@@ -1400,7 +1890,7 @@ static void test_fault_tampered_or_replayed_page_sigbus(void **state)
 	touch(rw);
 	touch(code);
 	grab_all_epc(t);
-	while (reclaim_batch())
+	while (reclaim())
 		grab_all_epc(t);
 	release_grabbed(t);
 	/* One bit of the ciphertext. */
@@ -1413,7 +1903,7 @@ static void test_fault_tampered_or_replayed_page_sigbus(void **state)
 	old_pcmd = *pcmd;
 	assert_int_equal(sgx_fault(rw, ACCESS_R, NULL, &err), SGX_FAULT_RETRY);
 	grab_all_epc(t);
-	while (reclaim_batch())
+	while (reclaim())
 		grab_all_epc(t);
 	release_grabbed(t);
 	memcpy(blob, old, sizeof(old));
@@ -1435,8 +1925,8 @@ static void test_reclaim_leaves_foreign_memory_alone(void **state)
 	uint64_t count;
 
 	grab_all_epc(t);
-	epc_free_page((uint32_t)t->grabbed[--t->ngrabbed]);
-	epc_free_page((uint32_t)t->grabbed[--t->ngrabbed]);
+	release_one(t);
+	release_one(t);
 	/* CREATE of x finds two free pages; its ADD must reclaim e's pages. */
 	assert_int_equal(create(t, x), 0);
 	assert_int_equal(add_page(x, 3, &count), 0);
@@ -1484,6 +1974,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mmap_fresh_enclave, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmap_beyond_max_prot_eacces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmap_after_init_outside_elrange_eacces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmap_generic_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_implies_exec_eacces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_madvise_enclave_vma, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_madvise_mixed_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_madvise_holes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_madvise_dontfork_splits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_prot_is_vma_and_epcm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_under_existing_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mprotect_rules, setup, teardown),
@@ -1491,6 +1987,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mprotect_outside_elrange_after_init, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_munmap_last_reference_frees_epc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_without_mappings_frees_epc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_waits_for_threads_inside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmap_over_is_atomic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mremap_enclave, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mremap_ordinary_over_enclave, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_other_enclave_in_elrange, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_decisions_outside_enclave_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_decisions_in_enclave_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_reloads_swapped_page, setup, teardown),

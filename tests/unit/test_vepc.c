@@ -42,6 +42,17 @@ static int group_setup(void **state)
 	return sgx_platform_init(epc, EPC_PAGES, &feat, &fmm_ops);
 }
 
+/* The EPC index behind a vEPC address, as virt.c looks it up (under the driver lock). */
+static long epc_of(uint64_t addr, bool alloc)
+{
+	long r;
+
+	drv_lock(&sgx_pf.lock);
+	r = vepc_epc_of(addr, alloc);
+	drv_unlock(&sgx_pf.lock);
+	return r;
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -270,6 +281,79 @@ static void test_mapping_keeps_vepc(void **state)
 	assert_int_equal(touch(a + SGX_PAGE_SIZE, ACCESS_W, NULL), SGX_FAULT_RETRY);
 	assert_int_equal(vepc_nr_pages(), 2);
 	vunmap(a, 2 * SGX_PAGE_SIZE);
+}
+
+/* madvise on a vEPC mapping (VM_PFNMAP|VM_IO|VM_DONTCOPY, shared writable): the advices
+ * that drop pages are refused, REMOVE cannot punch the device, the pages stay. */
+static void test_madvise_keeps_pages(void **state)
+{
+	struct sgx_file *f = vopen();
+	uint64_t a = slot(0);
+	long idx, r = 0;
+
+	(void)state;
+	assert_int_equal(vmap(f, a, SGX_PAGE_SIZE, RW, 0), (long)a);
+	assert_int_equal(touch(a, ACCESS_W, NULL), SGX_FAULT_RETRY);
+	idx = epc_of(a, false);
+	assert_true(idx >= 0);
+	assert_int_equal(sgx_madvise(a, SGX_PAGE_SIZE, MADV_DONTNEED, &r), 1);
+	assert_int_equal(r, -EINVAL);
+	assert_int_equal(sgx_madvise(a, SGX_PAGE_SIZE, MADV_POPULATE_WRITE, &r), 1);
+	assert_int_equal(r, -EINVAL);
+	assert_int_equal(sgx_madvise(a, SGX_PAGE_SIZE, MADV_REMOVE, &r), 1);
+	assert_int_equal(r, -ENODEV);
+	assert_int_equal(sgx_madvise(a, SGX_PAGE_SIZE, MADV_DONTFORK, &r), 1);
+	assert_int_equal(r, 0);
+	assert_int_equal(sgx_madvise(a, SGX_PAGE_SIZE, MADV_DOFORK, &r), 1);
+	assert_int_equal(r, -EINVAL);
+	assert_int_equal(epc_of(a, false), idx);
+	assert_int_equal(fmm_page(a)->kind, FMM_EPC);
+	assert_int_equal(vepc_nr_pages(), 1);
+	sgx_file_put(f);
+	vunmap(a, SGX_PAGE_SIZE);
+}
+
+/* vEPC and enclave mappings side by side in one VMA set: an enclave mapping replaces part of
+ * a vEPC mapping, and madvise, mprotect, mremap and munmap walk both kinds in one range. */
+static void test_mixed_with_enclave_mappings(void **state)
+{
+	struct sgx_file *f = vopen(), *e;
+	uint64_t a = slot(0), pg = SGX_PAGE_SIZE;
+	long idx3, r = 0;
+	int err = 0;
+
+	(void)state;
+	assert_int_equal(vmap(f, a, 4 * pg, RW, 0), (long)a);
+	assert_int_equal(touch(a, ACCESS_W, NULL), SGX_FAULT_RETRY);
+	assert_int_equal(touch(a + 3 * pg, ACCESS_W, NULL), SGX_FAULT_RETRY);
+	idx3 = epc_of(a + 3 * pg, false);
+	assert_true(idx3 >= 0);
+	e = sgx_open(SGX_FILE_ENCLAVE, &err);
+	assert_non_null(e);
+	/* A fresh enclave file maps anywhere: over the vEPC's page 1. */
+	assert_int_equal(sgx_mmap(e, a + pg, pg, PROT_READ, MAP_SHARED | MAP_FIXED, 0, FMODE_RW),
+			 (long)(a + pg));
+	assert_int_equal(epc_of(a + pg, false), -EFAULT);
+	assert_true(epc_of(a, false) >= 0);
+	/* madvise stops at the first VMA that refuses: the vEPC one. */
+	assert_int_equal(sgx_madvise(a, 4 * pg, MADV_DONTNEED, &r), 1);
+	assert_int_equal(r, -EINVAL);
+	/* mprotect goes through both kinds; the vEPC pages follow the new protection. */
+	assert_int_equal(sgx_mprotect(a, 4 * pg, PROT_READ, &r), 1);
+	assert_int_equal(r, 0);
+	assert_int_equal(fmm_page(a)->prot, PROT_READ);
+	assert_int_equal(fmm_page(a + 3 * pg)->prot, PROT_READ);
+	/* A vEPC page moved by mremap stays the same EPC page (found by file offset). */
+	assert_int_equal(sgx_mremap(a + 3 * pg, pg, pg, MREMAP_MAYMOVE | MREMAP_FIXED, slot(1), &r), 1);
+	assert_int_equal(r, (long)slot(1));
+	assert_int_equal(epc_of(slot(1), false), idx3);
+	assert_int_equal(fmm_page(slot(1))->kind, FMM_EPC);
+	assert_int_equal(fmm_page(slot(1))->epc_off, (uint64_t)idx3 * pg);
+	assert_int_equal(epc_of(a + 3 * pg, false), -EFAULT);
+	vunmap(a, 4 * pg);
+	vunmap(slot(1), pg);
+	sgx_file_put(e);
+	sgx_file_put(f);
 }
 
 static void test_fault_permissions(void **state)
@@ -516,7 +600,7 @@ static void test_remove_all_two_pass(void **state)
 	assert_int_equal(remove_all(s.a), 0);
 	/* Pages stay allocated; they are uninitialised EPC now (ECREATE works on them again). */
 	assert_int_equal(EPC_PAGES - sgx_pf.nr_free, used);
-	assert_false(sgx_pf.cpu.epcm[vepc_epc_of(slot(1), false)].valid);
+	assert_false(sgx_pf.cpu.epcm[epc_of(slot(1), false)].valid);
 	assert_int_equal(ecreate(&s.g1, NULL), SGX_SUCCESS);
 	assert_int_equal(remove_all(s.b), 0);
 	vunmap(slot(0), 2 * SLOT);
@@ -608,13 +692,13 @@ static void test_fork_child_forgets(void **state)
 	(void)state;
 	assert_int_equal(vmap(f, slot(0), 2 * SGX_PAGE_SIZE, RW, 0), (long)slot(0));
 	assert_int_equal(touch(slot(0), ACCESS_W, NULL), SGX_FAULT_RETRY);
-	idx = vepc_epc_of(slot(0), false);
+	idx = epc_of(slot(0), false);
 	assert_true(idx >= 0);
 	drv_lock(&sgx_pf.lock);
 	vepc_fork_child();
-	drv_unlock(&sgx_pf.lock);
 	/* The rest of fork_child (a fresh EPC) is not done here: give the page back by hand. */
 	epc_free_page((uint32_t)idx);
+	drv_unlock(&sgx_pf.lock);
 	assert_int_equal(vepc_nr_pages(), 0);
 	assert_int_equal(fmm_page(slot(0))->kind, FMM_FREE);
 	assert_false(sgx_range_is_enclave(slot(0), SGX_PAGE_SIZE));
@@ -628,6 +712,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mmap_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_allocates_by_offset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mapping_keeps_vepc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_madvise_keeps_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mixed_with_enclave_mappings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_permissions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_prot_follows_epcm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exhaustion, setup, teardown),
