@@ -47,8 +47,8 @@ struct secs_meta {
 	struct measure *mr;
 	atomic_uint children;   /* valid child pages */
 	atomic_uint active;     /* logical processors inside the enclave */
-	/* Tracking (../shared/spec/isa.md §10): the current epoch and the threads inside by
-	 * the parity of the epoch they entered in (only two epochs can have threads inside). */
+	/* Tracking (SDM Vol. 3D, ETRACK and EWB): the current epoch and the threads inside by the
+	 * parity of the epoch they entered in (only two epochs can have threads inside). */
 	atomic_ulong epoch;
 	atomic_uint active_ep[2];
 	uint8_t padding[352];   /* from the signature at EINIT (key derivation) */

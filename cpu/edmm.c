@@ -1,5 +1,5 @@
 /* SGX2: changing an initialised enclave. ENCLS EAUG, EMODPR, EMODT, ETRACK; ENCLU EACCEPT,
- * EACCEPTCOPY, EMODPE (../shared/spec/isa.md §4.10, §4.13-4.15, §5.7-5.9, §10). */
+ * EACCEPTCOPY, EMODPE (SDM Vol. 3D ch. 38, each leaf's Operation section). */
 #include <string.h>
 
 #include "cpu/cpu.h"

@@ -1,5 +1,5 @@
-/* ENCLS leaves of SGX1: ECREATE, EADD, EEXTEND, EINIT, EREMOVE (SDM Vol. 3D ch. 38).
- * Checks follow the SDM's order; see ../shared/spec/isa.md §4 and §8. */
+/* ENCLS leaves of SGX1: ECREATE, EADD, EEXTEND, EINIT, EREMOVE (SDM Vol. 3D ch. 38). Checks
+ * follow the SDM's order; see each leaf's Operation and Flags Affected sections. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* The key hierarchy: EREPORT, EGETKEY and the key derivation behind them
- * (../shared/spec/isa.md §5.5, §5.6, §9; docs/keys.md).
+ * (SDM Vol. 3D, EREPORT and EGETKEY; docs/keys.md).
  *
  * Every key is AES-128-CMAC(KDF key, KEYDEPENDENCIES) where the KDF key stands for the fused
  * root keys of a real part and comes from the platform root secret. Which inputs go into

@@ -36,9 +36,10 @@ struct cpu_key_config {
 int cpu_keys_init(struct sgx_cpu *cpu, const struct cpu_key_config *cfg);
 void cpu_keys_fini(struct sgx_cpu *cpu);
 
-/* KEYDEPENDENCIES (../shared/spec/isa.md §9.1) in our fixed serialization, version 1: every
- * field is always present, zero where a key leaves it out; integers little-endian. Changing
- * this layout or the KDF changes every key: tests/unit/test_keys.c has known answers. */
+/* KEYDEPENDENCIES (SDM Vol. 3D, EGETKEY: the key derivation tables; docs/keys.md) in our fixed
+ * serialization, version 1: every field is always present, zero where a key leaves it out;
+ * integers little-endian. Changing this layout or the KDF changes every key:
+ * tests/unit/test_keys.c has known answers. */
 struct keydep {
 	uint8_t label[16];           /* "SGXEMU-KDF-v1" */
 	uint16_t keyname;

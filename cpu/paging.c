@@ -1,7 +1,7 @@
-/* EPC paging: EPA, EBLOCK, EWB, ELDU/ELDB (../shared/spec/isa.md §4.8-4.12, §10). A page
- * leaves the EPC encrypted and MACed with AES-GCM under a per-boot paging key; the version
- * that makes the IV stays behind in a VA slot, so a blob loads once, unaltered, only with the
- * enclave it came from. */
+/* EPC paging: EPA, EBLOCK, EWB, ELDU/ELDB (SDM Vol. 3D ch. 38 and the EPC management chapter).
+ * A page leaves the EPC encrypted and MACed with AES-GCM under a per-boot paging key; the
+ * version that makes the IV stays behind in a VA slot, so a blob loads once, unaltered, only
+ * with the enclave it came from. */
 #include <stdlib.h>
 #include <string.h>
 

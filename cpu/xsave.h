@@ -1,7 +1,7 @@
 /* Extended state at AEX and ERESUME: the XSAVE the processor does into the SSA frame, the
- * synthetic state it leaves behind, and ERESUME's XRSTOR (SDM Vol. 3D §39.4, ERESUME;
- * ../shared/spec/isa.md §5.3, §6). The SSA's XSAVE area is the first page of the frame; the
- * components the emulator handles (cpu/cpuid.h CPU_XFRM_HANDLED) fit in it. */
+ * synthetic state it leaves behind, and ERESUME's XRSTOR (SDM Vol. 3D §39.4, ERESUME). The
+ * SSA's XSAVE area is the first page of the frame; the components the emulator handles
+ * (cpu/cpuid.h CPU_XFRM_HANDLED) fit in it. */
 #ifndef SGXEMU_CPU_XSAVE_H
 #define SGXEMU_CPU_XSAVE_H
 

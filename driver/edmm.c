@@ -1,5 +1,6 @@
-/* SGX2 ioctls: RESTRICT_PERMISSIONS, MODIFY_TYPES, REMOVE_PAGES (../shared/spec/linux.md
- * §1.11-1.13, §5), and the ETRACK + IPI sequence that completes a tracking cycle. */
+/* SGX2 ioctls: RESTRICT_PERMISSIONS, MODIFY_TYPES, REMOVE_PAGES (the kernel's
+ * sgx_ioc_enclave_restrict_permissions, _modify_types, _remove_pages in ioctl.c), and the
+ * ETRACK + IPI sequence that completes a tracking cycle. */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>

@@ -1,5 +1,5 @@
 /* The page-fault side: what the kernel's generic fault code plus sgx_vma_fault decide for an
- * access to an enclave mapping (../shared/spec/linux.md §3). */
+ * access to an enclave mapping (arch/x86/kernel/cpu/sgx/encl.c). */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>

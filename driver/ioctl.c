@@ -1,5 +1,5 @@
 /* ioctls of /dev/sgx_enclave, with the kernel's checks in the kernel's order
- * (../shared/spec/linux.md §1). Each returns 0 or -errno. */
+ * (arch/x86/kernel/cpu/sgx/ioctl.c, sgx_ioctl). Each returns 0 or -errno. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,8 @@
-/* The mm calls on the driver's mappings (../shared/spec/linux.md §2): mmap of the device
- * files with do_mmap's checks and sgx_encl_may_map's rules, and munmap, mprotect, madvise,
- * mremap and a foreign MAP_FIXED mmap over them, on the one VMA set of vma.c whatever their
- * kind. The enclave kind's operations (encl_vm_ops) are here too: host protections follow
- * VMA ∩ EPCM, PTEs come with the first fault. */
+/* The mm calls on the driver's mappings (the kernel's sgx_mmap, sgx_vma_mprotect and
+ * sgx_encl_may_map): mmap of the device files with do_mmap's checks and sgx_encl_may_map's
+ * rules, and munmap, mprotect, madvise, mremap and a foreign MAP_FIXED mmap over them, on the
+ * one VMA set of vma.c whatever their kind. The enclave kind's operations (encl_vm_ops) are
+ * here too: host protections follow VMA ∩ EPCM, PTEs come with the first fault. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,7 @@
-/* EPC reclaim: what the kernel's ksgxd and direct reclaim do (../shared/spec/linux.md §4):
- * pick resident enclave pages, unmap them, EBLOCK, ETRACK plus IPIs, EWB into the enclave's
- * backing store with a version in a VA slot; ELDU brings a page back on fault or ioctl. */
+/* EPC reclaim: what the kernel's ksgxd and direct reclaim do (arch/x86/kernel/cpu/sgx/main.c:
+ * ksgxd, sgx_reclaim_pages, sgx_encl_ewb): pick resident enclave pages, unmap them, EBLOCK,
+ * ETRACK plus IPIs, EWB into the enclave's backing store with a version in a VA slot; ELDU
+ * brings a page back on fault or ioctl. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

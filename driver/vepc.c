@@ -1,4 +1,4 @@
-/* /dev/sgx_vepc (../shared/spec/linux.md §6): EPC pages a VMM hands to its guests. A vEPC
+/* /dev/sgx_vepc (the kernel's sgx_vepc_*, virt.c): EPC pages a VMM hands to its guests. A vEPC
  * maps file offsets (page indexes) to EPC pages, allocated on the first fault and never
  * reclaimed. The guest's enclaves run in the VMM's address space at the vEPC addresses (see
  * virt.c), so host protections follow the EPCM here as they do for enclave mappings. */

@@ -1,5 +1,5 @@
-/* /dev/sgx_vepc: raw EPC handed to a VMM (../shared/spec/linux.md §6). The driver's files
- * call these with the driver lock held. */
+/* /dev/sgx_vepc: raw EPC handed to a VMM (the kernel's arch/x86/kernel/cpu/sgx/virt.c). The
+ * driver's files call these with the driver lock held. */
 #ifndef SGXEMU_DRIVER_VEPC_H
 #define SGXEMU_DRIVER_VEPC_H
 

@@ -1,10 +1,10 @@
 /* ENCLS for guests. On hardware a guest runs most ENCLS leaves natively on its EPC (the vEPC
- * pages KVM mapped for it), and KVM intercepts ECREATE and EINIT to check them against what
- * the VM may have (../shared/spec/linux.md §6). Here the VMM calls us with the registers the
- * guest loaded and its own addresses: EPC operands are addresses in its vEPC mappings, the
- * others plain memory. We copy the non-EPC operands in (faults become #PF on the VMM's
- * address), point the leaf at the EPC pages behind the vEPC addresses, and give back what
- * the CPU would: the SGX status code, or the fault. EINIT returns its raw code, as
+ * pages KVM mapped for it), and KVM intercepts ECREATE and EINIT to check them against what the
+ * VM may have (arch/x86/kernel/cpu/sgx/virt.c, arch/x86/kvm/vmx/sgx.c). Here the VMM calls us
+ * with the registers the guest loaded and its own addresses: EPC operands are addresses in its
+ * vEPC mappings, the others plain memory. We copy the non-EPC operands in (faults become #PF on
+ * the VMM's address), point the leaf at the EPC pages behind the vEPC addresses, and give back
+ * what the CPU would: the SGX status code, or the fault. EINIT returns its raw code, as
  * sgx_virt_einit does; there is no errno translation on this path. */
 #include <errno.h>
 #include <stdlib.h>

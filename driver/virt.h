@@ -1,6 +1,6 @@
-/* What the host layer calls for VMMs: /dev/sgx_vepc mappings with their file offset and
- * mode, and the ENCLS a guest executes (KVM's side of it, ../shared/spec/linux.md §6).
- * Each takes the driver lock itself. */
+/* What the host layer calls for VMMs: /dev/sgx_vepc mappings with their file offset and mode,
+ * and the ENCLS a guest executes (KVM's side of it, arch/x86/kvm/vmx/sgx.c). Each takes the
+ * driver lock itself. */
 #ifndef SGXEMU_DRIVER_VIRT_H
 #define SGXEMU_DRIVER_VIRT_H
 

@@ -18,7 +18,7 @@
 #include "include/sgxemu_stat.h"
 #include "util/stat_dir.h"
 
-/* SECINFO.FLAGS as EACCEPT wants them (../shared/spec/linux.md §5.5). */
+/* SECINFO.FLAGS as EACCEPT wants them (SDM Vol. 3D, EACCEPT). */
 #define SI_R        0x001ULL
 #define SI_W        0x002ULL
 #define SI_X        0x004ULL

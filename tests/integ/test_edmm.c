@@ -1,7 +1,8 @@
-/* The SGX2 ioctls' checks and results (../shared/spec/linux.md §1.11-1.14, §5): RESTRICT_
- * PERMISSIONS, MODIFY_TYPES and REMOVE_PAGES, each error in the kernel's order, what is written
- * back (count, result), and the EPCM state the enclave then sees through EACCEPT. One thread;
- * the concurrent cases are in test_edmm_threads.c, SGX1 in test_edmm_sgx1.c. */
+/* The SGX2 ioctls' checks and results (the kernel's sgx_ioc_enclave_restrict_permissions,
+ * _modify_types, _remove_pages): RESTRICT_PERMISSIONS, MODIFY_TYPES and REMOVE_PAGES, each
+ * error in the kernel's order, what is written back (count, result), and the EPCM state the
+ * enclave then sees through EACCEPT. One thread; the concurrent cases are in
+ * test_edmm_threads.c, SGX1 in test_edmm_sgx1.c. */
 #include "tests/integ/integ_sgx2.h"
 
 #define HEAP_PAGES 4

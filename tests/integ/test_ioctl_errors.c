@@ -1,6 +1,6 @@
-/* The /dev/sgx_enclave ioctls' error paths, with the errnos Linux 6.12 returns (see
- * shared/spec/linux.md §1.6-1.10). After every test an enclave built at the start must still
- * work and have its state: failures must not disturb the process or other enclaves. */
+/* The /dev/sgx_enclave ioctls' error paths, with the errnos Linux 6.12 returns (see the
+ * kernel's ioctl.c). After every test an enclave built at the start must still work and have
+ * its state: failures must not disturb the process or other enclaves. */
 #include "tests/integ/integ.h"
 
 #include <fcntl.h>

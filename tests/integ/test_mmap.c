@@ -1,6 +1,6 @@
-/* mmap and mprotect of /dev/sgx_enclave (shared/spec/linux.md §2.3-2.4): MAP_SHARED only, no
- * permission beyond what each added page allows, nothing outside ELRANGE after INIT. After
- * every test a bystander enclave must still work with its state intact. */
+/* mmap and mprotect of /dev/sgx_enclave (the kernel's sgx_mmap and sgx_vma_mprotect):
+ * MAP_SHARED only, no permission beyond what each added page allows, nothing outside ELRANGE
+ * after INIT. After every test a bystander enclave must still work with its state intact. */
 #include "tests/integ/integ.h"
 
 #include <fcntl.h>

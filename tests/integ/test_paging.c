@@ -1,8 +1,8 @@
-/* EPC paging seen from a program (../shared/spec/linux.md §4): enclaves larger than the EPC
- * keep every byte through EWB and ELDU, also while another thread changes the enclave with
- * the SGX2 ioctls. The test runs itself again under `sgxemu run --epc-size 8M` with its own
- * status directory, whose PID.stat shows the paging. (Tampering with swapped-out pages has no
- * user API; tests/unit/test_paging.c does it against cpu/.) */
+/* EPC paging seen from a program (the kernel's ksgxd and sgx_vma_fault): enclaves larger than
+ * the EPC keep every byte through EWB and ELDU, also while another thread changes the enclave
+ * with the SGX2 ioctls. The test runs itself again under `sgxemu run --epc-size 8M` with its
+ * own status directory, whose PID.stat shows the paging. (Tampering with swapped-out pages has
+ * no user API; tests/unit/test_paging.c does it against cpu/.) */
 #include "tests/integ/integ_sgx2.h"
 
 #include <pthread.h>

@@ -1,8 +1,8 @@
-/* A VMM's view of /dev/sgx_vepc under `sgxemu run` (../shared/spec/linux.md §6): this program
- * acts as the VMM of a guest that builds two enclaves with the guest ENCLS of include/sgxemu.h,
- * each enclave's SECS in the other's vEPC region, enters them through the vDSO, and tears them
- * down with the kernel documentation's two-pass SGX_IOC_VEPC_REMOVE_ALL; EBUSY while a thread
- * is inside; release order (children first, cross-region SECS as zombies); mmap rules. */
+/* A VMM's view of /dev/sgx_vepc under `sgxemu run` (the kernel's virt.c): this program acts as
+ * the VMM of a guest that builds two enclaves with the guest ENCLS of include/sgxemu.h, each
+ * enclave's SECS in the other's vEPC region, enters them through the vDSO, and tears them down
+ * with the kernel documentation's two-pass SGX_IOC_VEPC_REMOVE_ALL; EBUSY while a thread is
+ * inside; release order (children first, cross-region SECS as zombies); mmap rules. */
 #include "tests/integ/integ.h"
 
 #include <dlfcn.h>

@@ -1,7 +1,7 @@
-/* vEPC and host enclaves share one EPC (../shared/spec/linux.md §4.7, §6). With a 1 MiB EPC:
- * vEPC faults take free pages, then pages the reclaimer takes from a host enclave (the kernel
- * retries the fault until ksgxd has freed some), and get SIGBUS once only unreclaimable pages
- * are left (vEPC pages are never reclaimed; SECS and VA pages are not either). Meanwhile
+/* vEPC and host enclaves share one EPC (the kernel's sgx_alloc_epc_page and virt.c). With a 1
+ * MiB EPC: vEPC faults take free pages, then pages the reclaimer takes from a host enclave (the
+ * kernel retries the fault until ksgxd has freed some), and get SIGBUS once only unreclaimable
+ * pages are left (vEPC pages are never reclaimed; SECS and VA pages are not either). Meanwhile
  * ADD_PAGES gets ENOMEM and the host enclave cannot get its pages back; everything recovers
  * when the vEPC goes. The program re-executes itself with SGXEMU_EPC_SIZE=1M. */
 #include "tests/integ/integ.h"

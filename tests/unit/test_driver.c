@@ -1,8 +1,9 @@
 /* The driver (driver/) over a malloc'd EPC with a fake mm (tests/lib/fake_mm.c): ioctl checks
- * and errnos in the kernel's order (../shared/spec/linux.md §1), mmap/mprotect/munmap rules
- * (§2), host protections = VMA ∩ EPCM, and the fault decisions (§3). ioctl arguments live in
- * real memory: the driver reads them with process_vm_readv. Enclave addresses come from the
- * fake's PROT_NONE region, so a driver that touched them itself would crash the test.
+ * and errnos in the kernel's order (its ioctl.c), mmap/mprotect/munmap rules (sgx_mmap,
+ * sgx_vma_mprotect), host protections = VMA ∩ EPCM, and the fault decisions (sgx_vma_fault).
+ * ioctl arguments live in real memory: the driver reads them with process_vm_readv. Enclave
+ * addresses come from the fake's PROT_NONE region, so a driver that touched them itself would
+ * crash the test.
  *
  * The platform is process-wide: every test must leave it as it found it (teardown checks that
  * every EPC page is free again, no VMA and no backing store is left, and the driver made no

@@ -1,7 +1,7 @@
 /* ENCLS leaves on an EPC that is plain malloc'd memory: ECREATE, EADD, EEXTEND, EINIT and
- * EREMOVE, each check in the order ../shared/spec/isa.md §4 and §8 give. Expected MRENCLAVEs
- * come from tests/lib/sgx_fixture.c (cpu/measure.h over the layout description), never from
- * the EPC; SIGSTRUCTs are signed with tests/data/test_signing_key.pem. */
+ * EREMOVE, each check in the order of the SDM's pseudocode. Expected MRENCLAVEs come from
+ * tests/lib/sgx_fixture.c (cpu/measure.h over the layout description), never from the EPC;
+ * SIGSTRUCTs are signed with tests/data/test_signing_key.pem. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
-/* ENCLU leaves EENTER, EEXIT, ERESUME, the asynchronous exit and cpu_enclave_ptr on a CPU
- * whose EPC is malloc'd memory and whose page tables are the fixture's fake page table
- * (../shared/spec/isa.md §3, §5, §6, §11). The enclave is tests/lib/sgx_fixture.c's standard
- * layout: two TCSs with their SSA stacks, a TCS whose SSA is read-only, code (RX), a RW page
- * (FS) and an R page (GS). */
+/* ENCLU leaves EENTER, EEXIT, ERESUME, the asynchronous exit and cpu_enclave_ptr on a CPU whose
+ * EPC is malloc'd memory and whose page tables are the fixture's fake page table (SDM Vol. 3D
+ * ch. 38 and the AEX chapter). The enclave is tests/lib/sgx_fixture.c's standard layout: two
+ * TCSs with their SSA stacks, a TCS whose SSA is read-only, code (RX), a RW page (FS) and an R
+ * page (GS). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
-/* EPC paging on a CPU over malloc'd EPC (../shared/spec/isa.md §4.8-4.12, §10): EPA, EBLOCK,
- * ETRACK, EWB and ELDU, and what makes a written-out page unloadable: any changed bit of the
- * ciphertext, the PCMD (SECINFO, reserved bytes, MAC) or the PAGEINFO's address, an older
- * version of the page (replay), the same blob twice, another enclave's SECS. Also the tracking
- * rules EWB and ETRACK enforce against a logical processor inside the enclave. */
+/* EPC paging on a CPU over malloc'd EPC (SDM Vol. 3D: EPA, EBLOCK, ETRACK, EWB, ELDU): EPA,
+ * EBLOCK, ETRACK, EWB and ELDU, and what makes a written-out page unloadable: any changed bit
+ * of the ciphertext, the PCMD (SECINFO, reserved bytes, MAC) or the PAGEINFO's address, an
+ * older version of the page (replay), the same blob twice, another enclave's SECS. Also the
+ * tracking rules EWB and ETRACK enforce against a logical processor inside the enclave. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

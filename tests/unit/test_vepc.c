@@ -1,7 +1,7 @@
-/* /dev/sgx_vepc in the driver, with a fake mm (../shared/spec/linux.md §6): mmap rules, pages
+/* /dev/sgx_vepc in the driver, with a fake mm (the kernel's virt.c): mmap rules, pages
  * allocated per file offset on fault and accounted against the EPC, guest ENCLS with KVM's
- * checks and raw EINIT codes, SGX_IOC_VEPC_REMOVE_ALL (two passes across instances, EBUSY
- * while a logical processor is inside), and the release order with zombie SECS pages. */
+ * checks and raw EINIT codes, SGX_IOC_VEPC_REMOVE_ALL (two passes across instances, EBUSY while
+ * a logical processor is inside), and the release order with zombie SECS pages. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

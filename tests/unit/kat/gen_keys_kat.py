@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Known-answer values for tests/unit/test_keys.c: our key derivation (docs/keys.md) and the
-EREPORT MAC, computed from ../shared/spec/isa.md §9 with hashlib and the `cryptography`
-package's AES-CMAC, without our C code or OpenSSL's C API. Run from the repository root:
+EREPORT MAC, computed from the SDM's EGETKEY/EREPORT definitions with hashlib and the
+`cryptography` package's AES-CMAC, without our C code or OpenSSL's C API. Run from the
+repository root:
 
     python3 tests/unit/kat/gen_keys_kat.py
 
