@@ -9,6 +9,22 @@
 #define SGX_PAGE_SIZE 4096UL
 #define SGX_PAGE_MASK (~(SGX_PAGE_SIZE - 1))
 
+/* RFLAGS bits the leaves read or define. */
+#define RFLAGS_CF (1ULL << 0)
+#define RFLAGS_PF (1ULL << 2)
+#define RFLAGS_AF (1ULL << 4)
+#define RFLAGS_ZF (1ULL << 6)
+#define RFLAGS_SF (1ULL << 7)
+#define RFLAGS_TF (1ULL << 8)
+#define RFLAGS_DF (1ULL << 10)
+#define RFLAGS_OF (1ULL << 11)
+#define RFLAGS_NT (1ULL << 14)
+#define RFLAGS_RF (1ULL << 16)
+#define RFLAGS_AC (1ULL << 18)
+#define RFLAGS_ID (1ULL << 21)
+/* The arithmetic flags a status-returning leaf defines (ZF = error, the others cleared). */
+#define RFLAGS_STATUS (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
+
 /* SGX status codes returned in RAX by ENCLS/ENCLU leaves. */
 enum sgx_status {
 	SGX_SUCCESS = 0,

@@ -105,6 +105,17 @@ struct cpu_regs {
 	struct cpu_xsave *xsave;
 };
 
+/* How a status-returning leaf ends: RAX = the SGX status code, ZF set if it is an error, the
+ * other arithmetic flags cleared. Returns 0 (the leaf completed; no fault). */
+static inline long leaf_status(struct cpu_regs *r, uint64_t code)
+{
+	r->rax = code;
+	r->rflags &= ~RFLAGS_STATUS;
+	if (code)
+		r->rflags |= RFLAGS_ZF;
+	return 0;
+}
+
 /* A logical processor: what the CPU remembers while a thread is in enclave mode.
  *
  * Written only by its own thread (EENTER/ERESUME/EEXIT/AEX, and the driver's pause/resume

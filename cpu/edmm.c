@@ -5,7 +5,6 @@
 #include "cpu/cpu.h"
 #include "cpu/fault.h"
 
-#define ZF 0x40ULL
 
 static bool secinfo_reserved_ok(const struct sgx_secinfo *si)
 {
@@ -18,16 +17,6 @@ static bool secinfo_reserved_ok(const struct sgx_secinfo *si)
 static unsigned secinfo_type(const struct sgx_secinfo *si)
 {
 	return (unsigned)((si->flags & SGX_SECINFO_TYPE_MASK) >> SGX_SECINFO_TYPE_SHIFT);
-}
-
-/* Status-returning leaves: RAX = code, ZF set on error. */
-static long status(struct cpu_regs *r, uint64_t code)
-{
-	r->rax = code;
-	r->rflags &= ~(ZF | 0x1ULL | 0x4ULL | 0x10ULL | 0x80ULL | 0x800ULL);
-	if (code)
-		r->rflags |= ZF;
-	return 0;
 }
 
 bool secs_tracking_done(const struct secs_meta *m, uint64_t bepoch)
@@ -239,16 +228,16 @@ long enclu_eaccept(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs
 	    !!(e->flags & EPCM_PENDING) != !!(fl & SGX_SECINFO_PENDING) ||
 	    !!(e->flags & EPCM_MODIFIED) != !!(fl & SGX_SECINFO_MODIFIED) ||
 	    !!(e->flags & EPCM_PR) != !!(fl & SGX_SECINFO_PR))
-		return status(r, SGX_PAGE_ATTRIBUTES_MISMATCH);
+		return leaf_status(r, SGX_PAGE_ATTRIBUTES_MISMATCH);
 	if ((e->flags & (EPCM_MODIFIED | EPCM_PR)) &&
 	    !secs_tracking_done(cpu->epcm[lp->secs].meta, e->bepoch))
-		return status(r, SGX_NOT_TRACKED);
+		return leaf_status(r, SGX_NOT_TRACKED);
 	if (type == SGX_PT_TCS && !tcs_acceptable(cpu, (const struct sgx_tcs *)epc_page(cpu, idx)))
 		return cpu_gp(f);
 	e->flags &= ~(EPCM_PENDING | EPCM_MODIFIED | EPCM_PR);
 	if (cpu->mmu.epcm_changed)
 		cpu->mmu.epcm_changed(cpu->mmu.ctx, r->rcx);
-	return status(r, SGX_SUCCESS);
+	return leaf_status(r, SGX_SUCCESS);
 }
 
 long enclu_eacceptcopy(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs *r, struct cpu_fault *f)
@@ -275,13 +264,13 @@ long enclu_eacceptcopy(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_
 		return CPU_FAULT;
 	if (e->type != SGX_PT_REG || (e->flags & (EPCM_MODIFIED | EPCM_PR)) ||
 	    !(e->flags & EPCM_PENDING) || e->perm != (SGX_SECINFO_R | SGX_SECINFO_W))
-		return status(r, SGX_PAGE_ATTRIBUTES_MISMATCH);
+		return leaf_status(r, SGX_PAGE_ATTRIBUTES_MISMATCH);
 	memcpy(epc_page(cpu, idx), src, SGX_PAGE_SIZE);
 	e->perm = (uint8_t)(req.flags & SGX_SECINFO_PERM_MASK);
 	e->flags &= ~EPCM_PENDING;
 	if (cpu->mmu.epcm_changed)
 		cpu->mmu.epcm_changed(cpu->mmu.ctx, r->rcx);
-	return status(r, SGX_SUCCESS);
+	return leaf_status(r, SGX_SUCCESS);
 }
 
 long enclu_emodpe(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs *r, struct cpu_fault *f)

@@ -4,7 +4,6 @@
 #include "cpu/keys.h"
 #include "cpu/xsave.h"
 
-#define RFLAGS_TF 0x100ULL
 
 static struct sgx_gprsgx *ssa_gpr(struct sgx_cpu *cpu, uint32_t frame_last_page_idx)
 {
@@ -196,8 +195,8 @@ static long eenter(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, s
 	return 0;
 }
 
-/* RFLAGS bits ERESUME restores from the SSA: CF PF AF ZF SF DF OF NT AC ID RF. */
-#define RFLAGS_RESTORED 0x254CD5ULL
+/* RFLAGS bits ERESUME restores from the SSA. */
+#define RFLAGS_RESTORED (RFLAGS_STATUS | RFLAGS_DF | RFLAGS_NT | RFLAGS_AC | RFLAGS_ID | RFLAGS_RF)
 
 static long eresume(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, struct cpu_fault *f)
 {
@@ -392,7 +391,7 @@ void cpu_aex(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, unsigne
 	gpr->rsp = r->rsp; gpr->rbp = r->rbp; gpr->rsi = r->rsi; gpr->rdi = r->rdi;
 	gpr->r8 = r->r8; gpr->r9 = r->r9; gpr->r10 = r->r10; gpr->r11 = r->r11;
 	gpr->r12 = r->r12; gpr->r13 = r->r13; gpr->r14 = r->r14; gpr->r15 = r->r15;
-	gpr->rflags = r->rflags & ~0x100ULL; /* TF is not saved */
+	gpr->rflags = r->rflags & ~RFLAGS_TF; /* TF is not saved */
 	gpr->rip = r->rip;
 	gpr->fsbase = r->fsbase;
 	gpr->gsbase = r->gsbase;
@@ -422,7 +421,7 @@ void cpu_aex(struct sgx_cpu *cpu, struct cpu_lp *lp, struct cpu_regs *r, unsigne
 	r->rip = tcs->aep;
 	r->rdx = r->rsi = r->rdi = 0;
 	r->r8 = r->r9 = r->r10 = r->r11 = r->r12 = r->r13 = r->r14 = r->r15 = 0;
-	r->rflags &= ~0x108D5ULL; /* CF PF AF ZF SF OF RF */
+	r->rflags &= ~(RFLAGS_STATUS | RFLAGS_RF);
 	if (lp->opt_out)
 		r->rflags = (r->rflags & ~RFLAGS_TF) | lp->out_tf;
 	lp_leave(cpu, lp, r);

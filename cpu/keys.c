@@ -20,9 +20,6 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
-#define ZF 0x40ULL
-/* CF PF AF ZF SF OF: the flags a status-returning leaf defines. */
-#define STATUS_FLAGS 0x8D5ULL
 
 /* Concurrent derivations (logical processors in EREPORT/EGETKEY at once, plus nesting). */
 #define KEYS_MAC_CTXS 8
@@ -167,15 +164,6 @@ void cpu_keys_fini(struct sgx_cpu *cpu)
 }
 
 /* ---- the leaves ---- */
-
-static long status(struct cpu_regs *r, uint64_t code)
-{
-	r->rax = code;
-	r->rflags &= ~STATUS_FLAGS;
-	if (code)
-		r->rflags |= ZF;
-	return 0;
-}
 
 static bool in_elrange(const struct cpu_lp *lp, uint64_t la)
 {
@@ -393,11 +381,11 @@ long enclu_egetkey(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs
 	case SGX_KEYNAME_EINITTOKEN:
 		st = request_checks(k, secs, &req);
 		if (st != SGX_SUCCESS)
-			return status(r, st);
+			return leaf_status(r, st);
 		request_keydep(&d, k, secs, meta, &req);
 		break;
 	default:
-		return status(r, SGX_INVALID_KEYNAME);
+		return leaf_status(r, SGX_INVALID_KEYNAME);
 	}
 	rc = keys_derive(cpu, &d, key);
 	if (rc == 0)
@@ -406,7 +394,7 @@ long enclu_egetkey(struct sgx_cpu *cpu, const struct cpu_lp *lp, struct cpu_regs
 	OPENSSL_cleanse(&d, sizeof(d));
 	if (rc)
 		return cpu_gp(f); /* OpenSSL failed: cannot happen with pooled contexts */
-	return status(r, SGX_SUCCESS);
+	return leaf_status(r, SGX_SUCCESS);
 }
 
 static int einittoken_key(struct sgx_cpu *cpu, const struct sgx_einittoken *t, uint8_t key[16])

@@ -12,7 +12,6 @@
 #include "cpu/fault.h"
 #include "cpu/measure.h"
 
-#define ZF 0x40ULL
 
 int cpu_paging_init(struct sgx_cpu *cpu)
 {
