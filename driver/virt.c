@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/fault.h"
 #include "driver/vepc.h"
 #include "driver/virt.h"
 #include "util/trace.h"
@@ -23,30 +24,6 @@ static struct {
 	uint8_t lehash[32];      /* the guest's virtual IA32_SGXLEPUBKEYHASH0-3 */
 } vm;
 
-/* The emulated CPU's MaxEnclaveSize_64: a guest may be given less. */
-#define HOST_MAX_SIZE_LOG2 CPU_MAX_ENCLAVE_SIZE_64_LOG2
-
-static long gp(struct cpu_fault *f)
-{
-	f->vector = X86_GP;
-	f->errcode = 0;
-	f->addr = 0;
-	return CPU_FAULT;
-}
-
-static long pf(struct cpu_fault *f, uint64_t addr, uint32_t err)
-{
-	f->vector = X86_PF;
-	f->errcode = err;
-	f->addr = addr;
-	return CPU_FAULT;
-}
-
-static bool aligned(uint64_t v, uint64_t a)
-{
-	return !(v & (a - 1));
-}
-
 /* An EPC operand: the direct-map address of the page behind a vEPC address (the page is
  * allocated on first use, as the guest's access would fault it in), or NULL with a #PF on
  * the VMM's address when it is not vEPC memory or the EPC is exhausted. */
@@ -55,7 +32,7 @@ static void *epc_operand(uint64_t addr, struct cpu_fault *f)
 	long idx = vepc_epc_of(addr, true);
 
 	if (idx < 0) {
-		pf(f, addr, idx == -EFAULT ? 0 : X86_PF_W);
+		cpu_pf(f, addr, idx == -EFAULT ? 0 : X86_PF_W);
 		return NULL;
 	}
 	return epc_page(&sgx_pf.cpu, (uint32_t)idx) + (addr & (SGX_PAGE_SIZE - 1));
@@ -64,7 +41,7 @@ static void *epc_operand(uint64_t addr, struct cpu_fault *f)
 static int copy_in(void *dst, uint64_t src, size_t len, struct cpu_fault *f)
 {
 	if (copy_from_user(dst, src, len)) {
-		pf(f, src, 0);
+		cpu_pf(f, src, 0);
 		return -1;
 	}
 	return 0;
@@ -92,7 +69,7 @@ static bool kvm_ecreate_allowed(const struct sgx_secs *s)
 	uint32_t misc = vm.cpuid_set ? vm.miscselect : ft->miscselect;
 	uint64_t attr = vm.cpuid_set ? vm.attributes : ft->attributes;
 	uint64_t xfrm = vm.cpuid_set ? vm.xfrm : ft->xfrm;
-	uint8_t max = vm.cpuid_set ? vm.max_size_log2 : HOST_MAX_SIZE_LOG2;
+	uint8_t max = vm.cpuid_set ? vm.max_size_log2 : CPU_MAX_ENCLAVE_SIZE_64_LOG2;
 
 	if ((s->attributes.flags & SGX_ATTR_PROVISIONKEY) && !vm.provisionkey)
 		return false;
@@ -111,15 +88,15 @@ static long v_ecreate(uint64_t rbx, uint64_t rcx, struct cpu_fault *f)
 	void *dst;
 	long r;
 
-	if (!aligned(rbx, 32) || !aligned(rcx, SGX_PAGE_SIZE))
-		return gp(f);
+	if (!cpu_aligned(rbx, 32) || !cpu_aligned(rcx, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	if (!(dst = epc_operand(rcx, f)) || copy_in(&pi, rbx, sizeof(pi), f))
 		return CPU_FAULT;
-	if (!aligned(pi.srcpge, SGX_PAGE_SIZE) || !aligned(pi.secinfo, 64))
-		return gp(f);
+	if (!cpu_aligned(pi.srcpge, SGX_PAGE_SIZE) || !cpu_aligned(pi.secinfo, 64))
+		return cpu_gp(f);
 	secs = aligned_alloc(SGX_PAGE_SIZE, sizeof(*secs));
 	if (!secs)
-		return gp(f);
+		return cpu_gp(f);
 	if (copy_in(secs, pi.srcpge, sizeof(*secs), f) || copy_in(&si, pi.secinfo, sizeof(si), f)) {
 		free(secs);
 		return CPU_FAULT;
@@ -129,7 +106,7 @@ static long v_ecreate(uint64_t rbx, uint64_t rcx, struct cpu_fault *f)
 		      (unsigned long)secs->attributes.flags, (unsigned long)secs->attributes.xfrm,
 		      secs->miscselect, (unsigned long)secs->size);
 		free(secs);
-		return gp(f);
+		return cpu_gp(f);
 	}
 	pi.srcpge = (uintptr_t)secs;
 	pi.secinfo = (uintptr_t)&si;
@@ -148,19 +125,19 @@ static long v_eadd(uint64_t rbx, uint64_t rcx, struct cpu_fault *f)
 	void *dst, *secs;
 	long r;
 
-	if (!aligned(rbx, 32) || !aligned(rcx, SGX_PAGE_SIZE))
-		return gp(f);
+	if (!cpu_aligned(rbx, 32) || !cpu_aligned(rcx, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	if (!(dst = epc_operand(rcx, f)) || copy_in(&pi, rbx, sizeof(pi), f))
 		return CPU_FAULT;
-	if (!aligned(pi.srcpge, SGX_PAGE_SIZE) || !aligned(pi.secs, SGX_PAGE_SIZE) ||
-	    !aligned(pi.secinfo, 64) || !aligned(pi.linaddr, SGX_PAGE_SIZE))
-		return gp(f);
+	if (!cpu_aligned(pi.srcpge, SGX_PAGE_SIZE) || !cpu_aligned(pi.secs, SGX_PAGE_SIZE) ||
+	    !cpu_aligned(pi.secinfo, 64) || !cpu_aligned(pi.linaddr, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	usecs = pi.secs;
 	if (!(secs = epc_operand(usecs, f)))
 		return CPU_FAULT;
 	src = aligned_alloc(SGX_PAGE_SIZE, SGX_PAGE_SIZE);
 	if (!src)
-		return gp(f);
+		return cpu_gp(f);
 	if (copy_in(src, pi.srcpge, SGX_PAGE_SIZE, f) || copy_in(&si, pi.secinfo, sizeof(si), f)) {
 		free(src);
 		return CPU_FAULT;
@@ -178,8 +155,8 @@ static long v_eextend(uint64_t rbx, uint64_t rcx, struct cpu_fault *f)
 {
 	void *secs, *chunk;
 
-	if (!aligned(rbx, SGX_PAGE_SIZE) || !aligned(rcx, 256))
-		return gp(f);
+	if (!cpu_aligned(rbx, SGX_PAGE_SIZE) || !cpu_aligned(rcx, 256))
+		return cpu_gp(f);
 	if (!(secs = epc_operand(rbx, f)) || !(chunk = epc_operand(rcx, f)))
 		return CPU_FAULT;
 	return fix_fault(encls_eextend(&sgx_pf.cpu, secs, chunk, f), f, secs, rbx, chunk, rcx);
@@ -195,14 +172,14 @@ static long v_einit(uint64_t rbx, uint64_t rcx, uint64_t rdx, struct cpu_fault *
 	void *secs;
 	long r = CPU_FAULT;
 
-	if (!aligned(rbx, SGX_PAGE_SIZE) || !aligned(rcx, SGX_PAGE_SIZE) || !aligned(rdx, 512))
-		return gp(f);
+	if (!cpu_aligned(rbx, SGX_PAGE_SIZE) || !cpu_aligned(rcx, SGX_PAGE_SIZE) || !cpu_aligned(rdx, 512))
+		return cpu_gp(f);
 	if (!(secs = epc_operand(rcx, f)))
 		return CPU_FAULT;
 	sig = aligned_alloc(SGX_PAGE_SIZE, SGX_PAGE_SIZE);
 	token = aligned_alloc(512, 512);
 	if (!sig || !token) {
-		r = gp(f);
+		r = cpu_gp(f);
 		goto out;
 	}
 	if (copy_in(sig, rbx, sizeof(*sig), f) || copy_in(token, rdx, sizeof(*token), f))
@@ -224,13 +201,13 @@ static long v_eaug(uint64_t rbx, uint64_t rcx, struct cpu_fault *f)
 	uint64_t usecs;
 	void *dst, *secs;
 
-	if (!aligned(rbx, 32) || !aligned(rcx, SGX_PAGE_SIZE))
-		return gp(f);
+	if (!cpu_aligned(rbx, 32) || !cpu_aligned(rcx, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	if (!(dst = epc_operand(rcx, f)) || copy_in(&pi, rbx, sizeof(pi), f))
 		return CPU_FAULT;
-	if (!aligned(pi.secs, SGX_PAGE_SIZE) || !aligned(pi.linaddr, SGX_PAGE_SIZE) || pi.srcpge ||
+	if (!cpu_aligned(pi.secs, SGX_PAGE_SIZE) || !cpu_aligned(pi.linaddr, SGX_PAGE_SIZE) || pi.srcpge ||
 	    pi.secinfo)
-		return gp(f);
+		return cpu_gp(f);
 	usecs = pi.secs;
 	if (!(secs = epc_operand(usecs, f)))
 		return CPU_FAULT;
@@ -244,8 +221,8 @@ static long v_emod(uint32_t leaf, uint64_t rbx, uint64_t rcx, struct cpu_fault *
 	struct sgx_secinfo si __attribute__((aligned(64)));
 	void *pg;
 
-	if (!aligned(rbx, 64) || !aligned(rcx, SGX_PAGE_SIZE))
-		return gp(f);
+	if (!cpu_aligned(rbx, 64) || !cpu_aligned(rcx, SGX_PAGE_SIZE))
+		return cpu_gp(f);
 	if (copy_in(&si, rbx, sizeof(si), f) || !(pg = epc_operand(rcx, f)))
 		return CPU_FAULT;
 	return fix_fault(leaf == ENCLS_EMODPR ? encls_emodpr(&sgx_pf.cpu, &si, pg, f) :
@@ -265,29 +242,29 @@ static long virt_leaf(uint32_t leaf, uint64_t rbx, uint64_t rcx, uint64_t rdx, s
 	case ENCLS_EINIT:
 		return v_einit(rbx, rcx, rdx, f);
 	case ENCLS_EREMOVE:
-		if (!aligned(rcx, SGX_PAGE_SIZE))
-			return gp(f);
+		if (!cpu_aligned(rcx, SGX_PAGE_SIZE))
+			return cpu_gp(f);
 		if (!(pg = epc_operand(rcx, f)))
 			return CPU_FAULT;
 		return fix_fault(encls_eremove(&sgx_pf.cpu, pg, f), f, pg, rcx, NULL, 0);
 	case ENCLS_EEXTEND:
 		return v_eextend(rbx, rcx, f);
 	case ENCLS_EAUG:
-		return sgx_pf.cpu.feat.sgx2 ? v_eaug(rbx, rcx, f) : gp(f);
+		return sgx_pf.cpu.feat.sgx2 ? v_eaug(rbx, rcx, f) : cpu_gp(f);
 	case ENCLS_EMODPR:
 	case ENCLS_EMODT:
-		return sgx_pf.cpu.feat.sgx2 ? v_emod(leaf, rbx, rcx, f) : gp(f);
+		return sgx_pf.cpu.feat.sgx2 ? v_emod(leaf, rbx, rcx, f) : cpu_gp(f);
 	case ENCLS_ETRACK:
 		if (!sgx_pf.cpu.feat.sgx2)
-			return gp(f);
-		if (!aligned(rcx, SGX_PAGE_SIZE))
-			return gp(f);
+			return cpu_gp(f);
+		if (!cpu_aligned(rcx, SGX_PAGE_SIZE))
+			return cpu_gp(f);
 		if (!(pg = epc_operand(rcx, f)))
 			return CPU_FAULT;
 		return fix_fault(encls_etrack(&sgx_pf.cpu, pg, f), f, pg, rcx, NULL, 0);
 	default:
 		/* Paging and debug leaves are not offered to guests. */
-		return gp(f);
+		return cpu_gp(f);
 	}
 }
 
@@ -317,7 +294,7 @@ int sgx_virt_set_cpuid(uint32_t miscselect, uint64_t attributes, uint64_t xfrm,
 
 	drv_lock(&sgx_pf.lock);
 	if ((miscselect & ~ft->miscselect) || (attributes & ~ft->attributes) || (xfrm & ~ft->xfrm) ||
-	    max_enclave_size_64 > HOST_MAX_SIZE_LOG2) {
+	    max_enclave_size_64 > CPU_MAX_ENCLAVE_SIZE_64_LOG2) {
 		r = -EINVAL;
 	} else {
 		vm.cpuid_set = true;
