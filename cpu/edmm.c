@@ -35,10 +35,10 @@ long encls_eaug(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_ds
 	const struct sgx_secs *secs;
 	long idx, sidx;
 
-	if (!cpu_aligned((uintptr_t)pi, 32) || !cpu_aligned((uintptr_t)epc_dst, SGX_PAGE_SIZE))
+	if (!cpu_aligned((uintptr_t)pi, 32))
 		return cpu_gp(f);
-	if ((idx = epc_index(cpu, epc_dst)) < 0)
-		return cpu_pf(f, (uintptr_t)epc_dst, X86_PF_P);
+	if ((idx = encls_epc_operand(cpu, epc_dst, SGX_PAGE_SIZE, f)) < 0)
+		return CPU_FAULT;
 	if (!cpu_aligned(pi->secs, SGX_PAGE_SIZE) || !cpu_aligned(pi->linaddr, SGX_PAGE_SIZE) || pi->srcpge ||
 	    pi->secinfo)
 		return cpu_gp(f);
@@ -140,10 +140,8 @@ long encls_etrack(struct sgx_cpu *cpu, void *secs, struct cpu_fault *f)
 	uint64_t e;
 	long idx;
 
-	if (!cpu_aligned((uintptr_t)secs, SGX_PAGE_SIZE))
-		return cpu_gp(f);
-	if ((idx = epc_index(cpu, secs)) < 0)
-		return cpu_pf(f, (uintptr_t)secs, X86_PF_P);
+	if ((idx = encls_epc_operand(cpu, secs, SGX_PAGE_SIZE, f)) < 0)
+		return CPU_FAULT;
 	if (!cpu->epcm[idx].valid || cpu->epcm[idx].type != SGX_PT_SECS)
 		return cpu_pf(f, (uintptr_t)secs, X86_PF_SGX | X86_PF_P);
 	m = cpu->epcm[idx].meta;

@@ -11,24 +11,6 @@
 #include "cpu/measure.h"
 #include "cpu/sigstruct.h"
 
-/* A fault on an EPC operand that failed an EPCM check. */
-/* Resolve an EPC operand; -1 with *f set when it is not an aligned EPC page. */
-static long epc_operand(struct sgx_cpu *cpu, const void *p, uint64_t align, struct cpu_fault *f)
-{
-	long idx;
-
-	if (!cpu_aligned((uintptr_t)p, align))
-		return cpu_gp(f), -1;
-	idx = epc_index(cpu, p);
-	if (idx < 0) {
-		f->vector = X86_PF;
-		f->errcode = X86_PF_P;
-		f->addr = (uintptr_t)p;
-		return -1;
-	}
-	return idx;
-}
-
 /* SSAFRAMESIZE must hold the XSAVE area of XFRM, GPRSGX and the MISC components. */
 static bool ssa_frame_too_small(const struct sgx_cpu *cpu, const struct sgx_secs *secs)
 {
@@ -50,7 +32,7 @@ long encls_ecreate(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc
 
 	if (!cpu_aligned((uintptr_t)pi, 32))
 		return cpu_gp(f);
-	if ((idx = epc_operand(cpu, epc_dst, SGX_PAGE_SIZE, f)) < 0)
+	if ((idx = encls_epc_operand(cpu, epc_dst, SGX_PAGE_SIZE, f)) < 0)
 		return CPU_FAULT;
 	if (!cpu_aligned(pi->srcpge, SGX_PAGE_SIZE) || !cpu_aligned(pi->secinfo, 64) ||
 	    pi->linaddr || pi->secs)
@@ -122,7 +104,7 @@ long encls_ecreate(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc
 /* The SECS operand of EADD/EEXTEND/EINIT: a valid, uninitialised PT_SECS page. */
 static long secs_operand(struct sgx_cpu *cpu, void *secs, struct cpu_fault *f)
 {
-	long idx = epc_operand(cpu, secs, SGX_PAGE_SIZE, f);
+	long idx = encls_epc_operand(cpu, secs, SGX_PAGE_SIZE, f);
 
 	if (idx < 0)
 		return -1;
@@ -149,12 +131,12 @@ long encls_eadd(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_ds
 
 	if (!cpu_aligned((uintptr_t)pi, 32))
 		return cpu_gp(f);
-	if ((idx = epc_operand(cpu, epc_dst, SGX_PAGE_SIZE, f)) < 0)
+	if ((idx = encls_epc_operand(cpu, epc_dst, SGX_PAGE_SIZE, f)) < 0)
 		return CPU_FAULT;
 	if (!cpu_aligned(pi->srcpge, SGX_PAGE_SIZE) || !cpu_aligned(pi->secs, SGX_PAGE_SIZE) ||
 	    !cpu_aligned(pi->secinfo, 64) || !cpu_aligned(pi->linaddr, SGX_PAGE_SIZE))
 		return cpu_gp(f);
-	if ((sidx = epc_operand(cpu, (void *)(uintptr_t)pi->secs, SGX_PAGE_SIZE, f)) < 0)
+	if ((sidx = encls_epc_operand(cpu, (void *)(uintptr_t)pi->secs, SGX_PAGE_SIZE, f)) < 0)
 		return CPU_FAULT;
 	si = (const struct sgx_secinfo *)(uintptr_t)pi->secinfo;
 	flags = si->flags;
@@ -315,7 +297,7 @@ long encls_eremove(struct sgx_cpu *cpu, void *epc_pg, struct cpu_fault *f)
 	struct epcm_entry *e;
 	long idx;
 
-	if ((idx = epc_operand(cpu, epc_pg, SGX_PAGE_SIZE, f)) < 0)
+	if ((idx = encls_epc_operand(cpu, epc_pg, SGX_PAGE_SIZE, f)) < 0)
 		return CPU_FAULT;
 	e = &cpu->epcm[idx];
 	if (!e->valid)

@@ -29,6 +29,21 @@ static inline bool cpu_aligned(uint64_t v, uint64_t a)
 	return (v & (a - 1)) == 0;
 }
 
+/* The operand prologue of the ENCLS leaves: an EPC operand must be aligned (#GP) and in the
+ * EPC (#PF). Its EPC index, or -1 with *f set. */
+static inline long encls_epc_operand(const struct sgx_cpu *cpu, const void *p, uint64_t align,
+				     struct cpu_fault *f)
+{
+	long idx;
+
+	if (!cpu_aligned((uintptr_t)p, align))
+		return cpu_gp(f), -1;
+	idx = epc_index(cpu, p);
+	if (idx < 0)
+		cpu_pf(f, (uintptr_t)p, X86_PF_P);
+	return idx;
+}
+
 static inline bool cpu_canonical(uint64_t a)
 {
 	return (uint64_t)((int64_t)(a << 16) >> 16) == a;

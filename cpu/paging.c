@@ -50,10 +50,8 @@ long encls_epa(struct sgx_cpu *cpu, void *epc_pg, struct cpu_fault *f)
 	struct epcm_entry *e;
 	long idx;
 
-	if (!cpu_aligned((uintptr_t)epc_pg, SGX_PAGE_SIZE))
-		return cpu_gp(f);
-	if ((idx = epc_index(cpu, epc_pg)) < 0)
-		return cpu_pf(f, (uintptr_t)(epc_pg), X86_PF_P);
+	if ((idx = encls_epc_operand(cpu, epc_pg, SGX_PAGE_SIZE, f)) < 0)
+		return CPU_FAULT;
 	e = &cpu->epcm[idx];
 	if (e->valid)
 		return cpu_pf(f, (uintptr_t)(epc_pg), X86_PF_SGX | X86_PF_P);
@@ -69,10 +67,8 @@ long encls_eblock(struct sgx_cpu *cpu, void *epc_pg, struct cpu_fault *f)
 	struct epcm_entry *e;
 	long idx;
 
-	if (!cpu_aligned((uintptr_t)epc_pg, SGX_PAGE_SIZE))
-		return cpu_gp(f);
-	if ((idx = epc_index(cpu, epc_pg)) < 0)
-		return cpu_pf(f, (uintptr_t)(epc_pg), X86_PF_P);
+	if ((idx = encls_epc_operand(cpu, epc_pg, SGX_PAGE_SIZE, f)) < 0)
+		return CPU_FAULT;
 	e = &cpu->epcm[idx];
 	if (!e->valid)
 		return SGX_PG_INVLD;
@@ -142,10 +138,8 @@ static long va_slot_check(struct sgx_cpu *cpu, uint64_t *slot, const void *epc_p
 {
 	long vidx;
 
-	if (!cpu_aligned((uintptr_t)slot, 8))
-		return cpu_gp(f);
-	if ((vidx = epc_index(cpu, slot)) < 0)
-		return cpu_pf(f, (uintptr_t)(slot), X86_PF_P);
+	if ((vidx = encls_epc_operand(cpu, slot, 8, f)) < 0)
+		return CPU_FAULT;
 	if (epc_index(cpu, epc_pg) == vidx)
 		return cpu_gp(f);
 	if (!cpu->epcm[vidx].valid || cpu->epcm[vidx].type != SGX_PT_VA)
@@ -163,10 +157,10 @@ long encls_ewb(struct sgx_cpu *cpu, struct sgx_pageinfo *pi, void *epc_pg, uint6
 	long idx, r;
 	bool occupied;
 
-	if (!cpu_aligned((uintptr_t)pi, 32) || !cpu_aligned((uintptr_t)epc_pg, SGX_PAGE_SIZE))
+	if (!cpu_aligned((uintptr_t)pi, 32))
 		return cpu_gp(f);
-	if ((idx = epc_index(cpu, epc_pg)) < 0)
-		return cpu_pf(f, (uintptr_t)(epc_pg), X86_PF_P);
+	if ((idx = encls_epc_operand(cpu, epc_pg, SGX_PAGE_SIZE, f)) < 0)
+		return CPU_FAULT;
 	if ((r = va_slot_check(cpu, va_slot, epc_pg, f)))
 		return r;
 	if (pi->linaddr || pi->secs || !cpu_aligned(pi->secinfo, 128) || !cpu_aligned(pi->srcpge, SGX_PAGE_SIZE))
@@ -240,10 +234,10 @@ static long eld(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi, void *epc_pg
 	uint8_t tag[16];
 	long idx, sidx = -1, r;
 
-	if (!cpu_aligned((uintptr_t)pi, 32) || !cpu_aligned((uintptr_t)epc_pg, SGX_PAGE_SIZE))
+	if (!cpu_aligned((uintptr_t)pi, 32))
 		return cpu_gp(f);
-	if ((idx = epc_index(cpu, epc_pg)) < 0)
-		return cpu_pf(f, (uintptr_t)(epc_pg), X86_PF_P);
+	if ((idx = encls_epc_operand(cpu, epc_pg, SGX_PAGE_SIZE, f)) < 0)
+		return CPU_FAULT;
 	if ((r = va_slot_check(cpu, va_slot, epc_pg, f)))
 		return r;
 	if (!cpu_aligned(pi->secinfo, 128) || !cpu_aligned(pi->srcpge, SGX_PAGE_SIZE))
