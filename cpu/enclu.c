@@ -36,29 +36,6 @@ static long ssa_frame_check(struct sgx_cpu *cpu, uint32_t secs, uint64_t la, uin
 	return idx;
 }
 
-void *cpu_enclave_ptr(struct sgx_cpu *cpu, const struct cpu_lp *lp, uint64_t la, uint64_t size,
-		      unsigned access, struct cpu_fault *f)
-{
-	uint32_t idx = 0, err;
-
-	if (la < lp->base || la - lp->base >= lp->size ||
-	    ((la & (SGX_PAGE_SIZE - 1)) + size > SGX_PAGE_SIZE)) {
-		cpu_gp(f);
-		return NULL;
-	}
-	err = cpu->mmu.translate(cpu->mmu.ctx, la, access & ACCESS_W, &idx);
-	if (err) {
-		cpu_pf(f, la, err);
-		return NULL;
-	}
-	err = epcm_check_access(cpu, lp, idx, la, access);
-	if (err) {
-		cpu_pf(f, la, err);
-		return NULL;
-	}
-	return epc_page(cpu, idx) + (la & (SGX_PAGE_SIZE - 1));
-}
-
 /* Checks shared by EENTER and ERESUME (SDM steps 2-6); claims the TCS on success. */
 static long tcs_enter(struct sgx_cpu *cpu, struct cpu_regs *r, uint32_t *tcs_idx,
 		      uint32_t *secs_idx, struct cpu_fault *f)

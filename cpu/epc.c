@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cpu/cpu.h"
+#include "cpu/fault.h"
 #include "cpu/measure.h"
 
 int cpu_init(struct sgx_cpu *cpu, uint8_t *epc, uint64_t epc_pages, const struct cpu_features *f)
@@ -66,4 +67,27 @@ uint32_t epcm_check_access(const struct sgx_cpu *cpu, const struct cpu_lp *lp, u
 	if ((access & ACCESS_X) && !(e->perm & SGX_SECINFO_X))
 		return err;
 	return 0;
+}
+
+void *cpu_enclave_ptr(struct sgx_cpu *cpu, const struct cpu_lp *lp, uint64_t la, uint64_t size,
+		      unsigned access, struct cpu_fault *f)
+{
+	uint32_t idx = 0, err;
+
+	if (la < lp->base || la - lp->base >= lp->size ||
+	    ((la & (SGX_PAGE_SIZE - 1)) + size > SGX_PAGE_SIZE)) {
+		cpu_gp(f);
+		return NULL;
+	}
+	err = cpu->mmu.translate(cpu->mmu.ctx, la, access & ACCESS_W, &idx);
+	if (err) {
+		cpu_pf(f, la, err);
+		return NULL;
+	}
+	err = epcm_check_access(cpu, lp, idx, la, access);
+	if (err) {
+		cpu_pf(f, la, err);
+		return NULL;
+	}
+	return epc_page(cpu, idx) + (la & (SGX_PAGE_SIZE - 1));
 }
