@@ -73,6 +73,11 @@ int sgx_platform_init(uint8_t *epc, uint64_t npages, const struct cpu_features *
 		      const struct drv_mm *mm);
 bool sgx_platform_ready(void);
 struct sgx_cpu *sgx_platform_cpu(void);
+/* The driver lock, for the host's bring-up of the platform (its EPC, sgx_platform_init, its
+ * keys, its status file): done once, by one thread, while no other thread can use the driver
+ * or bring it up too. Recursive: the calls made under it may take it again. */
+void sgx_platform_lock(void);
+void sgx_platform_unlock(void);
 
 /* Device files. open returns NULL with -errno in *err. */
 struct sgx_file *sgx_open(enum sgx_file_kind kind, int *err);

@@ -68,6 +68,16 @@ int sgx_platform_init(uint8_t *epc, uint64_t npages, const struct cpu_features *
 	return 0;
 }
 
+void sgx_platform_lock(void)
+{
+	drv_lock(&sgx_pf.lock);
+}
+
+void sgx_platform_unlock(void)
+{
+	drv_unlock(&sgx_pf.lock);
+}
+
 bool sgx_platform_ready(void)
 {
 	return sgx_pf.ready;

@@ -28,7 +28,8 @@
  *  - The reclaimer thread's wake-up word and started flag (ksgxd.c).
  *
  * Who takes it: every entry point of driver.h and virt.h except sgx_aex, sgx_platform_ready
- * and sgx_platform_cpu; the reclaimer thread for each batch. sgx_fork_prepare takes it and
+ * and sgx_platform_cpu; the reclaimer thread for each batch; the host around the platform's
+ * bring-up (sgx_platform_lock: sgx_platform_init runs once). sgx_fork_prepare takes it and
  * keeps it across fork(): sgx_fork_parent drops it, sgx_fork_child resets it (the child's
  * thread has another id). Internal functions that need it say so with drv_assert_locked(),
  * which checks it in debug builds (SGXEMU_DEBUG: make DEBUG=1, and make san-test). */

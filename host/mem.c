@@ -270,7 +270,7 @@ static int keys_config(struct cpu_key_config *kc)
 	return 0;
 }
 
-int mem_platform_up(void)
+static int platform_up_locked(void)
 {
 	struct cpu_key_config kc;
 	int r;
@@ -300,6 +300,20 @@ int mem_platform_up(void)
 	      host_cfg.sgx2 ? "SGX2" : "SGX1");
 out:
 	explicit_bzero(kc.root, sizeof(kc.root));
+	return r;
+}
+
+/* The first open of a device brings the platform up, and the first opens of two threads may
+ * come at once: under the driver lock, so that one of them does it and the other finds it
+ * done (unserialised, both made an EPC and a set of platform tables, and one of each was
+ * lost). */
+int mem_platform_up(void)
+{
+	int r;
+
+	sgx_platform_lock();
+	r = platform_up_locked();
+	sgx_platform_unlock();
 	return r;
 }
 

@@ -42,12 +42,31 @@ int trap_syscall_init(void)
 	return 0;
 }
 
+/* AddressSanitizer's, when the process has it (a weak reference: NULL otherwise). */
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size)
+	__attribute__((weak, visibility("default")));
+
+/* The trampoline's frame: child_rsp, nr, six arguments, RBP, RBX, RCX, RFLAGS. */
+#define TRAMP_FRAME_BYTES (12 * 8)
+
 long sgxemu_sys_enter(long nr, const long *args, uint64_t *child_rsp);
 long sgxemu_sys_enter(long nr, const long *args, uint64_t *child_rsp)
 {
 	bool lent = false;
 	long r;
 
+	/* The trampoline wrote its frame (the arguments, and the slot a fork-like clone's
+	 * child_rsp goes in) with plain pushes, which AddressSanitizer does not see, and
+	 * sys_dispatch, instrumented in sanitizer builds, reads and writes it. The stack
+	 * below a thread's innermost instrumented frame is normally unpoisoned, but not
+	 * always: in a forked child, glibc hands the stacks of the parent's other threads
+	 * (which do not exist in the child) to new threads, with the shadow they had at the
+	 * fork (the redzones of frames then live), and a new thread's first system calls
+	 * (glibc's start_thread restoring the signal mask) come here before the sanitizer's
+	 * thread start clears its stack's shadow. The frame is live memory: say so. Only
+	 * shadow stores: async-signal-safe. */
+	if (__asan_unpoison_memory_region)
+		__asan_unpoison_memory_region(child_rsp, TRAMP_FRAME_BYTES);
 	if (fs_base_get() == 0 && main_tls) {
 		fs_base_set(main_tls);
 		lent = true;

@@ -21,7 +21,9 @@
 # "# SKIP" (or a "# TODO" failure) = skipped. A program that exits non-zero (crash, timeout,
 # missing binary) without reporting a failure counts as 1 failure; so does one that exits 0
 # having reported fewer results than its "1..N" plan. A program with no TAP output at all is
-# judged by its exit status alone (1 passed or 1 failed).
+# judged by its exit status alone (1 passed or 1 failed). A program whose output holds a
+# sanitizer's report (AddressSanitizer, LeakSanitizer, UBSan's "runtime error:") has at least
+# 1 failure, whatever its exit status and TAP lines say.
 #
 # Conformance prints its own last line "conformance: P passed, F failed, S skipped" and exits 1
 # only when a must-pass test (conformance/must-pass.txt) failed. Its P and S are added as they
@@ -125,6 +127,16 @@ count_tap() {
 		F=$((F + 1)) NOTE="reported $seen of $plan planned results"
 	elif [ "$rc" -ne 0 ] && [ "$rc" -ge 124 ]; then
 		NOTE=$(describe_rc "$rc")
+	fi
+	# A sanitizer's report is a failure whoever made it: a forked child or another thread
+	# may print one and still exit 0 (the main thread's _exit wins the race), and a leak
+	# report at exit comes after every TAP line.
+	if grep -qE '(Address|Leak|Thread|Memory|UndefinedBehavior)Sanitizer|: runtime error: ' "$log"; then
+		if [ "$F" -eq 0 ]; then
+			F=1 NOTE="a sanitizer report in the log${NOTE:+; $NOTE}"
+		else
+			NOTE="${NOTE:+$NOTE; }a sanitizer report in the log"
+		fi
 	fi
 }
 
