@@ -3,13 +3,15 @@
 #   build/sgxemu run -- build/demo/demo_host
 
 # Enclave code: freestanding static PIE, no sanitizers (it runs in enclave mode), GPRs only
-# (exits need not scrub vector registers), no loop-to-memcpy rewriting (we supply memcpy).
+# (exits need not scrub vector registers), no loop-to-memcpy rewriting (demo/encl_libc.c is
+# the memcpy).
 ENCL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. \
 	-nostdlib -static-pie -ffreestanding -fPIE -fno-stack-protector \
 	-fvisibility=hidden -fno-asynchronous-unwind-tables -mgeneral-regs-only \
 	-fno-tree-loop-distribute-patterns -fcf-protection=none
 ENCL_LDFLAGS := -Wl,-T,demo/encl.lds -Wl,--build-id=none -Wl,-z,noexecstack -Wl,-z,norelro
-ENCL_BOOT := demo/encl_entry.S
+# The entry code and memcpy/memset, linked into every enclave.
+ENCL_BOOT := demo/encl_entry.S demo/encl_libc.c
 ENCL_DEPS := $(ENCL_BOOT) demo/encl.lds demo/demo.mk
 
 DEMO_ENCL := $(BUILD)/demo/demo_encl.elf

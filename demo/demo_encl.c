@@ -2,30 +2,11 @@
  * memory. Freestanding: no libc, no relocations, only RIP-relative data. */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h> /* memcpy, memset: demo/encl_libc.c */
 
 #include "demo/demo_encl.h"
 
 void encl_main(void *arg, uint64_t tcs);
-
-/* GCC may emit calls to these for struct copies even in freestanding code. */
-void *memcpy(void *dst, const void *src, size_t n)
-{
-	uint8_t *d = dst;
-	const uint8_t *s = src;
-
-	while (n--)
-		*d++ = *s++;
-	return dst;
-}
-
-void *memset(void *dst, int c, size_t n)
-{
-	uint8_t *d = dst;
-
-	while (n--)
-		*d++ = (uint8_t)c;
-	return dst;
-}
 
 static uint64_t counter;
 static uint64_t greetings;

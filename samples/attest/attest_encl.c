@@ -4,32 +4,13 @@
  * One call at a time: the work buffers are static. */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h> /* memcpy, memset: demo/encl_libc.c */
 
 #include "samples/attest/attest_encl.h"
 
 #define ATTEST_MAX_DATA 4096
 
 void encl_main(void *arg, uint64_t tcs);
-
-/* GCC may emit calls to these for struct copies even in freestanding code. */
-void *memcpy(void *dst, const void *src, size_t n)
-{
-	uint8_t *d = dst;
-	const uint8_t *s = src;
-
-	while (n--)
-		*d++ = *s++;
-	return dst;
-}
-
-void *memset(void *dst, int c, size_t n)
-{
-	uint8_t *d = dst;
-
-	while (n--)
-		*d++ = (uint8_t)c;
-	return dst;
-}
 
 /* Differences anywhere, in time independent of where. */
 static int differ(const uint8_t *a, const uint8_t *b, size_t n)

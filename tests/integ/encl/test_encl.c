@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h> /* memcpy, memset: demo/encl_libc.c */
 
 #include "tests/integ/encl/test_encl.h"
 
@@ -71,25 +72,6 @@ static void vregs(volatile struct test_op *op)
 void encl_main(void *arg, uint64_t tcs, uint64_t cssa, uint8_t *gprsgx);
 
 extern char __encl_base[], __encl_end[];
-
-void *memcpy(void *dst, const void *src, size_t n)
-{
-	uint8_t *d = dst;
-	const uint8_t *s = src;
-
-	while (n--)
-		*d++ = *s++;
-	return dst;
-}
-
-void *memset(void *dst, int c, size_t n)
-{
-	uint8_t *d = dst;
-
-	while (n--)
-		*d++ = (uint8_t)c;
-	return dst;
-}
 
 static uint64_t counter;
 /* Non-zero contents keep a pattern the tests can read back through TOP_READ. */
