@@ -14,20 +14,10 @@
 #include "cpu/arch.h"
 #include "tools/cmds.h"
 #include "util/config.h"
+#include "util/errmsg.h"
 #include "util/layout.h"
 
 #define PAGE 4096ULL
-
-static int error(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int error(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 int read_whole_file(const char *path, uint8_t **buf, size_t *len, size_t max, char *err,
 		    size_t errlen)
@@ -38,18 +28,18 @@ int read_whole_file(const char *path, uint8_t **buf, size_t *len, size_t max, ch
 
 	*buf = NULL;
 	if (fd < 0)
-		return error(err, errlen, "%s: %s", path, strerror(errno));
+		return errmsg(err, errlen, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
 	    (uint64_t)st.st_size > max) {
 		close(fd);
-		return error(err, errlen, "%s: not a regular, non-empty file of at most %zu MiB",
+		return errmsg(err, errlen, "%s: not a regular, non-empty file of at most %zu MiB",
 			     path, max >> 20);
 	}
 	*len = (size_t)st.st_size;
 	*buf = malloc(*len + 1);
 	if (!*buf) {
 		close(fd);
-		return error(err, errlen, "out of memory");
+		return errmsg(err, errlen, "out of memory");
 	}
 	while (done < *len) {
 		ssize_t r = read(fd, *buf + done, *len - done);
@@ -58,7 +48,7 @@ int read_whole_file(const char *path, uint8_t **buf, size_t *len, size_t max, ch
 			close(fd);
 			free(*buf);
 			*buf = NULL;
-			return error(err, errlen, "%s: cannot read", path);
+			return errmsg(err, errlen, "%s: cannot read", path);
 		}
 		done += (size_t)r;
 	}
@@ -81,7 +71,7 @@ static int image_read(void *ctx, unsigned file, uint64_t off, void *buf, size_t 
 
 	(void)file;
 	if (off > s->len || n > s->len - off)
-		return error(err, errlen, "%s: truncated", s->name);
+		return errmsg(err, errlen, "%s: truncated", s->name);
 	memcpy(buf, s->img + off, n);
 	return 0;
 }
@@ -108,11 +98,11 @@ static int files_read(void *ctx, unsigned file, uint64_t off, void *buf, size_t 
 			snprintf(path, sizeof(path), "%s/%s", s->dir, name);
 		s->fds[file] = open(path, O_RDONLY | O_CLOEXEC);
 		if (s->fds[file] < 0)
-			return error(err, errlen, "%s: %s", path, strerror(errno));
+			return errmsg(err, errlen, "%s: %s", path, strerror(errno));
 	}
 	r = pread(s->fds[file], buf, n, (off_t)off);
 	if (r != (ssize_t)n)
-		return error(err, errlen, "%s: shorter than the layout says (%zu bytes wanted at "
+		return errmsg(err, errlen, "%s: shorter than the layout says (%zu bytes wanted at "
 			     "%#llx)", name, n, (unsigned long long)off);
 	return 0;
 }
@@ -144,9 +134,9 @@ int measure_input(const struct measure_input *in, const char *cmd, unsigned flag
 	int rc = -1;
 
 	if (!!in->elf == !!in->layout)
-		return error(err, errlen, "give an ENCLAVE.elf or --layout FILE");
+		return errmsg(err, errlen, "give an ENCLAVE.elf or --layout FILE");
 	if (in->layout && in->heap)
-		return error(err, errlen, "--heap is for ELF images; write the heap into the layout");
+		return errmsg(err, errlen, "--heap is for ELF images; write the heap into the layout");
 	if (read_whole_file(in->elf ? in->elf : in->layout, &buf, &len, in->elf ? 1ULL << 34 : 64 << 20,
 			    err, errlen))
 		return -1;
@@ -163,7 +153,7 @@ int measure_input(const struct measure_input *in, const char *cmd, unsigned flag
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", err);
-		error(err, errlen, "%s: %s", in->layout, msg);
+		errmsg(err, errlen, "%s: %s", in->layout, msg);
 		goto out_buf;
 	}
 	if (in->ssa_frame_size)
@@ -189,7 +179,7 @@ int measure_input(const struct measure_input *in, const char *cmd, unsigned flag
 				 (int)(slash == in->layout ? 1 : slash - in->layout), in->layout);
 		src.fds = malloc((l.nfiles ? l.nfiles : 1) * sizeof(int));
 		if (!src.fds) {
-			error(err, errlen, "out of memory");
+			errmsg(err, errlen, "out of memory");
 			goto out;
 		}
 		for (size_t k = 0; k < l.nfiles; k++)

@@ -10,6 +10,7 @@
 #include "cpu/arch.h"
 #include "cpu/cpuid.h"
 #include "cpu/measure.h"
+#include "util/errmsg.h"
 
 #define PAGE 4096ULL
 #define MAX_END (1ULL << CPU_MAX_ENCLAVE_SIZE_64_LOG2)
@@ -18,19 +19,6 @@
 const char *const layout_tcs_field_names[LAYOUT_TCS_FIELDS] = {
 	"flags", "ossa", "nssa", "oentry", "ofsbase", "ogsbase", "fslimit", "gslimit",
 };
-
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && len) {
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 void layout_free(struct layout *l)
 {
@@ -124,22 +112,22 @@ static int parse_source(struct layout *l, struct layout_run *r, const struct tok
 		if (t->s[i] == '@')
 			at = t->s + i;
 	if (!at || at == t->s)
-		return fail(err, errlen, "line %u: '%.*s' is no source (FILE@OFFSET[+LENGTH])",
+		return errmsg(err, errlen, "line %u: '%.*s' is no source (FILE@OFFSET[+LENGTH])",
 			    r->line, (int)t->len, t->s);
 	for (const char *p = at + 1; p < t->s + t->len; p++)
 		if (*p == '+')
 			plus = p;
 	if (parse_num(at + 1, (size_t)((plus ? plus : t->s + t->len) - at - 1), &r->file_off))
-		return fail(err, errlen, "line %u: bad offset in '%.*s'", r->line, (int)t->len, t->s);
+		return errmsg(err, errlen, "line %u: bad offset in '%.*s'", r->line, (int)t->len, t->s);
 	len = r->size;
 	if (plus && (parse_num(plus + 1, (size_t)(t->s + t->len - plus - 1), &len) || len > r->size))
-		return fail(err, errlen, "line %u: bad length in '%.*s' (at most the run's size)",
+		return errmsg(err, errlen, "line %u: bad length in '%.*s' (at most the run's size)",
 			    r->line, (int)t->len, t->s);
 	if (r->file_off > UINT64_MAX - len)
-		return fail(err, errlen, "line %u: the source range overflows", r->line);
+		return errmsg(err, errlen, "line %u: the source range overflows", r->line);
 	f = add_file(l, t->s, (size_t)(at - t->s));
 	if (f < 0)
-		return fail(err, errlen, "out of memory");
+		return errmsg(err, errlen, "out of memory");
 	r->file = f;
 	r->file_len = len;
 	return 0;
@@ -159,13 +147,13 @@ static int parse_tcs_field(struct layout_run *r, const struct tok *t, const char
 		    ((!strcmp(layout_tcs_field_names[i], "nssa") ||
 		      !strcmp(layout_tcs_field_names[i], "fslimit") ||
 		      !strcmp(layout_tcs_field_names[i], "gslimit")) && v > UINT32_MAX))
-			return fail(err, errlen, "line %u: bad value in '%.*s'", r->line,
+			return errmsg(err, errlen, "line %u: bad value in '%.*s'", r->line,
 				    (int)t->len, t->s);
 		r->tcs[i] = v;
 		r->tcs_set |= 1U << i;
 		return 0;
 	}
-	return fail(err, errlen, "line %u: '%.*s' is no TCS field (flags, ossa, nssa, oentry, "
+	return errmsg(err, errlen, "line %u: '%.*s' is no TCS field (flags, ossa, nssa, oentry, "
 		    "ofsbase, ogsbase, fslimit, gslimit)", r->line, (int)nlen, t->s);
 }
 
@@ -178,46 +166,46 @@ static int parse_run(struct layout *l, const struct tok *t, unsigned n, unsigned
 	bool have_source = false;
 
 	if (n < 5)
-		return fail(err, errlen, "line %u: want %.*s OFFSET SIZE PERMS measured|unmeasured "
+		return errmsg(err, errlen, "line %u: want %.*s OFFSET SIZE PERMS measured|unmeasured "
 			    "[SOURCE]", line, (int)t[0].len, t[0].s);
 	r = add_run(l);
 	if (!r)
-		return fail(err, errlen, "out of memory");
+		return errmsg(err, errlen, "out of memory");
 	r->line = line;
 	r->type = tcs ? SGX_PT_TCS : SGX_PT_REG;
 	if (parse_num(t[1].s, t[1].len, &r->offset) || parse_num(t[2].s, t[2].len, &r->size))
-		return fail(err, errlen, "line %u: bad number", line);
+		return errmsg(err, errlen, "line %u: bad number", line);
 	if (r->offset % PAGE || r->size % PAGE || !r->size)
-		return fail(err, errlen, "line %u: OFFSET and SIZE must be multiples of 4K, SIZE not 0",
+		return errmsg(err, errlen, "line %u: OFFSET and SIZE must be multiples of 4K, SIZE not 0",
 			    line);
 	if (r->offset >= MAX_END || r->size > MAX_END - r->offset)
-		return fail(err, errlen, "line %u: beyond the largest enclave (2^%u bytes)", line,
+		return errmsg(err, errlen, "line %u: beyond the largest enclave (2^%u bytes)", line,
 			    CPU_MAX_ENCLAVE_SIZE_64_LOG2);
 	if (t[3].len != 3 || (t[3].s[0] != 'r' && t[3].s[0] != '-') ||
 	    (t[3].s[1] != 'w' && t[3].s[1] != '-') || (t[3].s[2] != 'x' && t[3].s[2] != '-'))
-		return fail(err, errlen, "line %u: PERMS like rw- or r-x, not '%.*s'", line,
+		return errmsg(err, errlen, "line %u: PERMS like rw- or r-x, not '%.*s'", line,
 			    (int)t[3].len, t[3].s);
 	r->perms = (uint8_t)((t[3].s[0] == 'r' ? SGX_SECINFO_R : 0) |
 			     (t[3].s[1] == 'w' ? SGX_SECINFO_W : 0) |
 			     (t[3].s[2] == 'x' ? SGX_SECINFO_X : 0));
 	/* EADD refuses a regular page writable but not readable (#GP). */
 	if (!tcs && (r->perms & SGX_SECINFO_W) && !(r->perms & SGX_SECINFO_R))
-		return fail(err, errlen, "line %u: a page cannot be writable and not readable", line);
+		return errmsg(err, errlen, "line %u: a page cannot be writable and not readable", line);
 	if (tok_is(&t[4], "measured"))
 		r->measured = true;
 	else if (!tok_is(&t[4], "unmeasured"))
-		return fail(err, errlen, "line %u: want measured or unmeasured, not '%.*s'", line,
+		return errmsg(err, errlen, "line %u: want measured or unmeasured, not '%.*s'", line,
 			    (int)t[4].len, t[4].s);
 	for (unsigned i = 5; i < n; i++) {
 		const char *eq = memchr(t[i].s, '=', t[i].len);
 
 		if (eq) {
 			if (!tcs)
-				return fail(err, errlen, "line %u: TCS fields on a reg line", line);
+				return errmsg(err, errlen, "line %u: TCS fields on a reg line", line);
 			if (parse_tcs_field(r, &t[i], eq, err, errlen))
 				return -1;
 		} else if (have_source) {
-			return fail(err, errlen, "line %u: more than one source", line);
+			return errmsg(err, errlen, "line %u: more than one source", line);
 		} else if (tok_is(&t[i], "zeros")) {
 			have_source = true;
 		} else {
@@ -244,10 +232,10 @@ static int layout_finish(struct layout *l, char *err, size_t errlen)
 	uint64_t end = 0, size;
 
 	if (!l->nruns)
-		return fail(err, errlen, "no pages (tcs or reg lines)");
+		return errmsg(err, errlen, "no pages (tcs or reg lines)");
 	sorted = malloc(l->nruns * sizeof(*sorted));
 	if (!sorted)
-		return fail(err, errlen, "out of memory");
+		return errmsg(err, errlen, "out of memory");
 	for (size_t i = 0; i < l->nruns; i++)
 		sorted[i] = &l->runs[i];
 	qsort(sorted, l->nruns, sizeof(*sorted), cmp_offset);
@@ -256,7 +244,7 @@ static int layout_finish(struct layout *l, char *err, size_t errlen)
 			unsigned a = sorted[i - 1]->line, b = sorted[i]->line;
 
 			free(sorted);
-			return fail(err, errlen, "line %u: overlaps line %u (a page is added once)",
+			return errmsg(err, errlen, "line %u: overlaps line %u (a page is added once)",
 				    a > b ? a : b, a > b ? b : a);
 		}
 		if (sorted[i]->offset + sorted[i]->size > end)
@@ -265,10 +253,10 @@ static int layout_finish(struct layout *l, char *err, size_t errlen)
 	free(sorted);
 	if (l->size) {
 		if (l->size & (l->size - 1) || l->size < 2 * PAGE || l->size > MAX_END)
-			return fail(err, errlen, "size %#llx: want a power of two from 8K to 2^%u",
+			return errmsg(err, errlen, "size %#llx: want a power of two from 8K to 2^%u",
 				    (unsigned long long)l->size, CPU_MAX_ENCLAVE_SIZE_64_LOG2);
 		if (l->size < end)
-			return fail(err, errlen, "size %#llx: the pages reach %#llx",
+			return errmsg(err, errlen, "size %#llx: the pages reach %#llx",
 				    (unsigned long long)l->size, (unsigned long long)end);
 		return 0;
 	}
@@ -286,7 +274,7 @@ int layout_parse(const char *text, size_t len, struct layout *l, char *err, size
 
 	memset(l, 0, sizeof(*l));
 	if (memchr(text, 0, len))
-		return fail(err, errlen, "a NUL byte: not a text file");
+		return errmsg(err, errlen, "a NUL byte: not a text file");
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *q = p, *stop = eol ? eol : end;
@@ -306,7 +294,7 @@ int layout_parse(const char *text, size_t len, struct layout *l, char *err, size
 				q++;
 			if (n == MAX_TOKENS) {
 				layout_free(l);
-				return fail(err, errlen, "line %u: too many words", line);
+				return errmsg(err, errlen, "line %u: too many words", line);
 			}
 			t[n].s = s;
 			t[n++].len = (size_t)(q - s);
@@ -322,7 +310,7 @@ int layout_parse(const char *text, size_t len, struct layout *l, char *err, size
 			    (sz ? have_size : l->ssa_frame_size != 0) ||
 			    (!sz && (v == 0 || v > UINT32_MAX)) || (sz && v == 0)) {
 				layout_free(l);
-				return fail(err, errlen, "line %u: want one %s with a %s number", line,
+				return errmsg(err, errlen, "line %u: want one %s with a %s number", line,
 					    sz ? "size" : "ssa-frame-size", sz ? "power-of-two" :
 					    "non-zero");
 			}
@@ -339,7 +327,7 @@ int layout_parse(const char *text, size_t len, struct layout *l, char *err, size
 			}
 		} else {
 			layout_free(l);
-			return fail(err, errlen, "line %u: unknown directive '%.*s' (size, "
+			return errmsg(err, errlen, "line %u: unknown directive '%.*s' (size, "
 				    "ssa-frame-size, tcs, reg)", line, (int)t[0].len, t[0].s);
 		}
 	}
@@ -359,14 +347,14 @@ int layout_from_elf(const uint8_t *img, size_t len, const char *name, uint64_t h
 
 	memset(l, 0, sizeof(*l));
 	if (heap % PAGE)
-		return fail(err, errlen, "the heap size must be a multiple of 4 KiB");
+		return errmsg(err, errlen, "the heap size must be a multiple of 4 KiB");
 	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
 	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 ||
 	    eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > len ||
 	    eh->e_phnum > (len - eh->e_phoff) / sizeof(Elf64_Phdr))
-		return fail(err, errlen, "%s: not an x86-64 ELF image", name);
+		return errmsg(err, errlen, "%s: not an x86-64 ELF image", name);
 	if (add_file(l, name, strlen(name)) < 0)
-		return fail(err, errlen, "out of memory");
+		return errmsg(err, errlen, "out of memory");
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
 		Elf64_Phdr ph;
 		struct layout_run *r;
@@ -378,18 +366,18 @@ int layout_from_elf(const uint8_t *img, size_t len, const char *name, uint64_t h
 		    ph.p_offset > len || ph.p_filesz > len - ph.p_offset || !ph.p_memsz ||
 		    ph.p_vaddr >= MAX_END || ph.p_memsz > MAX_END - ph.p_vaddr - PAGE) {
 			layout_free(l);
-			return fail(err, errlen, "%s: PT_LOAD %u is not page aligned, overlaps or is "
+			return errmsg(err, errlen, "%s: PT_LOAD %u is not page aligned, overlaps or is "
 				    "truncated", name, i);
 		}
 		if (nseg == 0 && (ph.p_flags & (PF_R | PF_W | PF_X)) != (PF_R | PF_W)) {
 			layout_free(l);
-			return fail(err, errlen, "%s: the first PT_LOAD (the TCS pages) must be RW",
+			return errmsg(err, errlen, "%s: the first PT_LOAD (the TCS pages) must be RW",
 				    name);
 		}
 		r = add_run(l);
 		if (!r) {
 			layout_free(l);
-			return fail(err, errlen, "out of memory");
+			return errmsg(err, errlen, "out of memory");
 		}
 		r->offset = ph.p_vaddr;
 		r->size = (ph.p_memsz + PAGE - 1) / PAGE * PAGE;
@@ -406,19 +394,19 @@ int layout_from_elf(const uint8_t *img, size_t len, const char *name, uint64_t h
 	}
 	if (nseg < 2) {
 		layout_free(l);
-		return fail(err, errlen, "%s: needs a TCS segment and at least one more PT_LOAD", name);
+		return errmsg(err, errlen, "%s: needs a TCS segment and at least one more PT_LOAD", name);
 	}
 	if (heap) {
 		struct layout_run *r;
 
 		if (heap > MAX_END - end) {
 			layout_free(l);
-			return fail(err, errlen, "the heap does not fit the largest enclave");
+			return errmsg(err, errlen, "the heap does not fit the largest enclave");
 		}
 		r = add_run(l);
 		if (!r) {
 			layout_free(l);
-			return fail(err, errlen, "out of memory");
+			return errmsg(err, errlen, "out of memory");
 		}
 		r->offset = end;
 		r->size = heap;
@@ -468,7 +456,7 @@ int layout_measure(const struct layout *l, uint32_t ssa_frame_size, layout_read_
 	int rc = -1;
 
 	if (!m || measure_ecreate(m, ssa, l->size)) {
-		fail(err, errlen, "out of memory");
+		errmsg(err, errlen, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < l->nruns; i++) {
@@ -479,7 +467,7 @@ int layout_measure(const struct layout *l, uint32_t ssa_frame_size, layout_read_
 
 		for (uint64_t off = 0; off < r->size; off += PAGE) {
 			if (measure_eadd(m, r->offset + off, si)) {
-				fail(err, errlen, "hashing failed");
+				errmsg(err, errlen, "hashing failed");
 				goto out;
 			}
 			if (!r->measured)
@@ -496,13 +484,13 @@ int layout_measure(const struct layout *l, uint32_t ssa_frame_size, layout_read_
 				tcs_fixup(r, page);
 			for (unsigned c = 0; c < PAGE; c += 256)
 				if (measure_eextend(m, r->offset + off + c, page + c)) {
-					fail(err, errlen, "hashing failed");
+					errmsg(err, errlen, "hashing failed");
 					goto out;
 				}
 		}
 	}
 	if (measure_digest(m, mr)) {
-		fail(err, errlen, "hashing failed");
+		errmsg(err, errlen, "hashing failed");
 		goto out;
 	}
 	if (size)

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/errmsg.h"
+
 /* HEADER without its last four bytes (which the Intel SDK calls "type" and may mark) and
  * HEADER2, both constant (SDM SIGSTRUCT layout). */
 static const uint8_t header1_prefix[12] = {
@@ -18,19 +20,6 @@ static const uint8_t header2[16] = {
 
 #define SDK_SECTION ".note.sgxmeta"
 #define SDK_NOTE_NAME "sgx_metadata"
-
-static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && len) {
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* [off, off + n) lies within len bytes. */
 static bool within(uint64_t off, uint64_t n, size_t len)
@@ -128,7 +117,7 @@ int sigfile_find(const uint8_t *buf, size_t len, struct sigfile *out, char *err,
 	uint64_t off, size;
 
 	if (!buf)
-		return fail(err, errlen, "no data");
+		return errmsg(err, errlen, "no data");
 	if (len == sizeof(struct sgx_sigstruct)) {
 		memset(out, 0, sizeof(*out));
 		out->kind = SIGFILE_RAW;
@@ -155,6 +144,6 @@ int sigfile_find(const uint8_t *buf, size_t len, struct sigfile *out, char *err,
 		memcpy(&out->sig, p, sizeof(out->sig));
 		return 0;
 	}
-	return fail(err, errlen, "no SIGSTRUCT found: the file is not 1808 bytes long, has no "
+	return errmsg(err, errlen, "no SIGSTRUCT found: the file is not 1808 bytes long, has no "
 		    "Intel SDK metadata (.note.sgxmeta), and holds no SIGSTRUCT headers");
 }
