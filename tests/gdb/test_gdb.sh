@@ -17,7 +17,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 SGXEMU=$BUILD/sgxemu
 DEMO=$BUILD/demo/demo_host
-PLAN=17
+PLAN=20
 
 n=0 failed=0
 ok() { # ok CONDITION-EXIT-STATUS DESCRIPTION [OUTPUT]
@@ -32,10 +32,28 @@ ok() { # ok CONDITION-EXIT-STATUS DESCRIPTION [OUTPUT]
 }
 has() { grep -qE -- "$2" <<<"$1"; }
 
+# ---- without gdb ----
+out=$("$SGXEMU" gdb 2>&1)
+rc=$?
+[ $rc -eq 2 ] && has "$out" "sgxemu: gdb: no program given"
+ok $? "sgxemu gdb without a program is a usage error" "$rc: $out"
+out=$(SGXEMU_GDB=$T/no-such-gdb "$SGXEMU" gdb -- /bin/true 2>&1)
+rc=$?
+[ $rc -eq 127 ] && has "$out" "^sgxemu: cannot run $T/no-such-gdb: No such file or directory"
+ok $? "sgxemu gdb says so when there is no gdb (status 127)" "$rc: $out"
+printf '#!/bin/sh\necho valgrind ran\n' >"$T/valgrind"
+chmod +x "$T/valgrind"
+out=$("$SGXEMU" run -- "$T/valgrind" "$DEMO" 2>&1)
+rc=$?
+[ $rc -eq 127 ] && [ "$(wc -l <<<"$out")" -eq 1 ] &&
+	has "$out" "^sgxemu: valgrind cannot run programs under sgxemu" && ! has "$out" "valgrind ran"
+ok $? "sgxemu run -- valgrind refuses in one sentence" "$rc: $out"
+
 if ! command -v "${SGXEMU_GDB:-gdb}" >/dev/null 2>&1; then
-	for i in $(seq 1 $PLAN); do echo "ok $i # SKIP gdb is not installed"; done
+	for i in $(seq $((n + 1)) $PLAN); do echo "ok $i # SKIP gdb is not installed"; done
 	echo "1..$PLAN"
-	exit 0
+	[ "$failed" -eq 0 ]
+	exit
 fi
 if [ ! -x "$DEMO" ]; then
 	echo "not ok 1 - $DEMO is missing (make demo)"
