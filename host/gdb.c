@@ -2,8 +2,8 @@
  *
  * - sgxemu_gdb_stat: the status image (include/sgxemu_stat.h), which lists the enclaves with
  *   their base, size and whether they are initialised and DEBUG; the gdb script reads it.
- * - sgxemu_gdb_enclave_loaded(path, base): called after an enclave was initialised (path NULL,
- *   base 0: "look again") and by loaders that know the ELF an enclave was built from
+ * - sgxemu_gdb_enclave_loaded(path, base): called after an enclave was initialised or its code
+ *   mapped (path NULL, base 0: "look again") and by loaders that know the ELF an enclave was built from
  *   (tests/lib/encl_loader.c finds it with dlsym); it does nothing, gdb breaks on it.
  * - when the process is ptraced from its start, the driver maps DEBUG enclaves so that
  *   ptrace reads and writes (software breakpoints) reach the code the CPU runs
@@ -60,7 +60,7 @@ void gdb_stat_image(struct sgxemu_stat *st)
 	sgxemu_gdb_stat = st;
 }
 
-void gdb_enclave_initialised(void)
+void gdb_enclave_changed(void)
 {
 	sgxemu_gdb_enclave_loaded(NULL, 0);
 }

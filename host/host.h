@@ -58,7 +58,7 @@ bool stat_file_exists(void);
 struct sgxemu_stat;
 void gdb_init(void);
 void gdb_stat_image(struct sgxemu_stat *st);
-void gdb_enclave_initialised(void);
+void gdb_enclave_changed(void);
 
 /* Traps (trap.c, trap_syscall.c). */
 void trap_program_sigsys(struct thread_rec *t, siginfo_t *si, ucontext_t *uc);

@@ -178,7 +178,7 @@ long sys_ioctl(int fd, unsigned long cmd, unsigned long arg)
 	r = sgx_ioctl(f, (unsigned int)cmd, arg, provision_lookup);
 	sgx_file_put(f);
 	if (r == 0 && (unsigned int)cmd == SGX_IOC_ENCLAVE_INIT)
-		gdb_enclave_initialised();
+		gdb_enclave_changed();
 	return r;
 }
 

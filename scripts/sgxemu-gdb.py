@@ -60,6 +60,20 @@ def enclaves():
     return out
 
 
+def code_mapped(base, size):
+    """Whether an executable mapping lies in [base, base+size) (/proc/PID/maps)."""
+    try:
+        with open("/proc/%d/maps" % gdb.selected_inferior().pid) as f:
+            for line in f:
+                rng, perms = line.split()[:2]
+                lo, hi = (int(x, 16) for x in rng.split("-"))
+                if "x" in perms and lo >= base and hi <= base + size:
+                    return True
+    except (OSError, ValueError):
+        pass
+    return False
+
+
 def enclave_at(addr, encls=None):
     for base, size, flags in encls if encls is not None else enclaves():
         if base <= addr < base + size:
@@ -92,12 +106,14 @@ def sync(path=None, base=0):
         if not f & FLAG_INIT:
             continue
         if not f & FLAG_DEBUG:
-            if b in known_paths and b not in loaded:
+            if (b in known_paths or pending) and b not in loaded:
                 print("sgxemu: enclave at %#x is a production enclave: no symbols "
                       "(build it with ATTRIBUTES.DEBUG to debug it)" % b)
                 loaded[b] = None
             continue
-        if b not in known_paths and pending:
+        # A path given by hand waits for the enclave's code to be mapped: breakpoints
+        # inserted into the reservation before would be lost.
+        if b not in known_paths and pending and code_mapped(b, s):
             known_paths[b] = pending.pop(0)
         if b in known_paths and loaded.get(b) != known_paths[b]:
             load_symbols(known_paths[b], b)
