@@ -96,8 +96,9 @@ ok $? "break encl_main is a software breakpoint" "$out"
 has "$out" "hit Breakpoint [0-9]+, encl_main \(arg=0x[0-9a-f]+, tcs=[0-9]+\) at demo/demo_encl.c:[0-9]+"
 ok $? "the software breakpoint in the enclave is hit" "$out"
 bt=$(sed -n '/^==BT==$/,/^==VARS==$/p' <<<"$out")
-has "$bt" "^#0 +encl_main \(arg=" && has "$bt" "^#1 +0x[0-9a-f]+ in encl_entry \(\) at demo/encl_entry.S"
-ok $? "bt shows the enclave frames (encl_main called from encl_entry)" "$bt"
+has "$bt" "^#0 +encl_main \(arg=" && has "$bt" "^#1 +0x[0-9a-f]+ in encl_entry \(\) at demo/encl_entry.S" &&
+	! has "$bt" "^#2"
+ok $? "bt shows the enclave frames: encl_main called from encl_entry, the outermost" "$bt"
 vars=$(sed -n '/^==VARS==$/,/^==INFO==$/p' <<<"$out")
 has "$vars" '^\$1 = \{op = 1, status = 0, in = 0, out = 0, buf = [0-9]+, len = 128\}'
 ok $? "print *host shows the first ecall's request (greet, 128 bytes)" "$vars"
