@@ -221,13 +221,24 @@ class EnclaveCommand(gdb.Command):
             print("sgxemu: %s will be used for the next debug enclave initialised" % path)
 
 
+GENUINE = "$_sgxemu_genuine_fault()"
+
+
+def ensure_segv_catchpoint(*_):
+    """The catchpoint that stops at the program's own SIGSEGVs; made again before the next
+    prompt if the user deleted it (`delete` deletes everything), or a crash would not stop."""
+    if any(b.condition == GENUINE for b in gdb.breakpoints()):
+        return
+    gdb.execute("catch signal SIGSEGV", to_string=True)
+    gdb.execute("condition $bpnum " + GENUINE, to_string=True)
+
+
 def setup():
     # The emulator's own traps: ENCLU (SIGILL), trapped system calls (SIGSYS), its IPIs.
     gdb.execute("handle SIGILL SIGSYS SIG64 nostop noprint pass", to_string=True)
     # SIGSEGV: the emulator's faults pass silently, the program's own stop (catchpoint).
     gdb.execute("handle SIGSEGV nostop noprint pass", to_string=True)
-    gdb.execute("catch signal SIGSEGV", to_string=True)
-    gdb.execute("condition $bpnum $_sgxemu_genuine_fault()", to_string=True)
+    ensure_segv_catchpoint()
     gdb.execute("set startup-with-shell off", to_string=True)
     gdb.execute("set breakpoint pending on", to_string=True)
     preload = os.environ.get("SGXEMU_GDB_PRELOAD")
@@ -267,3 +278,4 @@ InfoEnclaves()
 EnclaveCommand()
 setup()
 gdb.events.exited.connect(on_exit)
+gdb.events.before_prompt.connect(ensure_segv_catchpoint)

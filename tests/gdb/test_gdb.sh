@@ -17,7 +17,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 SGXEMU=$BUILD/sgxemu
 DEMO=$BUILD/demo/demo_host
-PLAN=21
+PLAN=22
 
 n=0 failed=0
 ok() { # ok CONDITION-EXIT-STATUS DESCRIPTION [OUTPUT]
@@ -173,6 +173,11 @@ out=$(timeout 60 "$SGXEMU" gdb --batch -x "$T/crash.gdb" -- "$T/crash" 2>&1)
 has "$out" "Catchpoint [0-9]+ \(signal SIGSEGV\), main \(\) at .*crash.c:2" &&
 	has "$out" "^#0 +main \(\) at"
 ok $? "a genuine SIGSEGV of the program stops in gdb at the faulting line" "$out"
+# Commands from standard input (prompts, not -batch): `delete` takes the catchpoint with it,
+# and the script makes it again before the next prompt.
+out=$(printf 'delete\nrun\nbt 1\n' | timeout 60 "$SGXEMU" gdb -- "$T/crash" 2>&1)
+has "$out" "Catchpoint [0-9]+ \(signal SIGSEGV\), main \(\) at .*crash.c:2"
+ok $? "after delete, a genuine SIGSEGV still stops" "$out"
 
 echo "1..$n"
 [ "$n" -eq "$PLAN" ] || { echo "# ran $n tests, planned $PLAN"; exit 1; }
