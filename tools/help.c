@@ -149,7 +149,8 @@ const struct help_cmd help_cmds[] = {
 	  "loader tells sgxemu its ELF (sgxemu_gdb_enclave_loaded) or --enclave ELF names it; "
 	  "software breakpoints, stepping and backtraces work in debug enclaves; `info enclaves` "
 	  "lists them and `sgxemu-enclave ELF [BASE]` loads symbols by hand. Production enclaves "
-	  "get no symbols and their memory is inaccessible to gdb's commands. -x FILE runs gdb "
+	  "get no symbols and take no breakpoints (gdb can still read what of them is mapped: "
+	  "docs/fidelity.md). -x FILE runs gdb "
 	  "commands from FILE and --batch exits after them (gdb's -x and -batch). $SGXEMU_GDB "
 	  "names the gdb to run (default gdb). The other OPTIONS are those of run.",
 	  run_options, N(run_options) },
