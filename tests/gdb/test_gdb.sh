@@ -17,7 +17,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 SGXEMU=$BUILD/sgxemu
 DEMO=$BUILD/demo/demo_host
-PLAN=22
+PLAN=23
 
 n=0 failed=0
 ok() { # ok CONDITION-EXIT-STATUS DESCRIPTION [OUTPUT]
@@ -164,6 +164,19 @@ has "$info" "^0x[0-9a-f]+ +0x10000 +production +/.*demo_encl.elf \(no symbols\)$
 ok $? "info enclaves says production; gdb knows no enclave function" "$info$func"
 has "$out" "demo: 11 ecalls, all returned what we expected"
 ok $? "the production enclave's lazily mapped pages fault silently (the emulator's SIGSEGVs)" "$out"
+
+# A breakpoint at the production enclave's encl_main (its address from the ELF): refused, as
+# the debug enclave's is not.
+off=$(nm "$BUILD/demo/demo_encl.elf" | awk '$3 == "encl_main" { print $1 }')
+cat >"$T/prodbp.gdb" <<EOF
+break count
+run
+python gdb.execute("break *%#x" % (enclaves()[0][0] + 0x$off))
+continue
+EOF
+out=$(timeout 120 "$SGXEMU" gdb --batch -x "$T/prodbp.gdb" -- "$DEMO" 2>&1)
+[ -n "$off" ] && has "$out" "Cannot insert breakpoint [0-9]+" && ! has "$out" "hit Breakpoint [0-9]+, 0x"
+ok $? "a production enclave's code takes no software breakpoint" "$out"
 
 # ---- a crash of the program still stops ----
 printf '#include <stdio.h>\nint main(void) { *(volatile int *)16 = 1; return 0; }\n' >"$T/crash.c"
