@@ -61,7 +61,7 @@ SGXEMU_VERSION := $(shell cat VERSION)$(shell git rev-parse --short HEAD 2>/dev/
 
 .PHONY: all test unit integ conformance compat bench clean demo san-test install FORCE
 all: $(BUILD)/sgxemu $(BUILD)/libsgxemu.so $(BUILD)/libsgxemu-boot.so $(BUILD)/shim/cpuid.h \
-	$(BUILD)/man/sgxemu.1 $(BUILD)/completion/sgxemu
+	$(BUILD)/man/sgxemu.1 $(BUILD)/completion/sgxemu $(BUILD)/sgxemu-gdb.py
 
 # Generated headers, rewritten only when their text changes (so that a changed PREFIX or
 # version rebuilds what uses them, and nothing else does).
@@ -74,7 +74,7 @@ endef
 $(GEN)/sgxemu_version.h: FORCE
 	$(call gen_header,$@,'#define SGXEMU_VERSION "$(SGXEMU_VERSION)"\n')
 $(GEN)/sgxemu_paths.h: FORCE
-	$(call gen_header,$@,'#define SGXEMU_LIBDIR "$(LIBDIR)"\n#define SGXEMU_SHIMDIR "$(SHIMDIR)"\n#define SGXEMU_LIBDIR_FROM_BINDIR "$(shell realpath -m --relative-to=$(BINDIR) $(LIBDIR))"\n#define SGXEMU_SHIMDIR_FROM_BINDIR "$(shell realpath -m --relative-to=$(BINDIR) $(SHIMDIR))"\n')
+	$(call gen_header,$@,'#define SGXEMU_LIBDIR "$(LIBDIR)"\n#define SGXEMU_SHIMDIR "$(SHIMDIR)"\n#define SGXEMU_LIBDIR_FROM_BINDIR "$(shell realpath -m --relative-to=$(BINDIR) $(LIBDIR))"\n#define SGXEMU_SHIMDIR_FROM_BINDIR "$(shell realpath -m --relative-to=$(BINDIR) $(SHIMDIR))"\n#define SGXEMU_DATADIR "$(DATADIR)/sgxemu"\n#define SGXEMU_DATADIR_FROM_BINDIR "$(shell realpath -m --relative-to=$(BINDIR) $(DATADIR)/sgxemu)"\n')
 $(TOOL_OBJS): $(GEN)/sgxemu_version.h $(GEN)/sgxemu_paths.h
 $(TOOL_OBJS): CFLAGS += -I$(GEN)
 FORCE:
@@ -138,11 +138,15 @@ $(BUILD)/man/sgxemu.1: $(BUILD)/sgxemu
 $(BUILD)/completion/sgxemu: $(BUILD)/sgxemu
 	@mkdir -p $(dir $@)
 	$< --bash-completion >$@.tmp && mv $@.tmp $@
+# The gdb script of sgxemu gdb, beside sgxemu in the build tree (DATADIR/sgxemu installed).
+$(BUILD)/sgxemu-gdb.py: scripts/sgxemu-gdb.py
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 install: all
 	scripts/install.sh $(BUILD) "$(DESTDIR)" "$(PREFIX)" "$(BINDIR)" "$(LIBDIR)" \
 		"$(INCLUDEDIR)" "$(MANDIR)" "$(SHIMDIR)" "$(BASHCOMPDIR)" "$(PKGCONFIGDIR)" \
-		"$(SGXEMU_VERSION)"
+		"$(SGXEMU_VERSION)" "$(DATADIR)"
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libsgxemu_core.a $(TESTLIB_OBJS)
 	@mkdir -p $(dir $@)

@@ -1,7 +1,10 @@
 /* The demo's host program: builds demo_encl.elf into an enclave with the Linux SGX driver
  * interface, then calls into it through the vDSO a few times and prints what happens.
  *
- *   build/sgxemu run -- build/demo/demo_host [ENCLAVE.elf]
+ *   build/sgxemu run -- build/demo/demo_host [--debug] [ENCLAVE.elf]
+ *
+ * --debug builds it as a debug enclave (ATTRIBUTES.DEBUG), one a debugger may look into
+ * (sgxemu gdb); without it the enclave is a production one.
  *
  * Nothing here is specific to sgxemu: on a machine with SGX it runs as is. */
 #include <errno.h>
@@ -21,6 +24,7 @@
 static struct encl encl;
 static unsigned ecalls;
 static const char *progname = "demo_host";
+static int debug_enclave;
 
 static void die(const char *fmt, ...)
 {
@@ -87,6 +91,8 @@ static void build(const char *elf)
 
 	if (encl_load(&encl, elf, 0) < 0)
 		die("%s", encl.err);
+	if (debug_enclave)
+		encl.attributes |= SGX_ATTR_DEBUG;
 	if (encl_build(&encl, key) < 0) {
 		if (errno == ENOENT && encl.fd < 0)
 			die("%s\n(no SGX here? run it under the emulator: sgxemu run -- %s)", encl.err,
@@ -96,8 +102,9 @@ static void build(const char *elf)
 	EVP_PKEY_free(key);
 	for (unsigned i = 0; i < encl.nseg; i++)
 		measured += (unsigned)(encl.seg[i].size / 4096);
-	printf("enclave built: %lu KiB at %#lx, %u TCS, %u pages added and measured\n",
-	       (unsigned long)(encl.size / 1024), (unsigned long)encl.base, encl.ntcs, measured);
+	printf("%s enclave built: %lu KiB at %#lx, %u TCS, %u pages added and measured\n",
+	       debug_enclave ? "debug" : "production", (unsigned long)(encl.size / 1024),
+	       (unsigned long)encl.base, encl.ntcs, measured);
 	printf("  MRENCLAVE %s\n", encl_hex(encl.mrenclave, 32, hex));
 	/* MRSIGNER is the SHA-256 of the signer's modulus as stored in SIGSTRUCT. */
 	if (EVP_Digest(encl.sigstruct.modulus, sizeof(encl.sigstruct.modulus), mrsigner, NULL,
@@ -178,9 +185,15 @@ static void secret(void)
 int main(int argc, char **argv)
 {
 	char path[PATH_MAX];
-	const char *elf = argc > 1 ? argv[1] : encl_path_near_exe("demo_encl.elf", path, sizeof(path));
+	const char *elf;
 
 	progname = argv[0];
+	if (argc > 1 && !strcmp(argv[1], "--debug")) {
+		debug_enclave = 1;
+		argv++;
+		argc--;
+	}
+	elf = argc > 1 ? argv[1] : encl_path_near_exe("demo_encl.elf", path, sizeof(path));
 	if (!elf)
 		die("cannot find demo_encl.elf next to this program");
 	setvbuf(stdout, NULL, _IOLBF, 0);

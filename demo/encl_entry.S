@@ -50,10 +50,16 @@ encl_tcs:
 	TCS encl_ssa
 	TCS (encl_ssa+MAX_SSA*4096)
 
+	/* Unwind information for debuggers only (not loaded into the enclave): encl_entry is the
+	 * outermost frame, so that a backtrace in the enclave ends here. */
+	.cfi_sections .debug_frame
+
 	.text
 	.globl encl_entry
 	.type encl_entry, @function
 encl_entry:
+	.cfi_startproc
+	.cfi_undefined rip
 	/* The TCS index and CSSA select the SSA frame; the TCS index the stack. */
 	cmp	$MAX_SSA, %rax
 	jae	1f			/* no such frame: refuse to run */
@@ -110,6 +116,7 @@ encl_entry:
 	mov	$4, %eax		/* EEXIT */
 	ENCLU
 1:	ud2
+	.cfi_endproc
 	.size encl_entry, . - encl_entry
 
 	/* SSA frames and stacks: page aligned, placed at the end of the data segment. */

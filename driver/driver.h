@@ -24,6 +24,10 @@ struct drv_mm {
 	int (*map_epc)(uint64_t addr, uint64_t epc_off, uint64_t len, int prot);
 	/* Replace [addr, addr+len) with an inaccessible placeholder (no PTEs). */
 	int (*map_none)(uint64_t addr, uint64_t len);
+	/* As map_epc, copy-on-write (prot without PROT_WRITE): the CPU runs the EPC's bytes
+	 * until a debugger writes (ptrace's forced write copies the page, as for a program's
+	 * text). NULL: map_epc. Used only under sgx_debug_mappings. */
+	int (*map_epc_cow)(uint64_t addr, uint64_t epc_off, uint64_t len, int prot);
 	/* Change the protection of existing mappings. */
 	int (*protect)(uint64_t addr, uint64_t len, int prot);
 	/* Remove mappings: 0 or -errno. */
@@ -133,6 +137,14 @@ int sgx_mprotect(uint64_t addr, uint64_t len, int prot, long *ret);
  * not get the mapping). 0 if not ours, or if the kernel would refuse the arguments before
  * looking at VMAs (the host's madvise answers the same). */
 int sgx_madvise(uint64_t addr, uint64_t len, int advice, long *ret);
+/* A debugger is attached (on by the host when the process is ptraced from its start): the
+ * pages of DEBUG enclaves get their PTEs at mmap rather than on first touch, so that the
+ * debugger reads their contents, and their executable, non-writable pages are mapped with
+ * map_epc_cow, so that its software breakpoints land in the code the CPU runs. This stands in
+ * for the kernel driver's vm_ops->access (EDBGRD/EDBGWR for ptrace on debug enclaves).
+ * Production enclaves are mapped as always. */
+void sgx_debug_mappings(bool on);
+
 /* Whether [addr, addr+len) overlaps an enclave mapping. */
 bool sgx_range_is_enclave(uint64_t addr, uint64_t len);
 

@@ -153,6 +153,7 @@ struct epc_owner {
 
 struct sgx_platform {
 	bool ready;
+	bool debug_maps;         /* sgx_debug_mappings */
 	struct epc_owner *owner; /* by EPC index */
 	uint64_t clock;          /* reclaim scan position */
 	uint64_t swapped_out, swapped_in;

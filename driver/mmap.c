@@ -39,6 +39,7 @@ struct map_run {
 	uint64_t start, epc;
 	int prot;
 	bool mapped;
+	bool cow;  /* map_epc_cow (sgx_debug_mappings) */
 	int err;
 };
 
@@ -48,7 +49,9 @@ static void run_flush(struct map_run *r, uint64_t end)
 
 	if (end <= r->start)
 		return;
-	if (r->mapped)
+	if (r->mapped && r->cow)
+		e = sgx_pf.mm->map_epc_cow(r->start, r->epc, end - r->start, r->prot);
+	else if (r->mapped)
 		e = sgx_pf.mm->map_epc(r->start, r->epc, end - r->start, r->prot);
 	else
 		e = sgx_pf.mm->map_none(r->start, end - r->start);
@@ -57,9 +60,10 @@ static void run_flush(struct map_run *r, uint64_t end)
 }
 
 /* The piece at a (a page, or a stretch without pages) continues the run or starts one. */
-static void run_add(struct map_run *r, uint64_t a, bool mapped, int prot, uint64_t epc_off)
+static void run_add(struct map_run *r, uint64_t a, bool mapped, int prot, uint64_t epc_off,
+		    bool cow)
 {
-	bool extends = a > r->start && mapped == r->mapped && prot == r->prot &&
+	bool extends = a > r->start && mapped == r->mapped && prot == r->prot && cow == r->cow &&
 		       (!mapped || epc_off == r->epc + (a - r->start));
 
 	if (a > r->start && !extends) {
@@ -69,6 +73,7 @@ static void run_add(struct map_run *r, uint64_t a, bool mapped, int prot, uint64
 	if (a == r->start) {
 		r->mapped = mapped;
 		r->prot = prot;
+		r->cow = cow;
 		r->epc = epc_off;
 	}
 }
@@ -80,6 +85,7 @@ static int vma_populate(const struct drv_vma *v, uint64_t start, uint64_t end)
 {
 	struct sgx_encl *e = v->encl;
 	struct map_run run = { .start = start, .prot = PROT_NONE };
+	bool debug = sgx_pf.debug_maps && (e->attributes & SGX_ATTR_DEBUG) && sgx_pf.mm->map_epc_cow;
 	uint64_t a = start;
 
 	while (a < end) {
@@ -91,16 +97,27 @@ static int vma_populate(const struct drv_vma *v, uint64_t start, uint64_t end)
 		if (!p)
 			at = end;
 		if (at > a)
-			run_add(&run, a, false, PROT_NONE, 0);
+			run_add(&run, a, false, PROT_NONE, 0, false);
 		if (!p)
 			break;
+		/* Under a debugger, a debug enclave's pages are present from the start. */
+		if (debug && p->epc != EPC_NONE && v->prot != PROT_NONE)
+			p->pte = 1;
 		mapped = p->epc != EPC_NONE && p->pte;
 		prot = mapped ? encl_pte_prot(e, p, v->prot) : PROT_NONE;
-		run_add(&run, at, mapped, prot, mapped ? (uint64_t)p->epc * SGX_PAGE_SIZE : 0);
+		run_add(&run, at, mapped, prot, mapped ? (uint64_t)p->epc * SGX_PAGE_SIZE : 0,
+			debug && (prot & PROT_EXEC) && !(prot & PROT_WRITE));
 		a = at + SGX_PAGE_SIZE;
 	}
 	run_flush(&run, end);
 	return run.err;
+}
+
+void sgx_debug_mappings(bool on)
+{
+	drv_lock(&sgx_pf.lock);
+	sgx_pf.debug_maps = on;
+	drv_unlock(&sgx_pf.lock);
 }
 
 int vma_refresh_page(struct sgx_encl *e, uint64_t addr)

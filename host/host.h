@@ -54,6 +54,12 @@ void stat_file_remove(void);
 void stat_file_forget(void);   /* forked child: the parent's file is not ours */
 bool stat_file_exists(void);
 
+/* For debuggers (gdb.c). */
+struct sgxemu_stat;
+void gdb_init(void);
+void gdb_stat_image(struct sgxemu_stat *st);
+void gdb_enclave_changed(void);
+
 /* Traps (trap.c, trap_syscall.c). */
 void trap_program_sigsys(struct thread_rec *t, siginfo_t *si, ucontext_t *uc);
 void trap_enclave_syscall(struct thread_rec *t, siginfo_t *si, ucontext_t *uc);

@@ -38,6 +38,15 @@ static int mm_map_epc(uint64_t addr, uint64_t epc_off, uint64_t len, int prot)
 	return is_err(r) ? (int)r : 0;
 }
 
+/* Debug enclaves under a debugger (sgx_debug_mappings): a private mapping of the EPC memfd
+ * runs the EPC's bytes, and ptrace's forced writes copy the page instead of failing. */
+static int mm_map_epc_cow(uint64_t addr, uint64_t epc_off, uint64_t len, int prot)
+{
+	long r = mmap_raw(addr, len, prot, MAP_PRIVATE | MAP_FIXED, epc_fd, epc_off);
+
+	return is_err(r) ? (int)r : 0;
+}
+
 static int mm_map_none(uint64_t addr, uint64_t len)
 {
 	long r = mmap_raw(addr, len, PROT_NONE,
@@ -205,6 +214,7 @@ static void mm_zero_pages(void *p, uint64_t len)
 const struct drv_mm host_mm = {
 	.map_epc = mm_map_epc,
 	.map_none = mm_map_none,
+	.map_epc_cow = mm_map_epc_cow,
 	.protect = mm_protect,
 	.unmap = mm_unmap,
 	.ipi = host_ipi,

@@ -109,6 +109,7 @@ __attribute__((constructor)) static void sgxemu_preload_init(void)
 		return;
 	}
 	cpuid_init();
+	gdb_init();
 	host_active = true;
 	signal_install();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);

@@ -30,6 +30,7 @@ void stat_file_forget(void)
 {
 	/* In a forked child: the file and its mapping are the parent's. */
 	stat_path[0] = 0;
+	gdb_stat_image(NULL);
 	if (stat_map)
 		munmap(stat_map, sizeof(*stat_map));
 	stat_map = NULL;
@@ -78,6 +79,7 @@ void stat_file_create(void)
 		stat_map->start_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
 	stat_map->start_time = sgxemu_proc_start_time(getpid());
 	sgx_stat_attach(stat_map);
+	gdb_stat_image(stat_map);
 }
 
 __attribute__((destructor)) static void stat_at_exit(void)

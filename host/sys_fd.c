@@ -10,6 +10,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <asm/sgx.h>
+
 #include "host/fd.h"
 #include "host/host.h"
 #include "host/sys.h"
@@ -175,6 +177,8 @@ long sys_ioctl(int fd, unsigned long cmd, unsigned long arg)
 	/* The command is 32 bits: the kernel ignores the upper half of the argument. */
 	r = sgx_ioctl(f, (unsigned int)cmd, arg, provision_lookup);
 	sgx_file_put(f);
+	if (r == 0 && (unsigned int)cmd == SGX_IOC_ENCLAVE_INIT)
+		gdb_enclave_changed();
 	return r;
 }
 

@@ -55,6 +55,8 @@ long sys_mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t
 			     ((fmode & FD_MODE_READ) ? SGX_FMODE_READ : 0) |
 				     ((fmode & FD_MODE_WRITE) ? SGX_FMODE_WRITE : 0));
 		sgx_file_put(f);
+		if (r >= 0 && (prot & PROT_EXEC))
+			gdb_enclave_changed();
 		return r;
 	}
 	if (host_active && (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE) && len &&

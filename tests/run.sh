@@ -10,6 +10,7 @@
 #   integ-filter BUILD/tests/integ/*              again with SGXEMU_SYSCALL_FILTER=on: every
 #                                                 libc path also under the seccomp filter
 #   cli          tests/cli/test_cli.sh BUILD      (if present)
+#   gdb          tests/gdb/test_gdb.sh BUILD      (if present; skipped without gdb)
 #   conformance  conformance/run.sh BUILD         (if present, unless --no-conformance), then
 #                conformance/run-sgx1.sh BUILD    (the same tests on an SGX1-only CPU; TAP),
 #                conformance/run-vdso.sh BUILD    (the kernel's vDSO selftests, native vs
@@ -188,6 +189,11 @@ if [ -f "$ROOT/tests/cli/test_cli.sh" ]; then
 	run_program cli test_cli.sh "$T_CLI" bash "$ROOT/tests/cli/test_cli.sh" "$BUILD"
 else
 	echo "== cli: tests/cli/test_cli.sh not present"
+fi
+
+# --- gdb -----------------------------------------------------------------------------------
+if [ -f "$ROOT/tests/gdb/test_gdb.sh" ]; then
+	run_program gdb test_gdb.sh "$T_CLI" bash "$ROOT/tests/gdb/test_gdb.sh" "$BUILD"
 fi
 
 # --- conformance ---------------------------------------------------------------------------

@@ -140,6 +140,20 @@ const struct help_cmd help_cmds[] = {
 	  "emulator reads in the program; variables already in the environment are used unless "
 	  "a flag overrides them.",
 	  run_options, N(run_options) },
+	{ "gdb", "[--enclave ELF] [-x FILE] [--batch] [OPTIONS] [--] PROG [ARGS...]",
+	  "debug PROG and its debug enclaves with gdb",
+	  "Runs gdb on PROG with the environment of run (the emulator is preloaded into PROG, not "
+	  "into gdb) and sgxemu's gdb script: the emulator's own signals (SIGILL, SIGSYS, SIG64, "
+	  "and the SIGSEGVs it handles) pass silently while a crash of the program stops; the "
+	  "symbols of a debug enclave are loaded at its base when it is initialised, if its "
+	  "loader tells sgxemu its ELF (sgxemu_gdb_enclave_loaded) or --enclave ELF names it; "
+	  "software breakpoints, stepping and backtraces work in debug enclaves; `info enclaves` "
+	  "lists them and `sgxemu-enclave ELF [BASE]` loads symbols by hand. Production enclaves "
+	  "get no symbols and take no breakpoints (gdb can still read what of them is mapped: "
+	  "docs/fidelity.md). -x FILE runs gdb "
+	  "commands from FILE and --batch exits after them (gdb's -x and -batch). $SGXEMU_GDB "
+	  "names the gdb to run (default gdb). The other OPTIONS are those of run.",
+	  run_options, N(run_options) },
 	{ "info", "[OPTIONS]", "print what the emulated CPU reports",
 	  "Prints the SGX features (SGX1, SGX2, launch control, EDECCSSA), MISCSELECT, the "
 	  "ATTRIBUTES and XFRM the emulated CPU allows, the EPC sections, and the CPUID leaves 7 and "

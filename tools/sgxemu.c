@@ -27,6 +27,7 @@
 
 #define PRELOAD_NAME "libsgxemu.so"
 #define SHIM_DIR_NAME "shim"
+#define GDB_SCRIPT_NAME "sgxemu-gdb.py"
 
 /* Which run options came from a flag rather than the environment (index in run_options). */
 static bool from_flag[64];
@@ -281,6 +282,22 @@ static int set_preload(const char *lib)
 	return rc;
 }
 
+/* Valgrind cannot run the emulator: its synthetic CPU does not carry out the enclave entries,
+ * FS/GS switches and signal-based traps sgxemu relies on, and its tool is statically linked
+ * (no preload). Refuse in one sentence, whether valgrind is the program or runs sgxemu. */
+static int refuse_valgrind(const char *prog)
+{
+	const char *base = strrchr(prog, '/'), *pre = getenv("LD_PRELOAD");
+
+	base = base ? base + 1 : prog;
+	if (strncmp(base, "valgrind", 8) && !(pre && strstr(pre, "vgpreload")))
+		return 0;
+	fprintf(stderr, "sgxemu: valgrind cannot run programs under sgxemu (it cannot execute the "
+		"emulator's enclave entries and signal traps); run valgrind on the host program "
+		"without sgxemu, or build with make SAN=1 for AddressSanitizer\n");
+	return 1;
+}
+
 static int cmd_run(int argc, char **argv, int i)
 {
 	struct sgxemu_config cfg;
@@ -293,6 +310,8 @@ static int cmd_run(int argc, char **argv, int i)
 		return rc;
 	if (i >= argc)
 		return cmd_usage_error("run", "no program given");
+	if (refuse_valgrind(argv[i]))
+		return 127;
 	if (check_config(&cfg) || check_files(&cfg))
 		return 2;
 	if (find_installed(PRELOAD_NAME, SGXEMU_LIBDIR_FROM_BINDIR "/" PRELOAD_NAME,
@@ -312,6 +331,103 @@ static int cmd_run(int argc, char **argv, int i)
 	fflush(NULL);
 	execvp(argv[i], &argv[i]);
 	fprintf(stderr, "sgxemu: cannot run %s: %s\n", argv[i], strerror(errno));
+	return 127;
+}
+
+/* sgxemu gdb [--enclave PATH] [-x FILE] [--batch] [OPTIONS] [--] PROG [ARGS]: gdb on PROG with
+ * the environment of run. LD_PRELOAD goes to the program only (the script sets it in gdb's
+ * inferior environment from SGXEMU_GDB_PRELOAD); --enclave paths reach it in
+ * SGXEMU_GDB_ENCLAVES. $SGXEMU_GDB names the gdb to run. */
+static int cmd_gdb(int argc, char **argv, int i)
+{
+	struct sgxemu_config cfg;
+	char lib[PATH_MAX + 32], script[PATH_MAX + 32], why[PATH_MAX + 512];
+	char **gv = calloc((size_t)argc + 8, sizeof(*gv)), **ov = calloc((size_t)argc + 1, sizeof(*ov));
+	char *encls = calloc(1, 1), *old = getenv("LD_PRELOAD") ? strdup(getenv("LD_PRELOAD")) : NULL;
+	const char *gdb = getenv("SGXEMU_GDB") && *getenv("SGXEMU_GDB") ? getenv("SGXEMU_GDB") : "gdb";
+	int n = 0, on = 0, j, rc;
+
+	if (!gv || !ov || !encls)
+		return 127;
+	gv[n++] = (char *)gdb;
+	gv[n++] = "-q";
+	gv[n++] = "-x";
+	gv[n++] = script;
+	/* Our options, picked out of the options of run (which stop at PROG or "--"). */
+	ov[on++] = argv[0];
+	for (; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--"); i++) {
+		const char *a = argv[i], *val = NULL;
+
+		if (!strcmp(a, "--batch")) {
+			gv[n++] = "-batch";
+			continue;
+		}
+		if (!strcmp(a, "--enclave") || !strcmp(a, "-x")) {
+			if (i + 1 >= argc)
+				return cmd_usage_error("gdb", "option '%s' needs a value", a);
+			val = argv[++i];
+		} else if (!strncmp(a, "--enclave=", 10)) {
+			val = a + 10;
+		} else {
+			ov[on++] = argv[i];
+			if (!strchr(a, '=') && i + 1 < argc && argv[i + 1][0] != '-')
+				for (size_t k = 0; k < n_run_options; k++)
+					if (!strcmp(a, run_options[k].flag) && run_options[k].arg)
+						ov[on++] = argv[++i];
+			continue;
+		}
+		if (!strcmp(a, "-x")) {
+			gv[n++] = "-x";
+			gv[n++] = (char *)val;
+			continue;
+		}
+		encls = realloc(encls, strlen(encls) + strlen(val) + 2);
+		if (!encls)
+			return 127;
+		if (*encls)
+			strcat(encls, ":");
+		strcat(encls, val);
+	}
+	if (i < argc && !strcmp(argv[i], "--"))
+		i++;
+	j = 1;
+	rc = parse_opts(on, ov, &j, "gdb");
+	if (rc == 1)
+		return cmd_help("gdb");
+	if (rc)
+		return rc;
+	if (i >= argc)
+		return cmd_usage_error("gdb", "no program given");
+	if (refuse_valgrind(argv[i]))
+		return 127;
+	if (check_config(&cfg) || check_files(&cfg))
+		return 2;
+	if (find_installed(PRELOAD_NAME, SGXEMU_LIBDIR_FROM_BINDIR "/" PRELOAD_NAME,
+			   SGXEMU_LIBDIR "/" PRELOAD_NAME, S_IFREG, lib, sizeof(lib)) ||
+	    access(lib, R_OK) ||
+	    find_installed(GDB_SCRIPT_NAME, SGXEMU_DATADIR_FROM_BINDIR "/" GDB_SCRIPT_NAME,
+			   SGXEMU_DATADIR "/" GDB_SCRIPT_NAME, S_IFREG, script, sizeof(script))) {
+		fprintf(stderr, "sgxemu: cannot find %s or %s beside sgxemu or where make install puts "
+			"them (build them with make, or install them with make install)\n",
+			PRELOAD_NAME, GDB_SCRIPT_NAME);
+		return 127;
+	}
+	if (set_preload(lib) || setenv("SGXEMU_GDB_PRELOAD", getenv("LD_PRELOAD"), 1) ||
+	    (old ? setenv("LD_PRELOAD", old, 1) : unsetenv("LD_PRELOAD")) ||
+	    setenv("SGXEMU_GDB_ENCLAVES", encls, 1)) {
+		perror("sgxemu: setenv");
+		return 127;
+	}
+	if (prog_preload_obstacle(argv[i], why, sizeof(why)))
+		fprintf(stderr, "sgxemu: %s\n", why);
+	gv[n++] = "--args";
+	while (i < argc)
+		gv[n++] = argv[i++];
+	gv[n] = NULL;
+	fflush(NULL);
+	execvp(gdb, gv);
+	fprintf(stderr, "sgxemu: cannot run %s: %s (install gdb, or name it in $SGXEMU_GDB)\n", gdb,
+		strerror(errno));
 	return 127;
 }
 
@@ -465,6 +581,7 @@ int main(int argc, char **argv)
 		int (*fn)(int argc, char **argv, int i);
 	} cmds[] = {
 		{ "run", cmd_run },
+		{ "gdb", cmd_gdb },
 		{ "info", cmd_info },
 		{ "cflags", cmd_cflags },
 		{ "stat", cmd_stat },

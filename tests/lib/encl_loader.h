@@ -46,6 +46,7 @@ struct encl {
 	void *reserve;           /* the PROT_NONE reservation that holds ELRANGE */
 	size_t reserve_len;
 	char err[256];           /* what failed last, for messages */
+	char path[4096];         /* the ELF encl_load read (absolute), for debuggers */
 };
 
 /* The system calls the loader makes on the device and on enclave memory, replaceable (tests
@@ -75,7 +76,8 @@ int encl_add_seg(struct encl *e, unsigned i);   /* ADD_PAGES of segment i */
 int encl_add_all(struct encl *e);
 int encl_init(struct encl *e);                  /* INIT with e->sigstruct */
 int encl_map(struct encl *e);                   /* MAP_SHARED|MAP_FIXED every segment */
-/* sign + create + add + init + map. */
+/* sign + create + add + init + map; then, if the process has sgxemu_gdb_enclave_loaded (the
+ * emulator's preload), tells it the ELF and base, for gdb's symbols. */
 int encl_build(struct encl *e, EVP_PKEY *key);
 /* Unmap, close, free the copies. Safe on a zeroed or partly built e. */
 void encl_free(struct encl *e);

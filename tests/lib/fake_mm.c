@@ -53,6 +53,18 @@ static int fmm_map_epc(uint64_t addr, uint64_t epc_off, uint64_t len, int prot)
 	return 0;
 }
 
+static int fmm_map_epc_cow(uint64_t addr, uint64_t epc_off, uint64_t len, int prot)
+{
+	struct fmm_page *p = fmm_range(addr, len);
+
+	fmm_record(FMM_OP_MAP_EPC_COW, addr, len, epc_off, prot, 0, 0);
+	if (!p)
+		return -1;
+	for (uint64_t i = 0; i < len / FMM_PAGE; i++)
+		p[i] = (struct fmm_page){ FMM_EPC_COW, prot, epc_off + i * FMM_PAGE };
+	return 0;
+}
+
 static int fmm_map_none(uint64_t addr, uint64_t len)
 {
 	struct fmm_page *p = fmm_range(addr, len);
@@ -209,6 +221,7 @@ static bool fmm_read_implies_exec(void)
 
 const struct drv_mm fmm_ops = {
 	.map_epc = fmm_map_epc,
+	.map_epc_cow = fmm_map_epc_cow,
 	.map_none = fmm_map_none,
 	.protect = fmm_protect,
 	.unmap = fmm_unmap,

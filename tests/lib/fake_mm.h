@@ -16,18 +16,19 @@ enum fmm_kind {
 	FMM_RESERVED,  /* handed out by reserve() */
 	FMM_NONE,      /* map_none(): placeholder without access */
 	FMM_EPC,       /* map_epc() */
+	FMM_EPC_COW,   /* map_epc_cow() */
 };
 
 struct fmm_page {
 	enum fmm_kind kind;
-	int prot;         /* FMM_EPC (and protect()): PROT_* */
-	uint64_t epc_off; /* FMM_EPC: EPC byte offset mapped here */
+	int prot;         /* FMM_EPC, FMM_EPC_COW (and protect()): PROT_* */
+	uint64_t epc_off; /* FMM_EPC, FMM_EPC_COW: EPC byte offset mapped here */
 };
 
 enum fmm_op {
 	FMM_OP_MAP_EPC, FMM_OP_MAP_NONE, FMM_OP_PROTECT, FMM_OP_UNMAP, FMM_OP_RESERVE, FMM_OP_IPI,
 	FMM_OP_BACKING_CREATE, FMM_OP_BACKING_DISCARD, FMM_OP_BACKING_DESTROY, FMM_OP_ADVISE,
-	FMM_OP_SHOOTDOWN,
+	FMM_OP_SHOOTDOWN, FMM_OP_MAP_EPC_COW,
 };
 
 struct fmm_call {

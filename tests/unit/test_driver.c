@@ -1406,6 +1406,48 @@ static void test_host_prot_is_vma_and_epcm(void **state)
 	assert_int_equal(fmm_page(la(e, e->s.data_rw))->prot, PROT_READ | PROT_WRITE);
 }
 
+/* Under a debugger (sgx_debug_mappings), a DEBUG enclave's pages are mapped at mmap, with the
+ * host protection VMA ∩ EPCM, its executable read-only pages copy-on-write (so that ptrace
+ * can write breakpoints into what runs); a production enclave's pages still wait for their
+ * first fault. */
+static void test_debug_mappings(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *d = layout(t, 0, SGX_ATTR_MODE64BIT | SGX_ATTR_DEBUG), *prod;
+	unsigned cow = 0;
+
+	sgx_debug_mappings(true);
+	fmm_claim(d->l.base, SIZE);
+	assert_int_equal(create(t, d), 0);
+	add_all(d);
+	assert_int_equal(init(d), 0);
+	map_all(d);
+	prod = build(t, 1, true, true);
+	sgx_debug_mappings(false);
+	for (unsigned i = 0; i < d->l.npages; i++) {
+		const struct fx_page *p = &d->l.page[i];
+		bool tcs = ((p->secinfo >> 8) & 0xFF) == SGX_PT_TCS;
+		int want = tcs ? PROT_NONE : (int)(p->secinfo & 7);
+		const struct fmm_page *pg = fmm_page(la(d, p->offset));
+		enum fmm_kind kind = (want & PROT_EXEC) && !(want & PROT_WRITE) ? FMM_EPC_COW : FMM_EPC;
+
+		if (pg->prot != want)
+			fail_msg("debug page %#lx: host prot %d, want %d", (unsigned long)p->offset,
+				 pg->prot, want);
+		if (want != PROT_NONE && pg->kind != kind)
+			fail_msg("debug page %#lx: kind %d, want %d", (unsigned long)p->offset,
+				 pg->kind, kind);
+		cow += pg->kind == FMM_EPC_COW;
+		if (want != PROT_NONE)
+			assert_memory_equal(epc + pg->epc_off, p->data, 64);
+	}
+	assert_true(cow > 0); /* the layout has code */
+	for (unsigned i = 0; i < prod->l.npages; i++)
+		if (fmm_page(la(prod, prod->l.page[i].offset))->prot != PROT_NONE)
+			fail_msg("production page %#lx accessible before any fault",
+				 (unsigned long)prod->l.page[i].offset);
+}
+
 /* A page added under an existing mapping is reached through it after a fault. */
 static void test_add_under_existing_mapping(void **state)
 {
@@ -1982,6 +2024,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_madvise_holes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_madvise_dontfork_splits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_prot_is_vma_and_epcm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_debug_mappings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_under_existing_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mprotect_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mprotect_splits_vma, setup, teardown),
