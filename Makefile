@@ -17,7 +17,7 @@ DEBUGFLAGS := -DSGXEMU_DEBUG
 endif
 
 CC ?= gcc
-CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -fvisibility=hidden -D_GNU_SOURCE -I. -Iinclude $(DEBUGFLAGS)
+CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Wmissing-prototypes -Werror -fPIC -fvisibility=hidden -D_GNU_SOURCE -I. -Iinclude $(DEBUGFLAGS)
 CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDLIBS := -lcrypto -lpthread
 

@@ -5,7 +5,7 @@
 # Enclave code: freestanding static PIE, no sanitizers (it runs in enclave mode), GPRs only
 # (exits need not scrub vector registers), no loop-to-memcpy rewriting (demo/encl_libc.c is
 # the memcpy).
-ENCL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. \
+ENCL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wmissing-prototypes -Werror -I. \
 	-nostdlib -static-pie -ffreestanding -fPIE -fno-stack-protector \
 	-fvisibility=hidden -fno-asynchronous-unwind-tables -mgeneral-regs-only \
 	-fno-tree-loop-distribute-patterns -fcf-protection=none

@@ -10,6 +10,7 @@
 
 #include "driver/internal.h"
 #include "driver/vepc.h"
+#include "driver/virt.h"
 #include "util/trace.h"
 
 bool sgx_range_is_enclave(uint64_t addr, uint64_t len)

@@ -5,6 +5,7 @@
 #include <cpuid.h>
 
 #include "host/host.h"
+#include "sgxemu.h"
 #include "util/rawsys.h"
 #include "util/xstate.h"
 

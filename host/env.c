@@ -5,12 +5,11 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "host/host.h"
 
 #define ENV_SAVED_MAX 48
-
-extern char **environ;
 
 static char lib_path[PATH_MAX];
 static char boot_path[PATH_MAX];

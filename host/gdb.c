@@ -16,6 +16,7 @@
 
 #include "host/host.h"
 #include "include/sgxemu_stat.h"
+#include "sgxemu.h"
 #include "util/rawsys.h"
 
 __attribute__((visibility("default"), used)) struct sgxemu_stat *volatile sgxemu_gdb_stat;

@@ -70,6 +70,9 @@ int trap_syscall_init(void);
 #define SGX_AEX_INTERRUPT 0xFFU
 void host_ipi(uint32_t secs, uint64_t epoch);
 
+/* The direct EENTER entry the vDSO calls in place of ENCLU (trap_direct.c). */
+void (*host_direct_entry(void))(void);
+
 /* CPUID (cpuid.c). */
 void cpuid_init(void);
 bool cpuid_faulting_enabled(void);

@@ -8,10 +8,10 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -23,6 +23,13 @@
 #include "host/signal.h"
 #include "host/sys.h"
 #include "host/vdso.h"
+
+/* glibc entry points that its headers do not declare (fortified opens, the old names of
+ * sigaction and signal): programs reach them, so we define them too. */
+int __open_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+sighandler_t bsd_signal(int sig, sighandler_t h);
 
 /* Interposed symbols are the only ones the preload exports. */
 #define EXPORT __attribute__((visibility("default")))

@@ -18,8 +18,6 @@
 #define HWCAP2_FSGSBASE (1 << 1)
 #endif
 
-void (*host_direct_entry(void))(void);
-
 struct sgxemu_config host_cfg;
 bool host_active;
 

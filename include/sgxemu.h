@@ -82,4 +82,9 @@ int sgxemu_cpuid(unsigned int leaf, unsigned int subleaf, unsigned int regs[4]);
 }
 #endif
 
+/* For debuggers (sgxemu gdb): a loader that built an enclave from an ELF file tells where it
+ * lies (path NULL: "look at the enclaves again"). It does nothing itself; the debugger breaks
+ * on it. Look it up with dlsym so that the program also runs without sgxemu. */
+void sgxemu_gdb_enclave_loaded(const char *path, uint64_t base);
+
 #endif
