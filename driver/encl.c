@@ -321,7 +321,7 @@ static void encl_release(struct sgx_encl *e)
 	if (e->flags & ENCL_CREATED)
 		encl_unregister(e);
 	stat_publish();
-	TRACE("enclave %lx released", (unsigned long)e->base);
+	TRACEC(TRACE_MM, "enclave 0x%lx released", (unsigned long)e->base);
 	free(e);
 }
 
@@ -347,7 +347,7 @@ void encl_put(struct sgx_encl *e)
 	if (--e->refs)
 		return;
 	if (encl_threads_inside(e)) {
-		TRACE("enclave %lx: last reference gone with threads inside; released when they leave",
+		TRACEC(TRACE_MM, "enclave 0x%lx: last reference gone with threads inside; released when they leave",
 		      (unsigned long)e->base);
 		e->flags |= ENCL_RELEASING;
 		e->next_releasing = sgx_pf.releasing;

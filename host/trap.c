@@ -107,6 +107,24 @@ static void vdso_fixup(ucontext_t *uc, unsigned vector, uint32_t err, uint64_t a
 	g[REG_RDX] = (greg_t)addr;
 }
 
+static const char *vector_name(unsigned v)
+{
+	switch (v) {
+	case X86_DE: return "#DE";
+	case X86_DB: return "#DB";
+	case X86_BP: return "#BP";
+	case X86_BR: return "#BR";
+	case X86_UD: return "#UD";
+	case X86_NM: return "#NM";
+	case X86_GP: return "#GP";
+	case X86_PF: return "#PF";
+	case X86_MF: return "#MF";
+	case X86_AC: return "#AC";
+	case X86_XM: return "#XM";
+	default: return "#?";
+	}
+}
+
 static void deliver_fault(int sig, int code, unsigned vector, uint32_t err, uint64_t addr,
 			  const siginfo_t *orig, ucontext_t *uc)
 {
@@ -124,6 +142,10 @@ static void deliver_fault(int sig, int code, unsigned vector, uint32_t err, uint
 	uc->uc_mcontext.gregs[REG_ERR] = err;
 	if (vector == X86_PF)
 		uc->uc_mcontext.gregs[REG_CR2] = (greg_t)addr;
+	TRACEC(TRACE_AEX, "signal %s code=%d addr=0x%lx delivered at rip=0x%lx",
+	       sig == SIGSEGV ? "SIGSEGV" : sig == SIGILL ? "SIGILL" : sig == SIGBUS ? "SIGBUS" :
+	       sig == SIGFPE ? "SIGFPE" : sig == SIGTRAP ? "SIGTRAP" : "SIG?", code,
+	       (unsigned long)addr, (unsigned long)uc->uc_mcontext.gregs[REG_RIP]);
 	/* An exception of the thread's own: the kernel forces it (blocked or ignored means the
 	 * default action). */
 	signal_deliver(sig, &si, uc, true);
@@ -136,8 +158,18 @@ static void enclave_exception(struct thread_rec *t, struct cpu_regs *r, ucontext
 {
 	int code = si ? si->si_code : SI_KERNEL_CODE;
 
-	TRACE("AEX vector=%u error=%x addr=%lx rip=%lx tcs=%lx", vector, err, (unsigned long)addr,
-	      (unsigned long)r->rip, (unsigned long)t->lp.tcs_la);
+	if (TRACE_ON(TRACE_AEX)) {
+		char eb[64];
+
+		if (vector == X86_PF)
+			trace_printf("AEX #PF addr=0x%lx error=0x%x (%s) rip=0x%lx tcs=0x%lx",
+				     (unsigned long)addr, err, trace_pf_error(eb, sizeof(eb), err),
+				     (unsigned long)r->rip, (unsigned long)t->lp.tcs_la);
+		else
+			trace_printf("AEX %s vector=%u error=0x%x rip=0x%lx tcs=0x%lx",
+				     vector_name(vector), vector, err, (unsigned long)r->rip,
+				     (unsigned long)t->lp.tcs_la);
+	}
 	sgx_aex(&t->lp, r, vector, err, addr);
 	regs_to_uc(r, uc);
 	/* The OS sees only the page of a #PF taken in enclave mode; for other traps the kernel
@@ -161,18 +193,23 @@ static void handle_enclu(struct thread_rec *t, struct cpu_regs *r, ucontext_t *u
 	uint64_t rip = r->rip;
 	bool was_in = t->lp.in_enclave;
 	struct cpu_fault f;
+	uint64_t t0;
 	long res;
 
 	if (!was_in && (leaf == ENCLU_EENTER || leaf == ENCLU_ERESUME))
 		thread_ensure_altstack(t, &uc->uc_stack);
+	t0 = TRACE_ON(TRACE_SUMMARY) ? trace_now() : 0;
 	res = sgx_enclu(&t->lp, r, &f);
+	if (t0)
+		trace_count(TRACE_STAT_ENCLU, leaf, sgx_enclu_name(leaf), res != 0,
+			    trace_now() - t0);
 	if (res == 0) {
-		TRACE("%s rbx=%lx -> ok rip=%lx", sgx_enclu_name(leaf), (unsigned long)uc->uc_mcontext.gregs[REG_RBX],
+		TRACEC(TRACE_ENCLU, "%s rbx=0x%lx -> ok rip=0x%lx", sgx_enclu_name(leaf), (unsigned long)uc->uc_mcontext.gregs[REG_RBX],
 		      (unsigned long)r->rip);
 		regs_to_uc(r, uc);
 		return;
 	}
-	TRACE("%s rbx=%lx -> %s error=%x addr=%lx", sgx_enclu_name(leaf), (unsigned long)r->rbx,
+	TRACEC(TRACE_ENCLU, "%s rbx=0x%lx -> %s error=0x%x addr=0x%lx", sgx_enclu_name(leaf), (unsigned long)r->rbx,
 	      f.vector == X86_GP ? "#GP" : "#PF", f.errcode, (unsigned long)f.addr);
 	/* An operand page the kernel can provide (EAUG, reload of a swapped page) is fixed up
 	 * and the ENCLU runs again, invisibly, as after a resolved #PF on hardware. */
