@@ -42,8 +42,10 @@ static long ioc_create(struct sgx_encl *e, uint64_t arg)
 	struct cpu_fault f;
 	long idx, r;
 
-	if (e->flags & ENCL_CREATED)
+	if (e->flags & ENCL_CREATED) {
+		drv_set_reason("driver", "already created");
 		return -EINVAL;
+	}
 	if (copy_from_user(&c, arg, sizeof(c)))
 		return -EFAULT;
 	secs = aligned_alloc(SGX_PAGE_SIZE, sizeof(*secs));
@@ -55,6 +57,7 @@ static long ioc_create(struct sgx_encl *e, uint64_t arg)
 	}
 	if (!secs->size || (secs->size & (secs->size - 1))) {
 		free(secs);
+		drv_set_reason("driver", "SECS.SIZE not a power of two");
 		return -EINVAL;
 	}
 	/* Nothing sized by ELRANGE before ECREATE has judged SECS.SIZE: a size the CPU refuses
@@ -220,8 +223,11 @@ static long ioc_add_pages(struct sgx_encl *e, uint64_t arg)
 	uint64_t c;
 	long r = 0;
 
-	if (!(e->flags & ENCL_CREATED) || (e->flags & ENCL_INITIALIZED))
+	if (!(e->flags & ENCL_CREATED) || (e->flags & ENCL_INITIALIZED)) {
+		drv_set_reason("driver", e->flags & ENCL_INITIALIZED ? "already initialized" :
+			       "not created");
 		return -EINVAL;
+	}
 	if (copy_from_user(&a, arg, sizeof(a)))
 		return -EFAULT;
 	if (a.src & (SGX_PAGE_SIZE - 1))
@@ -230,8 +236,10 @@ static long ioc_add_pages(struct sgx_encl *e, uint64_t arg)
 		return -EINVAL;
 	if (copy_from_user(&si, a.secinfo, sizeof(si)))
 		return -EFAULT;
-	if (validate_secinfo(&si))
+	if (validate_secinfo(&si)) {
+		drv_set_reason("driver", "invalid SECINFO");
 		return -EINVAL;
+	}
 	buf = aligned_alloc(SGX_PAGE_SIZE, SGX_PAGE_SIZE);
 	if (!buf)
 		return -ENOMEM;
@@ -266,8 +274,11 @@ static long ioc_init(struct sgx_encl *e, uint64_t arg)
 	uint32_t misc_reserved;
 	long r;
 
-	if (!(e->flags & ENCL_CREATED) || (e->flags & ENCL_INITIALIZED))
+	if (!(e->flags & ENCL_CREATED) || (e->flags & ENCL_INITIALIZED)) {
+		drv_set_reason("driver", e->flags & ENCL_INITIALIZED ? "already initialized" :
+			       "not created");
 		return -EINVAL;
+	}
 	if (copy_from_user(&in, arg, sizeof(in)))
 		return -EFAULT;
 	sig = aligned_alloc(SGX_PAGE_SIZE, SGX_PAGE_SIZE);
@@ -286,6 +297,8 @@ static long ioc_init(struct sgx_encl *e, uint64_t arg)
 	if (r)
 		goto out;
 	if (e->attributes & ~e->attributes_mask) {
+		/* PROVISIONKEY without SGX_IOC_ENCLAVE_PROVISION */
+		drv_set_reason("driver", "attributes not permitted");
 		r = -EACCES;
 		goto out;
 	}
@@ -311,6 +324,7 @@ static long ioc_init(struct sgx_encl *e, uint64_t arg)
 	if (r == CPU_FAULT) {
 		r = -EIO;
 	} else if (r != SGX_SUCCESS) {
+		drv_set_reason("EINIT", sgx_status_name((uint64_t)r));
 		r = -EPERM;
 	} else {
 		e->flags |= ENCL_INITIALIZED;

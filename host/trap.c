@@ -187,10 +187,22 @@ static void enclave_exception(struct thread_rec *t, struct cpu_regs *r, ucontext
 	deliver_fault(sig, code, vector, err, addr, si, uc);
 }
 
+/* What RBX holds for a leaf, and whether RCX is a page address, for trace lines. */
+static const char *rbx_name(unsigned leaf)
+{
+	return leaf == ENCLU_EENTER || leaf == ENCLU_ERESUME ? "tcs" :
+	       leaf == ENCLU_EEXIT ? "target" : "rbx";
+}
+
+static bool rcx_used(unsigned leaf)
+{
+	return leaf == ENCLU_EACCEPT || leaf == ENCLU_EMODPE || leaf == ENCLU_EACCEPTCOPY;
+}
+
 static void handle_enclu(struct thread_rec *t, struct cpu_regs *r, ucontext_t *uc)
 {
 	unsigned leaf = (unsigned)r->rax;
-	uint64_t rip = r->rip;
+	uint64_t rip = r->rip, rcx = r->rcx;
 	bool was_in = t->lp.in_enclave;
 	struct cpu_fault f;
 	uint64_t t0;
@@ -204,13 +216,21 @@ static void handle_enclu(struct thread_rec *t, struct cpu_regs *r, ucontext_t *u
 		trace_count(TRACE_STAT_ENCLU, leaf, sgx_enclu_name(leaf), res != 0,
 			    trace_now() - t0);
 	if (res == 0) {
-		TRACEC(TRACE_ENCLU, "%s rbx=0x%lx -> ok rip=0x%lx", sgx_enclu_name(leaf), (unsigned long)uc->uc_mcontext.gregs[REG_RBX],
-		      (unsigned long)r->rip);
+		TRACEC(TRACE_ENCLU, "%s %s=0x%lx%s%lx -> ok rip=0x%lx", sgx_enclu_name(leaf),
+		       rbx_name(leaf), (unsigned long)uc->uc_mcontext.gregs[REG_RBX],
+		       rcx_used(leaf) ? " page=0x" : "", rcx_used(leaf) ? (unsigned long)rcx : 0,
+		       (unsigned long)r->rip);
 		regs_to_uc(r, uc);
 		return;
 	}
-	TRACEC(TRACE_ENCLU, "%s rbx=0x%lx -> %s error=0x%x addr=0x%lx", sgx_enclu_name(leaf), (unsigned long)r->rbx,
-	      f.vector == X86_GP ? "#GP" : "#PF", f.errcode, (unsigned long)f.addr);
+	if (TRACE_ON(TRACE_ENCLU)) {
+		char eb[64];
+
+		trace_printf("%s %s=0x%lx -> %s addr=0x%lx error=0x%x (%s)", sgx_enclu_name(leaf),
+			     rbx_name(leaf), (unsigned long)r->rbx, f.vector == X86_GP ? "#GP" : "#PF",
+			     (unsigned long)f.addr, f.errcode,
+			     f.vector == X86_GP ? "0" : trace_pf_error(eb, sizeof(eb), f.errcode));
+	}
 	/* An operand page the kernel can provide (EAUG, reload of a swapped page) is fixed up
 	 * and the ENCLU runs again, invisibly, as after a resolved #PF on hardware. */
 	if (f.vector == X86_PF && !(f.errcode & X86_PF_SGX)) {
