@@ -48,6 +48,7 @@ void host_fork_child(void)
 	fd_fork_child();
 	thread_reset_all();
 	mem_fork_child();
+	trace_forked();
 }
 
 static void atfork_prepare(void)

@@ -228,31 +228,42 @@ void sgxemu_err(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The header of this process's part of a trace file: who, what and how configured. */
-static void write_header(int fd, const struct sgxemu_config *cfg, const char *version)
+/* The header's configuration line, made at start (a forked child writes it again). */
+static char header_config[160];
+static const char *header_version = "?";
+static bool header_wanted;
+
+/* The header of this process's part of a trace file: who, what and how configured.
+ * Async-signal-safe: it also runs in the child of a fork. */
+static void write_header(int fd)
 {
-	char cmd[512], filt[96], line[1024];
-	int cfd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	ssize_t n = cfd >= 0 ? read(cfd, cmd, sizeof(cmd) - 1) : -1;
-	int len;
+	char cmd[256], line[512];
+	int cfd = (int)raw_syscall3(SYS_open, "/proc/self/cmdline", O_RDONLY | O_CLOEXEC, 0);
+	long n = cfd >= 0 ? raw_syscall3(SYS_read, cfd, cmd, sizeof(cmd) - 1) : -1;
 
 	if (cfd >= 0)
-		close(cfd);
+		raw_syscall1(SYS_close, cfd);
 	if (n < 0)
 		n = 0;
 	cmd[n] = 0;
-	for (ssize_t i = 0; i + 1 < n; i++)
+	for (long i = 0; i + 1 < n; i++)
 		if (!cmd[i])
 			cmd[i] = ' ';
-	trace_describe(trace_mask, filt, sizeof(filt));
-	len = snprintf(line, sizeof(line),
-		       "# sgxemu %s trace: pid %d, ppid %d, command: %s\n"
-		       "# config: %s, EPC %llu KiB, trace=%s%s\n",
-		       version, (int)getpid(), (int)getppid(), cmd, cfg->sgx2 ? "SGX2" : "SGX1",
-		       (unsigned long long)(cfg->epc_size >> 10), filt,
-		       (trace_mask & TRACE_SUMMARY) ? ", summary" : "");
-	if (len > 0)
-		raw_syscall3(SYS_write, fd, line, len < (int)sizeof(line) ? len : (int)sizeof(line) - 1);
+	trace_fmt(line, sizeof(line), "# sgxemu %s trace: pid %ld, ppid %ld, command: %s\n",
+		  header_version, raw_syscall0(SYS_getpid), raw_syscall0(SYS_getppid), cmd);
+	raw_syscall3(SYS_write, fd, line, strlen(line));
+	raw_syscall3(SYS_write, fd, header_config, strlen(header_config));
+}
+
+static void stats_reset(void);
+
+void trace_forked(void)
+{
+	if (!trace_mask)
+		return;
+	stats_reset();   /* the child's summary is its own */
+	if (header_wanted)
+		write_header(trace_fd);
 }
 
 void trace_start(const struct sgxemu_config *cfg, const char *version)
@@ -286,8 +297,17 @@ void trace_start(const struct sgxemu_config *cfg, const char *version)
 		}
 	}
 	trace_mask = m;
-	if (trace_fd != 2)
-		write_header(trace_fd, cfg, version);
+	if (trace_fd != 2) {
+		char filt[96];
+
+		trace_describe(trace_mask, filt, sizeof(filt));
+		snprintf(header_config, sizeof(header_config), "# config: %s, EPC %llu KiB, trace=%s%s\n",
+			 cfg->sgx2 ? "SGX2" : "SGX1", (unsigned long long)(cfg->epc_size >> 10), filt,
+			 (trace_mask & TRACE_SUMMARY) ? ", summary" : "");
+		header_version = version;
+		header_wanted = true;
+		write_header(trace_fd);
+	}
 }
 
 /* --trace-summary counters: per kind, indexed by leaf or ioctl number. */
@@ -297,6 +317,16 @@ struct stat_slot {
 	atomic_ulong calls, errors, ns;
 };
 static struct stat_slot stats[TRACE_STAT_KINDS][TRACE_STAT_SLOTS];
+
+static void stats_reset(void)
+{
+	for (unsigned k = 0; k < TRACE_STAT_KINDS; k++)
+		for (unsigned i = 0; i < TRACE_STAT_SLOTS; i++) {
+			atomic_store(&stats[k][i].calls, 0);
+			atomic_store(&stats[k][i].errors, 0);
+			atomic_store(&stats[k][i].ns, 0);
+		}
+}
 
 void trace_count(unsigned kind, unsigned what, const char *name, bool failed, uint64_t ns)
 {

@@ -26,7 +26,12 @@ enum {
 /* What is traced; 0 = tracing off. One global, so the off path is one predictable branch. */
 extern unsigned trace_mask;
 extern int trace_fd;        /* where lines go; -1 while nothing is traced or counted */
+#ifdef SGXEMU_NO_TRACE
+/* A build without the trace calls, for make bench's comparison: the compiler drops them. */
+#define TRACE_ON(cat) ((void)(cat), 0)
+#else
 #define TRACE_ON(cat) __builtin_expect((trace_mask & (cat)) != 0, 0)
+#endif
 
 /* "ioctl,enclu" -> mask; "1", "all", "" -> TRACE_ALL; "0" -> 0. -1 on an unknown name. */
 int trace_parse(const char *s, unsigned *mask);
@@ -35,6 +40,8 @@ void trace_describe(unsigned mask, char *buf, unsigned len);
 /* Start tracing as cfg says: opens the trace file and, for a file, writes this process's
  * header (pid, command line, version, configuration, filter). Not for signal handlers. */
 void trace_start(const struct sgxemu_config *cfg, const char *version);
+/* In the child of a fork: its own header in the trace file, its own summary. */
+void trace_forked(void);
 
 /* Supports %s %d %u %x %lx %lu %ld %llx %p and %%. Prefixes time and thread, appends a
  * newline. */
