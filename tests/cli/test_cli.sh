@@ -873,6 +873,13 @@ if [ -x "$DEMO" ] && [ -x "$TH" ]; then
 		head -n 1 "$T/file.tr" | grep -q "command: sh -c" && grep -q "${TS}SGX_IOC_ENCLAVE_INIT(" "$T/file.tr"
 	ok $? "--trace-file: each process (children too) appends a header with pid, command, version and configuration" \
 		"hdr=$hdr cfg=$cfg pids=$pids: $(grep '^#' "$T/file.tr"; cat "$T/file.err")"
+	# A fork without exec writes its own header too.
+	rm -f "$T/fork.tr"
+	"$S" run --trace=ioctl --trace-file "$T/fork.tr" -- perl -e 'my $p = fork; exit 0 unless $p; waitpid $p, 0' 2>/dev/null
+	heads=$(sed -n 's/^# sgxemu [^ ]* trace: pid \([0-9]*\), ppid \([0-9]*\), command: perl -e .*/\1 \2/p' "$T/fork.tr")
+	parent=$(head -n 1 <<<"$heads" | cut -d' ' -f1)
+	[ "$(wc -l <<<"$heads")" = 2 ] && [ "$(tail -n 1 <<<"$heads" | cut -d' ' -f2)" = "$parent" ]
+	ok $? "--trace-file: a forked child writes its own header (its pid, the parent's as ppid)" "$(cat "$T/fork.tr")"
 else
 	ok 1 "trace tests" "no $DEMO or $TH (make demo integ)"
 fi
