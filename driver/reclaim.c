@@ -320,6 +320,7 @@ unsigned reclaim_batch(void)
 	for (unsigned i = 0; i < n; i++)
 		if (vs[i].encl && evict(&vs[i]))
 			freed++;
+	TRACEC(TRACE_PAGING, "reclaim: %u pages chosen (EBLOCK, ETRACK), %u written out", n, freed);
 	return freed;
 }
 

@@ -97,16 +97,6 @@ static unsigned access_of(uint64_t err)
 
 /* What the kernel's vDSO fixup does for an exception on its ENCLU: resume at the vDSO's
  * exception label with the trap number, error code and address in RDI, RSI, RDX. */
-static void vdso_fixup(ucontext_t *uc, unsigned vector, uint32_t err, uint64_t addr)
-{
-	greg_t *g = uc->uc_mcontext.gregs;
-
-	g[REG_RIP] = (greg_t)vdso_fixup_ip();
-	g[REG_RDI] = vector;
-	g[REG_RSI] = err;
-	g[REG_RDX] = (greg_t)addr;
-}
-
 static const char *vector_name(unsigned v)
 {
 	switch (v) {
@@ -123,6 +113,18 @@ static const char *vector_name(unsigned v)
 	case X86_XM: return "#XM";
 	default: return "#?";
 	}
+}
+
+static void vdso_fixup(ucontext_t *uc, unsigned vector, uint32_t err, uint64_t addr)
+{
+	greg_t *g = uc->uc_mcontext.gregs;
+
+	TRACEC(TRACE_AEX, "exception %s error=0x%x addr=0x%lx returned to the vDSO's caller",
+	       vector_name(vector), err, (unsigned long)addr);
+	g[REG_RIP] = (greg_t)vdso_fixup_ip();
+	g[REG_RDI] = vector;
+	g[REG_RSI] = err;
+	g[REG_RDX] = (greg_t)addr;
 }
 
 static void deliver_fault(int sig, int code, unsigned vector, uint32_t err, uint64_t addr,
