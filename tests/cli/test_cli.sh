@@ -880,6 +880,19 @@ if [ -x "$DEMO" ] && [ -x "$TH" ]; then
 	parent=$(head -n 1 <<<"$heads" | cut -d' ' -f1)
 	[ "$(wc -l <<<"$heads")" = 2 ] && [ "$(tail -n 1 <<<"$heads" | cut -d' ' -f2)" = "$parent" ]
 	ok $? "--trace-file: a forked child writes its own header (its pid, the parent's as ppid)" "$(cat "$T/fork.tr")"
+	# AEXs with decoded #PF error codes, and how the exception reached the program.
+	"$S" run --trace=aex -- "$BUILD/tests/integ/test_exception" >/dev/null 2>"$T/aex.tr"
+	grep -q "${TS}AEX #PF addr=0x[0-9a-f]\+ error=0x7 (PRESENT|WRITE|USER) rip=0x[0-9a-f]\+ tcs=0x[0-9a-f]\+$" "$T/aex.tr" &&
+		grep -q "${TS}exception #PF error=0x7 addr=0x[0-9a-f]\+ returned to the vDSO's caller$" "$T/aex.tr" &&
+		! grep -v "AEX\|exception\|signal" "$T/aex.tr" | grep -q "$TS"
+	ok $? "trace: --trace=aex shows AEXs with the #PF error code decoded, and nothing else" "$(head -n 8 "$T/aex.tr")"
+	# EPC paging: a 1 MiB EPC makes test_paging's enclaves page.
+	"$S" run --epc-size 1M --trace=paging -- "$BUILD/tests/integ/test_paging" >/dev/null 2>"$T/paging.tr"
+	grep -q "${TS}EWB 0x[0-9a-f]\+ -> SGX_SUCCESS$" "$T/paging.tr" &&
+		grep -q "${TS}ELDU 0x[0-9a-f]\+ -> SGX_SUCCESS$" "$T/paging.tr" &&
+		grep -q "${TS}reclaim: [0-9]\+ pages chosen (EBLOCK, ETRACK), [0-9]\+ written out$" "$T/paging.tr" &&
+		! grep -q "SGX_IOC_\|EENTER" "$T/paging.tr"
+	ok $? "trace: --trace=paging shows EWB, ELDU and reclaim batches" "$(head -n 8 "$T/paging.tr")"
 else
 	ok 1 "trace tests" "no $DEMO or $TH (make demo integ)"
 fi
