@@ -15,8 +15,6 @@
 #include "util/config.h"
 #include "util/trace.h"
 
-extern struct sgxemu_config host_cfg;
-
 static void summary_at_exit(void)
 {
 	trace_summary_print();

@@ -553,7 +553,8 @@ void help_print_man(FILE *f)
 		fputs("\\fB", f);
 		roff_str(f, run_options[i].flag);
 		fputs("\\fR", f);
-		fputs(run_options[i].arg ? "\n" : " (any value but 0 or empty)\n", f);
+		fputs(!run_options[i].arg ? " (any value but 0 or empty)\n" :
+		      !strncmp(run_options[i].arg, "[=", 2) ? " (1 or all, or the LIST)\n" : "\n", f);
 	}
 	fputs(".TP\n.B SGXEMU_STAT_DIR\nwhere status files for\n.B sgxemu stat\nare kept "
 	      "(default $XDG_RUNTIME_DIR/sgxemu, else /tmp/sgxemu\\-UID).\n"

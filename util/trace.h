@@ -17,7 +17,7 @@ enum {
 	TRACE_AEX    = 1u << 3,  /* AEX and signals delivered at the AEP */
 	TRACE_PAGING = 1u << 4,  /* EWB/ELDU, reclaim */
 	TRACE_POLICY = 1u << 5,  /* policy decisions */
-	TRACE_MM     = 1u << 6,  /* mmap/mprotect/mremap/madvise of enclave memory, EDMM faults */
+	TRACE_MM     = 1u << 6,  /* mmap/mprotect/mremap/madvise of enclave and vEPC memory */
 	TRACE_MISC   = 1u << 7,  /* start-up, platform, filter: only with "all" */
 	TRACE_ALL    = 0xffu,
 	TRACE_SUMMARY = 1u << 8, /* count for --trace-summary */
