@@ -304,6 +304,7 @@ static void pt_release(struct sgx_encl *e, void **node, unsigned lvl)
 static void encl_release(struct sgx_encl *e)
 {
 	struct cpu_fault f;
+	unsigned long pages = e->page_cnt ? e->page_cnt - 1 : 0; /* page_cnt counts the SECS */
 
 	if (e->pt_root)
 		pt_release(e, e->pt_root, e->pt_levels);
@@ -321,7 +322,10 @@ static void encl_release(struct sgx_encl *e)
 	if (e->flags & ENCL_CREATED)
 		encl_unregister(e);
 	stat_publish();
-	TRACEC(TRACE_MM, "enclave 0x%lx released", (unsigned long)e->base);
+	/* One line for the teardown's EREMOVEs rather than one per page. */
+	TRACEC(TRACE_MM | TRACE_ENCLS, "enclave 0x%lx released: %lu pages and the SECS removed "
+	       "(EREMOVE of those resident)",
+	       (unsigned long)e->base, pages);
 	free(e);
 }
 

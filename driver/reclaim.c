@@ -59,6 +59,8 @@ int encl_va_grow(struct sgx_encl *e)
 	idx = epc_get_page();
 	if (idx < 0)
 		return (int)idx;
+	TRACEC(TRACE_PAGING, "EPA: version array page %u of enclave 0x%lx", e->nr_va,
+	       (unsigned long)e->base);
 	if (encls_epa(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, (uint32_t)idx), &f) != SGX_SUCCESS) {
 		epc_free_page((uint32_t)idx);
 		return -EFAULT;
