@@ -190,15 +190,16 @@ static void enclave_exception(struct thread_rec *t, struct cpu_regs *r, ucontext
 }
 
 /* What RBX holds for a leaf, and whether RCX is a page address, for trace lines. */
-static const char *rbx_name(unsigned leaf)
-{
-	return leaf == ENCLU_EENTER || leaf == ENCLU_ERESUME ? "tcs" :
-	       leaf == ENCLU_EEXIT ? "target" : "rbx";
-}
-
 static bool rcx_used(unsigned leaf)
 {
 	return leaf == ENCLU_EACCEPT || leaf == ENCLU_EMODPE || leaf == ENCLU_EACCEPTCOPY;
+}
+
+static const char *rbx_name(unsigned leaf)
+{
+	return leaf == ENCLU_EENTER || leaf == ENCLU_ERESUME ? "tcs" :
+	       leaf == ENCLU_EEXIT ? "target" : leaf == ENCLU_EREPORT ? "targetinfo" :
+	       leaf == ENCLU_EGETKEY ? "keyrequest" : rcx_used(leaf) ? "secinfo" : "rbx";
 }
 
 static void handle_enclu(struct thread_rec *t, struct cpu_regs *r, ucontext_t *uc)
