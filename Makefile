@@ -77,6 +77,9 @@ $(GEN)/sgxemu_paths.h: FORCE
 	$(call gen_header,$@,'#define SGXEMU_LIBDIR "$(LIBDIR)"\n#define SGXEMU_SHIMDIR "$(SHIMDIR)"\n#define SGXEMU_LIBDIR_FROM_BINDIR "$(shell realpath -m --relative-to=$(BINDIR) $(LIBDIR))"\n#define SGXEMU_SHIMDIR_FROM_BINDIR "$(shell realpath -m --relative-to=$(BINDIR) $(SHIMDIR))"\n#define SGXEMU_DATADIR "$(DATADIR)/sgxemu"\n#define SGXEMU_DATADIR_FROM_BINDIR "$(shell realpath -m --relative-to=$(BINDIR) $(DATADIR)/sgxemu)"\n')
 $(TOOL_OBJS): $(GEN)/sgxemu_version.h $(GEN)/sgxemu_paths.h
 $(TOOL_OBJS): CFLAGS += -I$(GEN)
+# The trace file's header names the version.
+$(BUILD)/obj/host/tracer.o: $(GEN)/sgxemu_version.h
+$(BUILD)/obj/host/tracer.o: CFLAGS += -I$(GEN)
 FORCE:
 
 $(BUILD)/obj/%.o: %.c

@@ -22,3 +22,17 @@ bench: all integ $(BENCH_BINS) $(BUILD)/bench/bench_syscalls
 	$(BUILD)/sgxemu run --epc-size 16M -- $(BUILD)/bench/bench_paging $(TEST_ENCL) $(TEST_KEY)
 	$(BUILD)/sgxemu run -- $(BUILD)/bench/bench_large $(TEST_ENCL) $(TEST_KEY)
 	$(BUILD)/bench/bench_syscalls $(BUILD)/sgxemu
+	@echo "== ecall round trips: tracing off; a build without trace calls; --trace-summary; --trace to /dev/null"
+	for i in 1 2 3; do \
+		$(BUILD)/sgxemu run -- $(BUILD)/bench/bench_trap $(TEST_ENCL) $(TEST_KEY) | grep ecall | sed 's/^/trace off:     /'; \
+		$(BUILD)/notrace/sgxemu run -- $(BUILD)/bench/bench_trap $(TEST_ENCL) $(TEST_KEY) | grep ecall | sed 's/^/no trace code: /'; \
+	done
+	$(BUILD)/sgxemu run --trace-summary --trace-file /dev/null -- $(BUILD)/bench/bench_trap $(TEST_ENCL) $(TEST_KEY) | grep ecall | sed 's/^/summary:       /'
+	$(BUILD)/sgxemu run --trace --trace-file /dev/null -- $(BUILD)/bench/bench_trap $(TEST_ENCL) $(TEST_KEY) | grep ecall | sed 's/^/trace all:     /'
+
+# The emulator built without its trace calls (SGXEMU_NO_TRACE), to show what tracing costs
+# when it is off.
+bench: $(BUILD)/notrace/sgxemu
+$(BUILD)/notrace/sgxemu: FORCE
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/notrace EXTRA_CFLAGS=-DSGXEMU_NO_TRACE \
+		$(BUILD)/notrace/sgxemu $(BUILD)/notrace/libsgxemu.so $(BUILD)/notrace/libsgxemu-boot.so

@@ -93,6 +93,9 @@ enum sgx_file_kind sgx_file_kind(const struct sgx_file *f);
  * of a 64-bit request is ignored). lookup_file maps an fd number to a file (for PROVISION). */
 long sgx_ioctl(struct sgx_file *f, unsigned int cmd, unsigned long arg,
 	       struct sgx_file *(*lookup_file)(int fd));
+/* Why this thread's last sgx_ioctl failed, where a rule gave a reason: *who is "policy" or
+ * "driver", *why the rule ("exec-from-anonymous"); both NULL otherwise. For trace lines. */
+void sgx_ioctl_reason(const char **who, const char **why);
 
 /* The open mode of an fd (O_ACCMODE as FMODE_READ/FMODE_WRITE), which mmap checks. */
 #define SGX_FMODE_READ  0x1

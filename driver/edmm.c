@@ -23,7 +23,7 @@ static int encl_track(struct sgx_encl *e)
 		sgx_pf.mm->ipi(e->secs, atomic_load(&m->epoch));
 		r = encls_etrack(&sgx_pf.cpu, secs, &f);
 		if (r != SGX_SUCCESS) {
-			TRACE("ETRACK -> %s", r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
+			TRACEC(TRACE_ENCLS, "ETRACK -> %s", r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 			return -EFAULT;
 		}
 	}
@@ -91,8 +91,13 @@ long ioc_restrict_permissions(struct sgx_encl *e, uint64_t arg)
 			break;
 		}
 		r = encls_emodpr(&sgx_pf.cpu, &si, epc_page(&sgx_pf.cpu, p->epc), &f);
-		TRACE("EMODPR %lx perm=%lx -> %s", (unsigned long)addr, (unsigned long)si.flags,
-		      r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
+		if (TRACE_ON(TRACE_ENCLS)) {
+			char sb[64];
+
+			trace_printf("EMODPR 0x%lx secinfo=%s -> %s", (unsigned long)addr,
+				     trace_secinfo(sb, sizeof(sb), si.flags),
+				     r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
+		}
 		if (r == CPU_FAULT) {
 			r = -EFAULT;
 			break;
@@ -162,8 +167,9 @@ long ioc_modify_types(struct sgx_encl *e, uint64_t arg)
 			p->pte = 0; /* the kernel zaps a new TCS's PTEs */
 		}
 		r = encls_emodt(&sgx_pf.cpu, &si, epc_page(&sgx_pf.cpu, p->epc), &f);
-		TRACE("EMODT %lx type=%lx -> %s", (unsigned long)addr, (unsigned long)mt.page_type,
-		      r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
+		TRACEC(TRACE_ENCLS, "EMODT 0x%lx type=%s -> %s", (unsigned long)addr,
+		       trace_page_type((unsigned)mt.page_type),
+		       r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 		if (r) {
 			if (r != CPU_FAULT)
 				mt.result = (uint64_t)r;
@@ -223,7 +229,7 @@ long ioc_remove_pages(struct sgx_encl *e, uint64_t arg)
 			break;
 		}
 		r = encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, p->epc), &f);
-		TRACE("EREMOVE %lx -> %s", (unsigned long)addr,
+		TRACEC(TRACE_ENCLS, "EREMOVE 0x%lx -> %s", (unsigned long)addr,
 		      r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 		epc_owner_clear(p->epc);
 		if (r == SGX_SUCCESS)

@@ -314,6 +314,7 @@ static void pt_release(struct sgx_encl *e, void **node, unsigned lvl)
 static void encl_release(struct sgx_encl *e)
 {
 	struct cpu_fault f;
+	unsigned long pages = e->page_cnt ? e->page_cnt - 1 : 0; /* page_cnt counts the SECS */
 
 	if (e->pt_root)
 		pt_release(e, e->pt_root, e->pt_levels);
@@ -331,7 +332,10 @@ static void encl_release(struct sgx_encl *e)
 	if (e->flags & ENCL_CREATED)
 		encl_unregister(e);
 	stat_publish();
-	TRACE("enclave %lx released", (unsigned long)e->base);
+	/* One line for the teardown's EREMOVEs rather than one per page. */
+	TRACEC(TRACE_MM | TRACE_ENCLS, "enclave 0x%lx released: %lu pages and the SECS removed "
+	       "(EREMOVE of those resident)",
+	       (unsigned long)e->base, pages);
 	free(e);
 }
 
@@ -357,7 +361,7 @@ void encl_put(struct sgx_encl *e)
 	if (--e->refs)
 		return;
 	if (encl_threads_inside(e)) {
-		TRACE("enclave %lx: last reference gone with threads inside; released when they leave",
+		TRACEC(TRACE_MM, "enclave 0x%lx: last reference gone with threads inside; released when they leave",
 		      (unsigned long)e->base);
 		e->flags |= ENCL_RELEASING;
 		e->next_releasing = sgx_pf.releasing;

@@ -32,7 +32,7 @@ int encl_eaug_page(struct sgx_encl *e, uint64_t addr)
 	pi.linaddr = addr;
 	pi.secs = (uintptr_t)epc_page(&sgx_pf.cpu, e->secs);
 	r = encls_eaug(&sgx_pf.cpu, &pi, epc_page(&sgx_pf.cpu, (uint32_t)idx), &f);
-	TRACE("EAUG %lx -> %s", (unsigned long)addr, r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
+	TRACEC(TRACE_ENCLS, "EAUG 0x%lx -> %s", (unsigned long)addr, r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 	if (r != SGX_SUCCESS) {
 		epc_free_page((uint32_t)idx);
 		return -EFAULT;

@@ -6,8 +6,33 @@
 
 #include "driver/driver.h"
 #include "driver/lock.h"
+#include "util/trace.h"
 
 #define EPC_NONE UINT32_MAX
+
+/* Every ENCLS the driver issues goes through DRV_ENCLS, which times and counts it for
+ * --trace-summary. The off path is one test of trace_mask. The macros below take the
+ * cpu/ names (declared in cpu/cpu.h, included above), so no call site can forget. */
+void drv_encls_done(unsigned leaf, long r, uint64_t t0);
+#define DRV_ENCLS(leaf, fn, ...) ({                                              \
+	uint64_t t0_ = TRACE_ON(TRACE_SUMMARY) ? trace_now() : 0;                \
+	long r_ = (fn)(__VA_ARGS__);                                             \
+	if (t0_)                                                                 \
+		drv_encls_done((leaf), r_, t0_);                                 \
+	r_; })
+#define encls_ecreate(...) DRV_ENCLS(ENCLS_ECREATE, encls_ecreate, __VA_ARGS__)
+#define encls_eadd(...)    DRV_ENCLS(ENCLS_EADD, encls_eadd, __VA_ARGS__)
+#define encls_eextend(...) DRV_ENCLS(ENCLS_EEXTEND, encls_eextend, __VA_ARGS__)
+#define encls_einit(...)   DRV_ENCLS(ENCLS_EINIT, encls_einit, __VA_ARGS__)
+#define encls_eremove(...) DRV_ENCLS(ENCLS_EREMOVE, encls_eremove, __VA_ARGS__)
+#define encls_eaug(...)    DRV_ENCLS(ENCLS_EAUG, encls_eaug, __VA_ARGS__)
+#define encls_emodpr(...)  DRV_ENCLS(ENCLS_EMODPR, encls_emodpr, __VA_ARGS__)
+#define encls_emodt(...)   DRV_ENCLS(ENCLS_EMODT, encls_emodt, __VA_ARGS__)
+#define encls_etrack(...)  DRV_ENCLS(ENCLS_ETRACK, encls_etrack, __VA_ARGS__)
+#define encls_epa(...)     DRV_ENCLS(ENCLS_EPA, encls_epa, __VA_ARGS__)
+#define encls_eblock(...)  DRV_ENCLS(ENCLS_EBLOCK, encls_eblock, __VA_ARGS__)
+#define encls_ewb(...)     DRV_ENCLS(ENCLS_EWB, encls_ewb, __VA_ARGS__)
+#define encls_eldu(...)    DRV_ENCLS(ENCLS_ELDU, encls_eldu, __VA_ARGS__)
 
 /* madvise(2) advices glibc's <sys/mman.h> may lack (values from the kernel's UAPI). */
 #ifndef MADV_COLLAPSE
@@ -259,6 +284,9 @@ long ioc_remove_pages(struct sgx_encl *e, uint64_t arg);
 int encl_eaug_page(struct sgx_encl *e, uint64_t addr);
 
 /* User memory (uaccess.c): 0 or -EFAULT. */
+/* The reason an ioctl of this thread fails, for the trace (static strings; see
+ * sgx_ioctl_reason). */
+void drv_set_reason(const char *who, const char *why);
 int copy_from_user(void *dst, uint64_t src, size_t len);
 int copy_to_user(uint64_t dst, const void *src, size_t len);
 

@@ -42,8 +42,10 @@ static long ioc_create(struct sgx_encl *e, uint64_t arg)
 	struct cpu_fault f;
 	long idx, r;
 
-	if (e->flags & ENCL_CREATED)
+	if (e->flags & ENCL_CREATED) {
+		drv_set_reason("driver", "already created");
 		return -EINVAL;
+	}
 	if (copy_from_user(&c, arg, sizeof(c)))
 		return -EFAULT;
 	secs = aligned_alloc(SGX_PAGE_SIZE, sizeof(*secs));
@@ -55,6 +57,7 @@ static long ioc_create(struct sgx_encl *e, uint64_t arg)
 	}
 	if (!secs->size || (secs->size & (secs->size - 1))) {
 		free(secs);
+		drv_set_reason("driver", "SECS.SIZE not a power of two");
 		return -EINVAL;
 	}
 	/* Nothing sized by ELRANGE before ECREATE has judged SECS.SIZE: a size the CPU refuses
@@ -69,10 +72,16 @@ static long ioc_create(struct sgx_encl *e, uint64_t arg)
 	pi.srcpge = (uintptr_t)secs;
 	pi.secinfo = (uintptr_t)&si;
 	r = encls_ecreate(&sgx_pf.cpu, &pi, epc_page(&sgx_pf.cpu, (uint32_t)idx), &f);
-	TRACE("ECREATE base=%lx size=%lx attr=%lx xfrm=%lx ssa=%u -> %s", (unsigned long)secs->base,
-	      (unsigned long)secs->size, (unsigned long)secs->attributes.flags,
-	      (unsigned long)secs->attributes.xfrm, secs->ssa_frame_size,
-	      r == CPU_FAULT ? (f.vector == X86_GP ? "#GP" : "#PF") : sgx_status_name((uint64_t)r));
+	if (TRACE_ON(TRACE_ENCLS)) {
+		char at[96], xf[96];
+
+		trace_printf("ECREATE base=0x%lx size=0x%lx attributes=%s xfrm=%s ssa=%u -> %s",
+			     (unsigned long)secs->base, (unsigned long)secs->size,
+			     trace_attributes(at, sizeof(at), secs->attributes.flags),
+			     trace_xfrm(xf, sizeof(xf), secs->attributes.xfrm), secs->ssa_frame_size,
+			     r == CPU_FAULT ? (f.vector == X86_GP ? "#GP" : "#PF") :
+			     sgx_status_name((uint64_t)r));
+	}
 	if (r != SGX_SUCCESS) {
 		epc_free_page((uint32_t)idx);
 		free(secs);
@@ -168,9 +177,14 @@ static long add_one_page(struct sgx_encl *e, uint64_t src, uint64_t addr,
 	pi.secinfo = (uintptr_t)si;
 	pi.secs = (uintptr_t)epc_page(&sgx_pf.cpu, e->secs);
 	r = encls_eadd(&sgx_pf.cpu, &pi, dst, &f);
+	if (TRACE_ON(TRACE_ENCLS)) {
+		char sb[64];
+
+		trace_printf("EADD 0x%lx secinfo=%s%s -> %s", (unsigned long)addr,
+			     trace_secinfo(sb, sizeof(sb), si->flags), measure ? " +EEXTEND" : "",
+			     r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
+	}
 	if (r != SGX_SUCCESS) {
-		TRACE("EADD %lx flags=%lx -> %s", (unsigned long)addr, (unsigned long)si->flags,
-		      r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 		epc_free_page((uint32_t)idx);
 		return -EIO;
 	}
@@ -183,7 +197,7 @@ static long add_one_page(struct sgx_encl *e, uint64_t src, uint64_t addr,
 		for (unsigned c = 0; c < SGX_PAGE_SIZE; c += 256) {
 			r = encls_eextend(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, e->secs), dst + c, &f);
 			if (r != SGX_SUCCESS) {
-				TRACE("EEXTEND %lx -> fault", (unsigned long)(addr + c));
+				TRACEC(TRACE_ENCLS, "EEXTEND 0x%lx -> fault", (unsigned long)(addr + c));
 				encls_eremove(&sgx_pf.cpu, dst, &f);
 				epc_free_page((uint32_t)idx);
 				memset(p, 0, sizeof(*p));
@@ -209,8 +223,11 @@ static long ioc_add_pages(struct sgx_encl *e, uint64_t arg)
 	uint64_t c;
 	long r = 0;
 
-	if (!(e->flags & ENCL_CREATED) || (e->flags & ENCL_INITIALIZED))
+	if (!(e->flags & ENCL_CREATED) || (e->flags & ENCL_INITIALIZED)) {
+		drv_set_reason("driver", e->flags & ENCL_INITIALIZED ? "already initialized" :
+			       "not created");
 		return -EINVAL;
+	}
 	if (copy_from_user(&a, arg, sizeof(a)))
 		return -EFAULT;
 	if (a.src & (SGX_PAGE_SIZE - 1))
@@ -219,8 +236,10 @@ static long ioc_add_pages(struct sgx_encl *e, uint64_t arg)
 		return -EINVAL;
 	if (copy_from_user(&si, a.secinfo, sizeof(si)))
 		return -EFAULT;
-	if (validate_secinfo(&si))
+	if (validate_secinfo(&si)) {
+		drv_set_reason("driver", "invalid SECINFO");
 		return -EINVAL;
+	}
 	buf = aligned_alloc(SGX_PAGE_SIZE, SGX_PAGE_SIZE);
 	if (!buf)
 		return -ENOMEM;
@@ -234,9 +253,6 @@ static long ioc_add_pages(struct sgx_encl *e, uint64_t arg)
 			stat_publish();
 	}
 	free(buf);
-	TRACE("ADD_PAGES offset=%lx length=%lx flags=%lx secinfo=%lx -> %ld count=%lx",
-	      (unsigned long)a.offset, (unsigned long)a.length, (unsigned long)a.flags,
-	      (unsigned long)si.flags, r, (unsigned long)c);
 	a.count = c;
 	if (copy_to_user(arg + offsetof(struct sgx_enclave_add_pages, count), &a.count,
 			 sizeof(a.count)))
@@ -258,8 +274,11 @@ static long ioc_init(struct sgx_encl *e, uint64_t arg)
 	uint32_t misc_reserved;
 	long r;
 
-	if (!(e->flags & ENCL_CREATED) || (e->flags & ENCL_INITIALIZED))
+	if (!(e->flags & ENCL_CREATED) || (e->flags & ENCL_INITIALIZED)) {
+		drv_set_reason("driver", e->flags & ENCL_INITIALIZED ? "already initialized" :
+			       "not created");
 		return -EINVAL;
+	}
 	if (copy_from_user(&in, arg, sizeof(in)))
 		return -EFAULT;
 	sig = aligned_alloc(SGX_PAGE_SIZE, SGX_PAGE_SIZE);
@@ -278,6 +297,8 @@ static long ioc_init(struct sgx_encl *e, uint64_t arg)
 	if (r)
 		goto out;
 	if (e->attributes & ~e->attributes_mask) {
+		/* PROVISIONKEY without SGX_IOC_ENCLAVE_PROVISION */
+		drv_set_reason("driver", "attributes not permitted");
 		r = -EACCES;
 		goto out;
 	}
@@ -299,10 +320,11 @@ static long ioc_init(struct sgx_encl *e, uint64_t arg)
 		goto out;
 	}
 	r = encls_einit(&sgx_pf.cpu, sig, epc_page(&sgx_pf.cpu, e->secs), token, &f);
-	TRACE("EINIT -> %s", r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
+	TRACEC(TRACE_ENCLS, "EINIT -> %s", r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 	if (r == CPU_FAULT) {
 		r = -EIO;
 	} else if (r != SGX_SUCCESS) {
+		drv_set_reason("EINIT", sgx_status_name((uint64_t)r));
 		r = -EPERM;
 	} else {
 		e->flags |= ENCL_INITIALIZED;
@@ -329,12 +351,37 @@ static long ioc_provision(struct sgx_encl *e, uint64_t arg, struct sgx_file *(*l
 	return 0;
 }
 
+void drv_encls_done(unsigned leaf, long r, uint64_t t0)
+{
+	trace_count(TRACE_STAT_ENCLS, leaf, sgx_encls_name(leaf), r != SGX_SUCCESS,
+		    trace_now() - t0);
+}
+
+/* Per thread: the preload's threads may run ioctls at once. initial-exec: no allocation on
+ * first use (the trace reads it in signal handlers). */
+static __thread struct { const char *who, *why; } ioctl_reason
+	__attribute__((tls_model("initial-exec")));
+
+void drv_set_reason(const char *who, const char *why)
+{
+	ioctl_reason.who = who;
+	ioctl_reason.why = why;
+}
+
+void sgx_ioctl_reason(const char **who, const char **why)
+{
+	*who = ioctl_reason.who;
+	*why = ioctl_reason.why;
+}
+
 long sgx_ioctl(struct sgx_file *file, unsigned int cmd, unsigned long arg,
 	       struct sgx_file *(*lookup_file)(int fd))
 {
 	struct sgx_encl *e = file->encl;
 	int zero = 0;
 	long r;
+
+	drv_set_reason(NULL, NULL);
 
 	if (file->kind == SGX_FILE_VEPC) {
 		drv_lock(&sgx_pf.lock);

@@ -303,8 +303,14 @@ static long mmap_place(struct sgx_file *f, uint64_t start, uint64_t end, int pro
 		return r;
 	}
 	nv.ops->populate(vma_find(start), start, end);
-	TRACE("mmap %s %lx-%lx prot=%x index=%lu", f->kind == SGX_FILE_VEPC ? "vEPC" : "enclave",
-	      (unsigned long)start, (unsigned long)end, prot, (unsigned long)pgoff);
+	if (TRACE_ON(TRACE_MM)) {
+		char pb[48];
+
+		trace_printf("mmap %s 0x%lx-0x%lx prot=%s index=%lu",
+			     f->kind == SGX_FILE_VEPC ? "vEPC" : "enclave", (unsigned long)start,
+			     (unsigned long)end, trace_prot(pb, sizeof(pb), (unsigned long)prot),
+			     (unsigned long)pgoff);
+	}
 	return 0;
 }
 
@@ -430,7 +436,7 @@ long sgx_mmap_over(uint64_t addr, uint64_t len, long (*map)(void *ctx), void *ct
 	 * was, and no other allocation can land in the range in between. */
 	r = map(ctx);
 	if (r >= 0 || r < -4095) {
-		TRACE("mmap over %lx-%lx replaced enclave/vEPC mappings", (unsigned long)addr,
+		TRACEC(TRACE_MM, "mmap over 0x%lx-0x%lx replaced enclave/vEPC mappings", (unsigned long)addr,
 		      (unsigned long)end);
 		vma_cut(addr, end, true);
 	}
@@ -612,7 +618,7 @@ int sgx_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uint
 	}
 out:
 	if (handled)
-		TRACE("mremap %lx+%lx -> %lx flags=%x new=%lx -> %ld", (unsigned long)old,
+		TRACEC(TRACE_MM, "mremap 0x%lx+0x%lx -> 0x%lx flags=0x%x new=0x%lx -> %ld", (unsigned long)old,
 		      (unsigned long)old_len, (unsigned long)new_len, flags, (unsigned long)new_addr,
 		      *ret);
 	drv_unlock(&sgx_pf.lock);
@@ -666,7 +672,12 @@ int sgx_mprotect(uint64_t addr, uint64_t len, int prot, long *ret)
 		v->ops->populate(v, a, next);
 		a = next;
 	}
-	TRACE("mprotect %lx-%lx prot=%x -> %ld", (unsigned long)addr, (unsigned long)end, prot, r);
+	if (TRACE_ON(TRACE_MM)) {
+		char pb[48];
+
+		trace_printf("mprotect 0x%lx-0x%lx prot=%s -> %ld", (unsigned long)addr,
+			     (unsigned long)end, trace_prot(pb, sizeof(pb), (unsigned long)prot), r);
+	}
 	*ret = r;
 	drv_unlock(&sgx_pf.lock);
 	return 1;
@@ -785,7 +796,7 @@ int sgx_madvise(uint64_t addr, uint64_t len, int advice, long *ret)
 		return 0;
 	}
 	*ret = advise_range(addr, end, advice);
-	TRACE("madvise %lx-%lx advice=%d -> %ld", (unsigned long)addr, (unsigned long)end, advice, *ret);
+	TRACEC(TRACE_MM, "madvise 0x%lx-0x%lx advice=%d -> %ld", (unsigned long)addr, (unsigned long)end, advice, *ret);
 	drv_unlock(&sgx_pf.lock);
 	return 1;
 }

@@ -12,6 +12,7 @@
 #include "cpu/sigstruct.h"
 #include "driver/audit.h"
 #include "driver/policy.h"
+#include "util/trace.h"
 
 #define POLICY_LINE_MAX 1024
 
@@ -260,6 +261,12 @@ int policy_add_page(struct sgx_encl *e, uint64_t src, uint64_t addr, const struc
 			     (unsigned long)src,
 			     !vma.may_exec ? "noexec-file" : vma.anonymous ? "anonymous" : "file",
 			     vma.writable ? "yes" : "no");
+	if (rule) {
+		/* noexec-source is the kernel's own rule, the others the administrator's. */
+		drv_set_reason(vma.may_exec ? "policy" : "driver", rule);
+		TRACEC(TRACE_POLICY, "policy: add_page enclave=0x%lx addr=0x%lx src=0x%lx denied (%s)",
+		       (unsigned long)e->base, (unsigned long)addr, (unsigned long)src, rule);
+	}
 	return rule ? -EACCES : 0;
 }
 
@@ -288,5 +295,9 @@ int policy_init_enclave(struct sgx_encl *e, const struct sgx_sigstruct *sig)
 			     rule ? "denied" : "allowed", rule ? " rule=" : "", rule ? rule : "",
 			     (unsigned long)e->base, hex32(sig->body.mrenclave, hm), hex32(signer, hs),
 			     (unsigned long)e->attributes, sig->body.isv_prod_id, sig->body.isv_svn);
+	if (rule)
+		drv_set_reason("policy", rule);
+	TRACEC(TRACE_POLICY, "policy: init enclave=0x%lx %s%s%s", (unsigned long)e->base,
+	       rule ? "denied (" : "allowed", rule ? rule : "", rule ? ")" : "");
 	return rule ? -EPERM : 0;
 }

@@ -60,6 +60,8 @@ int encl_va_grow(struct sgx_encl *e)
 	idx = epc_get_page();
 	if (idx < 0)
 		return (int)idx;
+	TRACEC(TRACE_PAGING, "EPA: version array page %u of enclave 0x%lx", e->nr_va,
+	       (unsigned long)e->base);
 	if (encls_epa(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, (uint32_t)idx), &f) != SGX_SUCCESS) {
 		epc_free_page((uint32_t)idx);
 		return -EFAULT;
@@ -154,8 +156,9 @@ static void encl_secs_evict(struct sgx_encl *e)
 	pi.srcpge = (uintptr_t)backing_secs(e);
 	pi.secinfo = (uintptr_t)(backing_secs(e) + SGX_PAGE_SIZE);
 	r = encls_ewb(&sgx_pf.cpu, &pi, epc_page(&sgx_pf.cpu, e->secs), slot, &f);
+	TRACEC(TRACE_PAGING, "EWB SECS 0x%lx -> %s", (unsigned long)e->base,
+	       r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 	if (r != SGX_SUCCESS && r != SGX_VA_SLOT_OCCUPIED) {
-		TRACE("EWB SECS -> %s", r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 		e->va[slot_owner.va].free[slot_owner.va_slot / 64] |= 1ULL << (slot_owner.va_slot % 64);
 		return;
 	}
@@ -184,8 +187,9 @@ int encl_secs_reload(struct sgx_encl *e)
 	pi.srcpge = (uintptr_t)backing_secs(e);
 	pi.secinfo = (uintptr_t)(backing_secs(e) + SGX_PAGE_SIZE);
 	r = encls_eldu(&sgx_pf.cpu, &pi, epc_page(&sgx_pf.cpu, (uint32_t)idx), slot, &f);
+	TRACEC(TRACE_PAGING, "ELDU SECS 0x%lx -> %s", (unsigned long)e->base,
+	       r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 	if (r != SGX_SUCCESS) {
-		TRACE("ELDU SECS -> %s", r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 		epc_free_page((uint32_t)idx);
 		return -EFAULT;
 	}
@@ -255,9 +259,9 @@ static bool evict(struct victim *v)
 		sgx_pf.mm->ipi(e->secs, atomic_load(&sgx_pf.cpu.epcm[e->secs].meta->epoch));
 		r = encls_ewb(&sgx_pf.cpu, &pi, epc_page(&sgx_pf.cpu, v->epc), slot, &f);
 	}
+	TRACEC(TRACE_PAGING, "EWB 0x%lx -> %s", (unsigned long)v->addr,
+	       r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 	if (r != SGX_SUCCESS && r != SGX_VA_SLOT_OCCUPIED) {
-		TRACE("EWB %lx -> %s", (unsigned long)v->addr,
-		      r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 		e->va[v->page->va].free[v->page->va_slot / 64] |= 1ULL << (v->page->va_slot % 64);
 		eviction_abort(v);
 		return false;
@@ -319,6 +323,7 @@ unsigned reclaim_batch(void)
 	for (unsigned i = 0; i < n; i++)
 		if (vs[i].encl && evict(&vs[i]))
 			freed++;
+	TRACEC(TRACE_PAGING, "reclaim: %u pages chosen (EBLOCK, ETRACK), %u written out", n, freed);
 	return freed;
 }
 
@@ -344,9 +349,9 @@ int encl_page_reload(struct sgx_encl *e, struct encl_page *p, uint64_t addr)
 	pi.secinfo = (uintptr_t)backing_pcmd(e, addr);
 	pi.secs = (uintptr_t)epc_page(&sgx_pf.cpu, e->secs);
 	r = encls_eldu(&sgx_pf.cpu, &pi, epc_page(&sgx_pf.cpu, (uint32_t)idx), slot, &f);
+	TRACEC(TRACE_PAGING, "ELDU 0x%lx -> %s", (unsigned long)addr,
+	       r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 	if (r != SGX_SUCCESS) {
-		TRACE("ELDU %lx -> %s", (unsigned long)addr,
-		      r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 		epc_free_page((uint32_t)idx);
 		return -EFAULT;
 	}

@@ -192,7 +192,7 @@ static void vepc_free(struct sgx_vepc *v)
 		zombies++;
 	}
 	zombies_retry();
-	TRACE("vEPC released: %lu pages, %lu new zombie SECS, %lu zombies left",
+	TRACEC(TRACE_MM, "vEPC released: %lu pages, %lu new zombie SECS, %lu zombies left",
 	      (unsigned long)v->nr, (unsigned long)zombies, (unsigned long)vs.nr_zombies);
 	for (struct sgx_vepc **pp = &vs.all; *pp; pp = &(*pp)->next) {
 		if (*pp == v) {
@@ -252,14 +252,14 @@ long vepc_ioctl(struct sgx_vepc *v, unsigned int cmd, unsigned long arg)
 			continue;
 		}
 		if (r != SGX_SUCCESS) {
-			TRACE("VEPC_REMOVE_ALL: EREMOVE of index %lu -> %s", (unsigned long)v->pages[i].index,
+			TRACEC(TRACE_MM, "VEPC_REMOVE_ALL: EREMOVE of index %lu -> %s", (unsigned long)v->pages[i].index,
 			      r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 			return -EBUSY;
 		}
 		if (was_valid)
 			remap_index(v, v->pages[i].index, epc);
 	}
-	TRACE("VEPC_REMOVE_ALL: %lu pages, %ld SECS with children left", (unsigned long)v->nr, failures);
+	TRACEC(TRACE_MM, "VEPC_REMOVE_ALL: %lu pages, %ld SECS with children left", (unsigned long)v->nr, failures);
 	return failures;
 }
 
@@ -308,7 +308,7 @@ static enum sgx_fault_result vepc_vma_fault(struct drv_vma *m, uint64_t addr, un
 		long epc = page_get(m->vepc, vma_index(m, page));
 
 		if (epc < 0) {
-			TRACE("vEPC fault %lx: no EPC page left", (unsigned long)addr);
+			TRACEC(TRACE_MM, "vEPC fault 0x%lx: no EPC page left", (unsigned long)addr);
 			*errcode = err;
 			return SGX_FAULT_SIGBUS;
 		}

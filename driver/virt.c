@@ -102,7 +102,7 @@ static long v_ecreate(uint64_t rbx, uint64_t rcx, struct cpu_fault *f)
 		return CPU_FAULT;
 	}
 	if (!kvm_ecreate_allowed(secs)) {
-		TRACE("guest ECREATE refused: attributes=%lx xfrm=%lx misc=%x size=%lx",
+		TRACEC(TRACE_ENCLS, "guest ECREATE refused: attributes=0x%lx xfrm=0x%lx misc=0x%x size=0x%lx",
 		      (unsigned long)secs->attributes.flags, (unsigned long)secs->attributes.xfrm,
 		      secs->miscselect, (unsigned long)secs->size);
 		free(secs);
@@ -279,7 +279,7 @@ long sgx_virt_encls(uint32_t leaf, uint64_t rbx, uint64_t rcx, uint64_t rdx, str
 		vepc_epcm_changed(rcx & SGX_PAGE_MASK);
 	/* Sixteen EEXTENDs a page: only their failures are worth a line. */
 	if (leaf != ENCLS_EEXTEND || r != SGX_SUCCESS)
-		TRACE("guest %s rbx=%lx rcx=%lx -> %s", sgx_encls_name(leaf), (unsigned long)rbx,
+		TRACEC(TRACE_ENCLS, "guest %s rbx=0x%lx rcx=0x%lx -> %s", sgx_encls_name(leaf), (unsigned long)rbx,
 		      (unsigned long)rcx,
 		      r == CPU_FAULT ? (f->vector == X86_GP ? "#GP" : "#PF") : sgx_status_name((uint64_t)r));
 	drv_unlock(&sgx_pf.lock);

@@ -11,6 +11,7 @@
 #include "host/host.h"
 #include "host/signal.h"
 #include "host/thread.h"
+#include "host/tracer.h"
 #include "host/vdso.h"
 #include "util/trace.h"
 
@@ -45,6 +46,7 @@ void host_fork_child(void)
 	fd_fork_child();
 	thread_reset_all();
 	mem_fork_child();
+	trace_forked();
 }
 
 static void atfork_prepare(void)
@@ -97,9 +99,7 @@ __attribute__((constructor)) static void sgxemu_preload_init(void)
 	host_env_capture();
 	/* Every system call of ours goes through the gate from here on. */
 	r = gate_init();
-	trace_open(host_cfg.trace, host_cfg.trace_file);
-	if (trace_fd > 2)
-		fd_make_internal(&trace_fd);
+	host_trace_start();
 	fsgs_init((getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) && !getenv("SGXEMU_NO_FSGSBASE"));
 	if (vdso_init(getenv("SGXEMU_NO_DIRECT_EENTER") ? NULL : host_direct_entry())) {
 		sgxemu_err("cannot map the vDSO image; SGX emulation is off");

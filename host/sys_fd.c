@@ -15,6 +15,7 @@
 #include "host/fd.h"
 #include "host/host.h"
 #include "host/sys.h"
+#include "host/tracer.h"
 #include "host/uaccess.h"
 #include "util/rawsys.h"
 #include "util/trace.h"
@@ -74,7 +75,7 @@ static long dev_open(enum sgx_file_kind kind, int flags)
 	int r;
 
 	if (kind == SGX_FILE_PROVISION && !provision_permitted(open_want(flags), true)) {
-		TRACE("open /dev/sgx_provision: EACCES (mode %03o, group %s)",
+		TRACEC(TRACE_IOCTL, "open /dev/sgx_provision: EACCES (mode %03o, group %s)",
 		      host_cfg.provision_mode, host_cfg.provision_group);
 		return -EACCES;
 	}
@@ -82,7 +83,7 @@ static long dev_open(enum sgx_file_kind kind, int flags)
 	if (r)
 		return r;
 	fd = fd_open_device(kind, flags);
-	TRACE("open %s -> %ld", device_name(kind), fd);
+	TRACEC(TRACE_IOCTL, "open %s -> %ld", device_name(kind), fd);
 	return fd;
 }
 
@@ -164,6 +165,7 @@ static struct sgx_file *provision_lookup(int fd)
 long sys_ioctl(int fd, unsigned long cmd, unsigned long arg)
 {
 	struct sgx_file *f;
+	uint64_t t0;
 	long r;
 
 	/* The VFS answers these before any driver sees them (the fd itself is real).
@@ -175,7 +177,10 @@ long sys_ioctl(int fd, unsigned long cmd, unsigned long arg)
 	if (!f)
 		return SYS_PASS;
 	/* The command is 32 bits: the kernel ignores the upper half of the argument. */
+	t0 = HOST_TRACE_IOCTL_T0();
 	r = sgx_ioctl(f, (unsigned int)cmd, arg, provision_lookup);
+	if (t0)
+		host_trace_ioctl(fd, (unsigned int)cmd, arg, r, t0);
 	sgx_file_put(f);
 	if (r == 0 && (unsigned int)cmd == SGX_IOC_ENCLAVE_INIT)
 		gdb_enclave_changed();

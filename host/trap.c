@@ -97,10 +97,30 @@ static unsigned access_of(uint64_t err)
 
 /* What the kernel's vDSO fixup does for an exception on its ENCLU: resume at the vDSO's
  * exception label with the trap number, error code and address in RDI, RSI, RDX. */
+static const char *vector_name(unsigned v)
+{
+	switch (v) {
+	case X86_DE: return "#DE";
+	case X86_DB: return "#DB";
+	case X86_BP: return "#BP";
+	case X86_BR: return "#BR";
+	case X86_UD: return "#UD";
+	case X86_NM: return "#NM";
+	case X86_GP: return "#GP";
+	case X86_PF: return "#PF";
+	case X86_MF: return "#MF";
+	case X86_AC: return "#AC";
+	case X86_XM: return "#XM";
+	default: return "#?";
+	}
+}
+
 static void vdso_fixup(ucontext_t *uc, unsigned vector, uint32_t err, uint64_t addr)
 {
 	greg_t *g = uc->uc_mcontext.gregs;
 
+	TRACEC(TRACE_AEX, "exception %s error=0x%x addr=0x%lx returned to the vDSO's caller",
+	       vector_name(vector), err, (unsigned long)addr);
 	g[REG_RIP] = (greg_t)vdso_fixup_ip();
 	g[REG_RDI] = vector;
 	g[REG_RSI] = err;
@@ -124,6 +144,10 @@ static void deliver_fault(int sig, int code, unsigned vector, uint32_t err, uint
 	uc->uc_mcontext.gregs[REG_ERR] = err;
 	if (vector == X86_PF)
 		uc->uc_mcontext.gregs[REG_CR2] = (greg_t)addr;
+	TRACEC(TRACE_AEX, "signal %s code=%d addr=0x%lx delivered at rip=0x%lx",
+	       sig == SIGSEGV ? "SIGSEGV" : sig == SIGILL ? "SIGILL" : sig == SIGBUS ? "SIGBUS" :
+	       sig == SIGFPE ? "SIGFPE" : sig == SIGTRAP ? "SIGTRAP" : "SIG?", code,
+	       (unsigned long)addr, (unsigned long)uc->uc_mcontext.gregs[REG_RIP]);
 	/* An exception of the thread's own: the kernel forces it (blocked or ignored means the
 	 * default action). */
 	signal_deliver(sig, &si, uc, true);
@@ -136,8 +160,18 @@ static void enclave_exception(struct thread_rec *t, struct cpu_regs *r, ucontext
 {
 	int code = si ? si->si_code : SI_KERNEL_CODE;
 
-	TRACE("AEX vector=%u error=%x addr=%lx rip=%lx tcs=%lx", vector, err, (unsigned long)addr,
-	      (unsigned long)r->rip, (unsigned long)t->lp.tcs_la);
+	if (TRACE_ON(TRACE_AEX)) {
+		char eb[64];
+
+		if (vector == X86_PF)
+			trace_printf("AEX #PF addr=0x%lx error=0x%x (%s) rip=0x%lx tcs=0x%lx",
+				     (unsigned long)addr, err, trace_pf_error(eb, sizeof(eb), err),
+				     (unsigned long)r->rip, (unsigned long)t->lp.tcs_la);
+		else
+			trace_printf("AEX %s vector=%u error=0x%x rip=0x%lx tcs=0x%lx",
+				     vector_name(vector), vector, err, (unsigned long)r->rip,
+				     (unsigned long)t->lp.tcs_la);
+	}
 	sgx_aex(&t->lp, r, vector, err, addr);
 	regs_to_uc(r, uc);
 	/* The OS sees only the page of a #PF taken in enclave mode; for other traps the kernel
@@ -155,25 +189,51 @@ static void enclave_exception(struct thread_rec *t, struct cpu_regs *r, ucontext
 	deliver_fault(sig, code, vector, err, addr, si, uc);
 }
 
+/* What RBX holds for a leaf, and whether RCX is a page address, for trace lines. */
+static bool rcx_used(unsigned leaf)
+{
+	return leaf == ENCLU_EACCEPT || leaf == ENCLU_EMODPE || leaf == ENCLU_EACCEPTCOPY;
+}
+
+static const char *rbx_name(unsigned leaf)
+{
+	return leaf == ENCLU_EENTER || leaf == ENCLU_ERESUME ? "tcs" :
+	       leaf == ENCLU_EEXIT ? "target" : leaf == ENCLU_EREPORT ? "targetinfo" :
+	       leaf == ENCLU_EGETKEY ? "keyrequest" : rcx_used(leaf) ? "secinfo" : "rbx";
+}
+
 static void handle_enclu(struct thread_rec *t, struct cpu_regs *r, ucontext_t *uc)
 {
 	unsigned leaf = (unsigned)r->rax;
-	uint64_t rip = r->rip;
+	uint64_t rip = r->rip, rcx = r->rcx;
 	bool was_in = t->lp.in_enclave;
 	struct cpu_fault f;
+	uint64_t t0;
 	long res;
 
 	if (!was_in && (leaf == ENCLU_EENTER || leaf == ENCLU_ERESUME))
 		thread_ensure_altstack(t, &uc->uc_stack);
+	t0 = TRACE_ON(TRACE_SUMMARY) ? trace_now() : 0;
 	res = sgx_enclu(&t->lp, r, &f);
+	if (t0)
+		trace_count(TRACE_STAT_ENCLU, leaf, sgx_enclu_name(leaf), res != 0,
+			    trace_now() - t0);
 	if (res == 0) {
-		TRACE("%s rbx=%lx -> ok rip=%lx", sgx_enclu_name(leaf), (unsigned long)uc->uc_mcontext.gregs[REG_RBX],
-		      (unsigned long)r->rip);
+		TRACEC(TRACE_ENCLU, "%s %s=0x%lx%s%lx -> ok rip=0x%lx", sgx_enclu_name(leaf),
+		       rbx_name(leaf), (unsigned long)uc->uc_mcontext.gregs[REG_RBX],
+		       rcx_used(leaf) ? " page=0x" : "", rcx_used(leaf) ? (unsigned long)rcx : 0,
+		       (unsigned long)r->rip);
 		regs_to_uc(r, uc);
 		return;
 	}
-	TRACE("%s rbx=%lx -> %s error=%x addr=%lx", sgx_enclu_name(leaf), (unsigned long)r->rbx,
-	      f.vector == X86_GP ? "#GP" : "#PF", f.errcode, (unsigned long)f.addr);
+	if (TRACE_ON(TRACE_ENCLU)) {
+		char eb[64];
+
+		trace_printf("%s %s=0x%lx -> %s addr=0x%lx error=0x%x (%s)", sgx_enclu_name(leaf),
+			     rbx_name(leaf), (unsigned long)r->rbx, f.vector == X86_GP ? "#GP" : "#PF",
+			     (unsigned long)f.addr, f.errcode,
+			     f.vector == X86_GP ? "0" : trace_pf_error(eb, sizeof(eb), f.errcode));
+	}
 	/* An operand page the kernel can provide (EAUG, reload of a swapped page) is fixed up
 	 * and the ENCLU runs again, invisibly, as after a resolved #PF on hardware. */
 	if (f.vector == X86_PF && !(f.errcode & X86_PF_SGX)) {

@@ -24,6 +24,7 @@ int host_direct_eenter(struct cpu_regs *r)
 	struct thread_rec *t;
 	struct cpu_regs n;
 	struct cpu_fault f;
+	uint64_t t0;
 
 	if (!host_active || (unsigned)r->rax != ENCLU_EENTER)
 		return 1;
@@ -36,9 +37,13 @@ int host_direct_eenter(struct cpu_regs *r)
 	n.xsave = NULL; /* EENTER neither saves nor loads extended state */
 	n.fsbase = fs_base_get();
 	n.gsbase = gs_base_get();
+	t0 = TRACE_ON(TRACE_SUMMARY) ? trace_now() : 0;
 	if (sgx_enclu(&t->lp, &n, &f) != 0)
 		return 1;
-	TRACE("EENTER rbx=%lx -> ok rip=%lx (direct)", (unsigned long)r->rbx, (unsigned long)n.rip);
+	if (t0)
+		trace_count(TRACE_STAT_ENCLU, ENCLU_EENTER, "EENTER", false, trace_now() - t0);
+	TRACEC(TRACE_ENCLU, "EENTER tcs=0x%lx -> ok rip=0x%lx (direct)", (unsigned long)r->rbx,
+	       (unsigned long)n.rip);
 	*r = n;
 	fs_base_set(n.fsbase);
 	gs_base_set(n.gsbase);

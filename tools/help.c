@@ -21,11 +21,21 @@ const struct help_opt run_options[] = {
 	  "where a loaded object other than libc, the dynamic loader and the vDSO has SYSCALL "
 	  "instructions of its own; on: always; off: never (a filter inherited from a parent stays "
 	  "on: seccomp filters cannot be removed)." },
-	{ "--trace", NULL, "SGXEMU_TRACE",
-	  "trace enclave events to standard error: every ioctl, ENCLS/ENCLU leaf and AEX, SGX "
-	  "status codes by name." },
+	{ "--trace", "[=LIST]", "SGXEMU_TRACE",
+	  "trace enclave events to standard error, one line each with the time and thread id: "
+	  "every ioctl with its arguments decoded and its result (errno by name, and the "
+	  "policy's or driver's reason), ENCLS/ENCLU leaves, AEXs with their #PF error codes, "
+	  "signals delivered at the AEP, EWB/ELDU, EDMM steps, policy decisions. LIST limits it "
+	  "to some of ioctl, enclu, encls, aex, paging, policy, mm, misc (start-up lines), "
+	  "comma-separated; without it, all." },
 	{ "--trace-file", "FILE", "SGXEMU_TRACE_FILE",
-	  "trace to FILE (appended to) instead of standard error." },
+	  "trace to FILE (appended to) instead of standard error. Each process writes a header "
+	  "first (pid, command line, version, configuration, categories); child processes "
+	  "append to the same file. Alone it traces everything, with --trace-summary only the "
+	  "summary." },
+	{ "--trace-summary", NULL, "SGXEMU_TRACE_SUMMARY",
+	  "at exit, print calls, errors and time spent per ioctl, ENCLS leaf and ENCLU leaf, as "
+	  "strace -c does (to the trace file if there is one)." },
 	{ "--platform-key", "FILE", "SGXEMU_PLATFORM_KEY",
 	  "the platform's root secret (64 hex digits, mode 0600), created on first use; default "
 	  "~/.local/share/sgxemu/platform.key. Sealing keys derive from it." },
@@ -342,7 +352,9 @@ static void print_opts(FILE *f, const struct help_opt *o, size_t n)
 		char head[64];
 		unsigned col;
 
-		snprintf(head, sizeof(head), "  %s%s%s", o[i].flag, o[i].arg ? " " : "",
+		/* "[=LIST]" is glued to its flag: the value is only ever given with '='. */
+		snprintf(head, sizeof(head), "  %s%s%s", o[i].flag,
+			 o[i].arg && strncmp(o[i].arg, "[=", 2) ? " " : "",
 			 o[i].arg ? o[i].arg : "");
 		fputs(head, f);
 		col = (unsigned)strlen(head);
@@ -486,7 +498,7 @@ static void roff_opts(FILE *f, const struct help_opt *o, size_t n)
 		roff_str(f, o[i].flag);
 		fputs("\\fR", f);
 		if (o[i].arg) {
-			fputs(" \\fI", f);
+			fputs(strncmp(o[i].arg, "[=", 2) ? " \\fI" : "\\fI", f);
 			roff_str(f, o[i].arg);
 			fputs("\\fR", f);
 		}
@@ -555,7 +567,8 @@ void help_print_man(FILE *f)
 		fputs("\\fB", f);
 		roff_str(f, run_options[i].flag);
 		fputs("\\fR", f);
-		fputs(run_options[i].arg ? "\n" : " (any value but 0 or empty)\n", f);
+		fputs(!run_options[i].arg ? " (any value but 0 or empty)\n" :
+		      !strncmp(run_options[i].arg, "[=", 2) ? " (1 or all, or the LIST)\n" : "\n", f);
 	}
 	fputs(".TP\n.B SGXEMU_STAT_DIR\nwhere status files for\n.B sgxemu stat\nare kept "
 	      "(default $XDG_RUNTIME_DIR/sgxemu, else /tmp/sgxemu\\-UID).\n"

@@ -140,7 +140,10 @@ static int parse_opts(int argc, char **argv, int *i, const char *cmd)
 		}
 		if (!o)
 			return cmd_usage_error(cmd, "unknown option '%s'", a);
-		if (o->arg && !val) {
+		/* "[=LIST]": an optional value, only ever given with '='. */
+		if (o->arg && o->arg[0] == '[' && !val) {
+			val = "1";
+		} else if (o->arg && !val) {
 			/* "--epc-size -- prog": the value is missing, "--" is not it. */
 			if (*i + 1 >= argc || !strcmp(argv[*i + 1], "--"))
 				return cmd_usage_error(cmd, "option '%s' needs a value (%s)", a, o->arg);
@@ -185,7 +188,8 @@ static void print_config_error(const char *err)
 			    !(p[n] == '_' || (p[n] >= 'A' && p[n] <= 'Z'))) {
 				fputs(run_options[k].flag, stderr);
 				p += n;
-				if (*p == '=') {
+				/* An optional value ("--trace=LIST") keeps its '='. */
+				if (*p == '=' && !(run_options[k].arg && run_options[k].arg[0] == '[')) {
 					fputc(' ', stderr);
 					p++;
 				}

@@ -1,4 +1,5 @@
 #include "util/config.h"
+#include "util/trace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -121,11 +122,17 @@ int config_load(struct sgxemu_config *cfg, char *err, unsigned errlen)
 	cfg->epc_size = SGXEMU_DEFAULT_EPC_SIZE;
 	cfg->sgx2 = !env_flag("SGXEMU_SGX1");
 	cfg->trace = env_flag("SGXEMU_TRACE");
+	cfg->trace_summary = env_flag("SGXEMU_TRACE_SUMMARY");
 	env_str("SGXEMU_TRACE_FILE", cfg->trace_file, sizeof(cfg->trace_file));
 	env_str("SGXEMU_POLICY", cfg->policy_file, sizeof(cfg->policy_file));
 	env_str("SGXEMU_AUDIT", cfg->audit_file, sizeof(cfg->audit_file));
-	if (cfg->trace_file[0])
+	/* A trace file alone means "trace everything there", unless it is for the summary. */
+	if (cfg->trace_file[0] && !cfg->trace_summary && !getenv("SGXEMU_TRACE"))
 		cfg->trace = true;
+	if (trace_parse(cfg->trace ? getenv("SGXEMU_TRACE") : NULL, &cfg->trace_mask))
+		return config_error(err, errlen, "SGXEMU_TRACE=%s: want all, or a comma list of "
+				    "ioctl, enclu, encls, aex, paging, policy, mm, misc",
+				    getenv("SGXEMU_TRACE"));
 
 	v = getenv("SGXEMU_EPC_SIZE");
 	if (v && *v) {

@@ -9,7 +9,9 @@
 struct sgxemu_config {
 	uint64_t epc_size;      /* SGXEMU_EPC_SIZE: bytes of EPC (suffix K/M/G accepted) */
 	bool sgx2;              /* SGXEMU_SGX1=1 turns SGX2/EDMM off */
-	bool trace;             /* SGXEMU_TRACE=1 */
+	bool trace;             /* SGXEMU_TRACE=1, all, or a list of categories (util/trace.h) */
+	unsigned trace_mask;    /* the categories (TRACE_*) when trace is set */
+	bool trace_summary;     /* SGXEMU_TRACE_SUMMARY=1: counts and times at exit */
 	char trace_file[256];   /* SGXEMU_TRACE_FILE: trace destination (default stderr) */
 	char platform_key_file[1024]; /* SGXEMU_PLATFORM_KEY: file with the platform root secret
 				       * ("" = the default, see config_platform_secret) */

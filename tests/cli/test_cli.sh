@@ -12,7 +12,7 @@ fi
 BUILD=$(cd "$1" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # Start from the defaults, whatever the caller's environment says.
-unset SGXEMU_EPC_SIZE SGXEMU_SGX1 SGXEMU_TRACE SGXEMU_TRACE_FILE SGXEMU_PLATFORM_KEY \
+unset SGXEMU_EPC_SIZE SGXEMU_SGX1 SGXEMU_TRACE SGXEMU_TRACE_FILE SGXEMU_TRACE_SUMMARY SGXEMU_PLATFORM_KEY \
 	SGXEMU_POLICY LD_PRELOAD
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -805,6 +805,97 @@ else
 	ok 1 "stat tests with a running enclave" "no $HELPER (make integ)"
 fi
 unset SGXEMU_STAT_DIR
+
+# ---- trace -----------------------------------------------------------------------------------
+DEMO=$BUILD/demo/demo_host
+TH=$BUILD/tests/helpers/trace_helper
+TS='^sgxemu: [0-2][0-9]:[0-5][0-9]:[0-6][0-9]\.[0-9]\{6\} \[[0-9]\+\] '
+out=$("$S" run --trace=bogus -- true 2>&1)
+rc=$?
+[ $rc -eq 2 ] && grep -q "^sgxemu: --trace=bogus: want all, or a comma list of ioctl, enclu" <<<"$out"
+ok $? "run --trace=LIST refuses an unknown category" "rc=$rc: $out"
+if [ -x "$DEMO" ] && [ -x "$TH" ]; then
+	printf 'deny exec-from-anonymous\n' >"$T/anon.pol"
+	"$S" run --trace=ioctl,policy --policy "$T/anon.pol" -- "$DEMO" >/dev/null 2>"$T/deny.tr"
+	grep -q "${TS}SGX_IOC_ENCLAVE_ADD_PAGES([0-9]\+, {src=0x[0-9a-f]\+, offset=0x2000, length=0x1000, secinfo=R|X,PT_REG, flags=SGX_PAGE_MEASURE, count=0x0}) = -1 EACCES (policy: exec-from-anonymous)$" "$T/deny.tr" &&
+		grep -q "${TS}policy: add_page enclave=0x[0-9a-f]\+ addr=0x[0-9a-f]\+ src=0x[0-9a-f]\+ denied (exec-from-anonymous)$" "$T/deny.tr"
+	ok $? "trace: an ADD_PAGES the policy refuses shows = -1 EACCES (policy: RULE), secinfo decoded" "$(cat "$T/deny.tr")"
+	"$S" run --trace=ioctl -- "$TH" 2>"$T/err.tr"
+	rc=$?
+	[ $rc -eq 0 ] &&
+		grep -q "${TS}SGX_IOC_ENCLAVE_INIT([0-9]\+, {sigstruct=0x0}) = -1 EINVAL (driver: not created)$" "$T/err.tr" &&
+		grep -q "${TS}SGX_IOC_ENCLAVE_CREATE([0-9]\+, 0x8) = -1 EFAULT$" "$T/err.tr" &&
+		grep -q "${TS}ioctl\[0xa43f\]([0-9]\+, 0x0) = -1 ENOTTY$" "$T/err.tr"
+	ok $? "trace: failing ioctls show the errno by name and the driver's reason" "rc=$rc: $(cat "$T/err.tr")"
+
+	"$S" run --trace -- "$DEMO" >"$T/demo.out" 2>"$T/all.tr"
+	pid_lines=$(grep -c "^sgxemu: " "$T/all.tr")
+	ts_lines=$(grep -c "$TS" "$T/all.tr")
+	[ "$pid_lines" -gt 20 ] && [ "$pid_lines" = "$ts_lines" ]
+	ok $? "trace: every line has the time (HH:MM:SS.uuuuuu) and the thread id" \
+		"$ts_lines of $pid_lines: $(grep -v "$TS" "$T/all.tr" | head -n 3)"
+	grep -q "${TS}SGX_IOC_ENCLAVE_CREATE([0-9]\+, {src=0x[0-9a-f]\+, secs={base=0x[0-9a-f]\+, size=0x10000, ssa=1, attributes=MODE64BIT, xfrm=X87|SSE}}) = 0$" "$T/all.tr" &&
+		grep -q "${TS}mmap enclave 0x[0-9a-f]\+-0x[0-9a-f]\+ prot=PROT_READ|PROT_EXEC index=0$" "$T/all.tr" &&
+		grep -q "${TS}EADD 0x[0-9a-f]\+ secinfo=PT_TCS +EEXTEND -> SGX_SUCCESS$" "$T/all.tr" &&
+		grep -q "${TS}EEXIT target=0x[0-9a-f]\+ -> ok rip=0x[0-9a-f]\+$" "$T/all.tr"
+	ok $? "trace: attributes, XFRM, PROT_* and page types are decoded" "$(head -n 40 "$T/all.tr")"
+
+	"$S" run --trace=ioctl -- "$DEMO" >/dev/null 2>"$T/ioctl.tr"
+	"$S" run --trace=enclu -- "$DEMO" >/dev/null 2>"$T/enclu.tr"
+	grep -q "SGX_IOC_ENCLAVE_INIT(" "$T/ioctl.tr" && ! grep -q "EENTER\|EEXIT\|ECREATE\|mmap" "$T/ioctl.tr" &&
+		grep -q "EENTER tcs=" "$T/enclu.tr" && grep -q "EEXIT target=" "$T/enclu.tr" &&
+		! grep -q "SGX_IOC_\|ECREATE\|mmap\|platform" "$T/enclu.tr"
+	ok $? "trace: --trace=ioctl shows ioctls but no ENCLU leaves, --trace=enclu the reverse" \
+		"ioctl: $(head -n 5 "$T/ioctl.tr"); enclu: $(head -n 5 "$T/enclu.tr")"
+	SGXEMU_TRACE=encls "$S" run -- "$DEMO" >/dev/null 2>"$T/encls.tr"
+	grep -q "${TS}EINIT -> SGX_SUCCESS$" "$T/encls.tr" && ! grep -q "SGX_IOC_\|EENTER" "$T/encls.tr"
+	ok $? "trace: SGXEMU_TRACE=encls selects the ENCLS leaves alone" "$(head -n 5 "$T/encls.tr")"
+
+	# The demo makes 11 ecalls (EENTER and EEXIT each), adds 12 pages in 3 ioctls; none fails.
+	"$S" run --trace-summary -- "$DEMO" >/dev/null 2>"$T/sum.tr"
+	row() { awk -v k="$1" -v n="$2" '$1 == k && $2 == n { print $3 "/" $4 }' "$T/sum.tr"; }
+	got="$(row ENCLU EENTER) $(row ENCLU EEXIT) $(row ENCLS EADD) $(row ENCLS EEXTEND) $(row ioctl SGX_IOC_ENCLAVE_ADD_PAGES) $(row ioctl SGX_IOC_ENCLAVE_CREATE)"
+	[ "$got" = "11/0 11/0 12/0 192/0 3/0 1/0" ] && grep -q "^sgxemu: summary of pid [0-9]\+$" "$T/sum.tr" &&
+		! grep -q "$TS" "$T/sum.tr"
+	ok $? "--trace-summary counts calls and errors per ioctl, ENCLS and ENCLU leaf at exit, and traces nothing else" \
+		"got '$got': $(cat "$T/sum.tr")"
+	"$S" run --trace-summary --trace=ioctl --policy "$T/anon.pol" -- "$DEMO" >/dev/null 2>"$T/sum2.tr"
+	[ "$(awk '$1 == "ioctl" && $2 == "SGX_IOC_ENCLAVE_ADD_PAGES" { print $3 "/" $4 }' "$T/sum2.tr")" = 2/1 ]
+	ok $? "--trace-summary counts the failing ioctl as an error" "$(cat "$T/sum2.tr")"
+
+	rm -f "$T/file.tr"
+	"$S" run --sgx1 --epc-size 32M --trace=ioctl,aex --trace-file "$T/file.tr" -- \
+		sh -c '"$1" >/dev/null; "$1" >/dev/null' sh "$DEMO" 2>"$T/file.err"
+	hdr=$(grep -c "^# sgxemu [^ ]\+ trace: pid [0-9]\+, ppid [0-9]\+, command: $DEMO$" "$T/file.tr")
+	cfg=$(grep -c "^# config: SGX1, EPC 32768 KiB, trace=ioctl,aex$" "$T/file.tr")
+	pids=$(sed -n 's/^# sgxemu [^ ]* trace: pid \([0-9]*\),.*/\1/p' "$T/file.tr" | sort -u | wc -l)
+	[ "$hdr" = 2 ] && [ "$cfg" = 3 ] && [ "$pids" = 3 ] && [ ! -s "$T/file.err" ] &&
+		head -n 1 "$T/file.tr" | grep -q "command: sh -c" && grep -q "${TS}SGX_IOC_ENCLAVE_INIT(" "$T/file.tr"
+	ok $? "--trace-file: each process (children too) appends a header with pid, command, version and configuration" \
+		"hdr=$hdr cfg=$cfg pids=$pids: $(grep '^#' "$T/file.tr"; cat "$T/file.err")"
+	# A fork without exec writes its own header too.
+	rm -f "$T/fork.tr"
+	"$S" run --trace=ioctl --trace-file "$T/fork.tr" -- perl -e 'my $p = fork; exit 0 unless $p; waitpid $p, 0' 2>/dev/null
+	heads=$(sed -n 's/^# sgxemu [^ ]* trace: pid \([0-9]*\), ppid \([0-9]*\), command: perl -e .*/\1 \2/p' "$T/fork.tr")
+	parent=$(head -n 1 <<<"$heads" | cut -d' ' -f1)
+	[ "$(wc -l <<<"$heads")" = 2 ] && [ "$(tail -n 1 <<<"$heads" | cut -d' ' -f2)" = "$parent" ]
+	ok $? "--trace-file: a forked child writes its own header (its pid, the parent's as ppid)" "$(cat "$T/fork.tr")"
+	# AEXs with decoded #PF error codes, and how the exception reached the program.
+	"$S" run --trace=aex -- "$BUILD/tests/integ/test_exception" >/dev/null 2>"$T/aex.tr"
+	grep -q "${TS}AEX #PF addr=0x[0-9a-f]\+ error=0x7 (PRESENT|WRITE|USER) rip=0x[0-9a-f]\+ tcs=0x[0-9a-f]\+$" "$T/aex.tr" &&
+		grep -q "${TS}exception #PF error=0x7 addr=0x[0-9a-f]\+ returned to the vDSO's caller$" "$T/aex.tr" &&
+		! grep -v "AEX\|exception\|signal" "$T/aex.tr" | grep -q "$TS"
+	ok $? "trace: --trace=aex shows AEXs with the #PF error code decoded, and nothing else" "$(head -n 8 "$T/aex.tr")"
+	# EPC paging: a 1 MiB EPC makes test_paging's enclaves page.
+	"$S" run --epc-size 1M --trace=paging -- "$BUILD/tests/integ/test_paging" >/dev/null 2>"$T/paging.tr"
+	grep -q "${TS}EWB 0x[0-9a-f]\+ -> SGX_SUCCESS$" "$T/paging.tr" &&
+		grep -q "${TS}ELDU 0x[0-9a-f]\+ -> SGX_SUCCESS$" "$T/paging.tr" &&
+		grep -q "${TS}reclaim: [0-9]\+ pages chosen (EBLOCK, ETRACK), [0-9]\+ written out$" "$T/paging.tr" &&
+		! grep -q "SGX_IOC_\|EENTER" "$T/paging.tr"
+	ok $? "trace: --trace=paging shows EWB, ELDU and reclaim batches" "$(head -n 8 "$T/paging.tr")"
+else
+	ok 1 "trace tests" "no $DEMO or $TH (make demo integ)"
+fi
 
 echo "1..$n"
 [ $failed -eq 0 ]
