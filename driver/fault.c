@@ -17,7 +17,7 @@ int encl_eaug_page(struct sgx_encl *e, uint64_t addr)
 
 	r = encl_secs_reload(e);
 	if (!r)
-		r = encl_va_grow(e);
+		r = encl_va_grow(e, NULL);
 	if (r)
 		return (int)r;
 	idx = epc_get_page();

@@ -234,8 +234,9 @@ int encl_secs_reload(struct sgx_encl *e);
  * and its PCMD. */
 #define ENCL_BACKING_SECS_OFF(size) ((size) + (((size) / 32 + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK))
 #define ENCL_BACKING_LEN(size) (ENCL_BACKING_SECS_OFF(size) + 2 * SGX_PAGE_SIZE)
-/* Before adding a page: a new VA page every 512 pages, as the kernel does. 0 or -errno. */
-int encl_va_grow(struct sgx_encl *e);
+/* Before adding a page: a new VA page every 512 pages, as the kernel does (sgx_encl_grow).
+ * 0 or -errno; *grew (may be NULL) says whether a VA page was added. */
+int encl_va_grow(struct sgx_encl *e, bool *grew);
 /* Undo the VA page encl_va_grow just added (the page it was for was not added). */
 void encl_va_shrink(struct sgx_encl *e);
 /* Paging state of an enclave going away (VA pages, backing). */
@@ -271,14 +272,6 @@ uint32_t encl_vma_translate(const struct drv_vma *v, uint64_t la, bool write, ui
 int encl_register(struct sgx_encl *e);
 void encl_unregister(struct sgx_encl *e);
 void stat_publish(void);
-
-/* Offset/length of ADD_PAGES and the SGX2 ioctls (ioctl.c): 0 or -EINVAL. */
-int validate_offset_length(const struct sgx_encl *e, uint64_t offset, uint64_t length);
-
-/* SGX2 ioctls (edmm.c). */
-long ioc_restrict_permissions(struct sgx_encl *e, uint64_t arg);
-long ioc_modify_types(struct sgx_encl *e, uint64_t arg);
-long ioc_remove_pages(struct sgx_encl *e, uint64_t arg);
 
 /* EAUG from the fault handler (fault.c): 0 or -errno. */
 int encl_eaug_page(struct sgx_encl *e, uint64_t addr);

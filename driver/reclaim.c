@@ -40,11 +40,13 @@ long epc_get_page(void)
 	}
 }
 
-int encl_va_grow(struct sgx_encl *e)
+int encl_va_grow(struct sgx_encl *e, bool *grew)
 {
 	struct cpu_fault f;
 	long idx;
 
+	if (grew)
+		*grew = false;
 	if (e->page_cnt % VA_SLOTS)
 		return 0;
 	/* Room for every VA page ELRANGE can need, reserved once (the fault path adds pages too,
@@ -69,6 +71,8 @@ int encl_va_grow(struct sgx_encl *e)
 	e->va[e->nr_va].epc = (uint32_t)idx;
 	memset(e->va[e->nr_va].free, 0xFF, sizeof(e->va[e->nr_va].free));
 	e->nr_va++;
+	if (grew)
+		*grew = true;
 	return 0;
 }
 
