@@ -386,32 +386,6 @@ void encl_reap(void)
 	}
 }
 
-long sgx_enclu(struct cpu_lp *lp, struct cpu_regs *regs, struct cpu_fault *f)
-{
-	bool inside = lp->in_enclave;
-	long r;
-
-	/* Waiting for the lock is time outside the enclave, as after an AEX: a reclaim that
-	 * holds the lock must not wait for this thread to leave. */
-	if (inside)
-		cpu_lp_pause(&sgx_pf.cpu, lp);
-	drv_lock(&sgx_pf.lock);
-	if (inside)
-		cpu_lp_resume(&sgx_pf.cpu, lp);
-	r = enclu(&sgx_pf.cpu, lp, regs, f);
-	drv_unlock(&sgx_pf.lock);
-	return r;
-}
-
-/* Without the driver lock: an AEX touches only the thread's own TCS and SSA frame, which
- * cannot go away while it is inside, and a thread forced out by the ETRACK IPIs must be able
- * to exit while the ioctl that sent them holds the lock. */
-void sgx_aex(struct cpu_lp *lp, struct cpu_regs *regs, unsigned vector, uint32_t errcode,
-	     uint64_t addr)
-{
-	cpu_aex(&sgx_pf.cpu, lp, regs, vector, errcode, addr);
-}
-
 /* Zero a large table of ours cheaply: the page-aligned middle by the mm (fresh zero pages,
  * nothing copied from the parent), the edges by hand. */
 static void zero_table(void *p, uint64_t len)

@@ -1,5 +1,7 @@
-/* The page-fault side: what the kernel's generic fault code plus sgx_vma_fault decide for an
- * access to an enclave mapping (arch/x86/kernel/cpu/sgx/encl.c). */
+/* The driver's trap side, what the host's signal handlers call: ENCLU (sgx_enclu), the AEX
+ * (sgx_aex), page faults on the driver's mappings (sgx_fault: what the kernel's generic
+ * fault code plus sgx_vma_fault in arch/x86/kernel/cpu/sgx/encl.c decide) and reads of
+ * enclave memory for the vDSO's exception reports (sgx_peek). */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -88,7 +90,7 @@ int sgx_peek(uint64_t la, void *buf, unsigned n, struct cpu_lp *lp)
 
 /* sgx_vma_fault and the generic fault code before it, for an enclave VMA (driver lock
  * held). */
-enum sgx_fault_result encl_vma_fault(struct drv_vma *v, uint64_t addr, unsigned access,
+enum sgx_fault_result sgx_vma_fault(struct drv_vma *v, uint64_t addr, unsigned access,
 				     const struct cpu_lp *lp, uint32_t *errcode)
 {
 	enum sgx_fault_result res;
@@ -197,4 +199,30 @@ enum sgx_fault_result sgx_fault(uint64_t addr, unsigned access, const struct cpu
 		cpu_lp_resume(&sgx_pf.cpu, (struct cpu_lp *)lp);
 	drv_unlock(&sgx_pf.lock);
 	return res;
+}
+
+long sgx_enclu(struct cpu_lp *lp, struct cpu_regs *regs, struct cpu_fault *f)
+{
+	bool inside = lp->in_enclave;
+	long r;
+
+	/* Waiting for the lock is time outside the enclave, as after an AEX: a reclaim that
+	 * holds the lock must not wait for this thread to leave. */
+	if (inside)
+		cpu_lp_pause(&sgx_pf.cpu, lp);
+	drv_lock(&sgx_pf.lock);
+	if (inside)
+		cpu_lp_resume(&sgx_pf.cpu, lp);
+	r = enclu(&sgx_pf.cpu, lp, regs, f);
+	drv_unlock(&sgx_pf.lock);
+	return r;
+}
+
+/* Without the driver lock: an AEX touches only the thread's own TCS and SSA frame, which
+ * cannot go away while it is inside, and a thread forced out by the ETRACK IPIs must be able
+ * to exit while the ioctl that sent them holds the lock. */
+void sgx_aex(struct cpu_lp *lp, struct cpu_regs *regs, unsigned vector, uint32_t errcode,
+	     uint64_t addr)
+{
+	cpu_aex(&sgx_pf.cpu, lp, regs, vector, errcode, addr);
 }

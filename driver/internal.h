@@ -264,7 +264,7 @@ int encl_pte_prot(const struct sgx_encl *e, const struct encl_page *p, int vma_p
 /* Make the host mapping of one page of e follow VMA ∩ EPCM: 0 or -errno. */
 int vma_refresh_page(struct sgx_encl *e, uint64_t addr);
 /* encl_vm_ops's fault (fault.c) and page walk (encl.c). */
-enum sgx_fault_result encl_vma_fault(struct drv_vma *v, uint64_t addr, unsigned access,
+enum sgx_fault_result sgx_vma_fault(struct drv_vma *v, uint64_t addr, unsigned access,
 				     const struct cpu_lp *lp, uint32_t *errcode);
 uint32_t encl_vma_translate(const struct drv_vma *v, uint64_t la, bool write, uint32_t *idx);
 

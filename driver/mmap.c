@@ -205,7 +205,7 @@ const struct drv_vma_ops encl_vm_ops = {
 	.zap = encl_vma_zap,
 	.mprotect = encl_vma_mprotect,
 	.shootdown = encl_vma_shootdown,
-	.fault = encl_vma_fault,
+	.fault = sgx_vma_fault,
 	.translate = encl_vma_translate,
 	.epcm_changed = encl_vma_epcm_changed,
 };
