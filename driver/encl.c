@@ -279,7 +279,7 @@ static void encl_remove_page(struct sgx_encl *e, struct encl_page *p)
 			/* The kernel leaks the page and warns; do the same, never reuse it. */
 			sgxemu_err("EREMOVE returned %ld and an EPC page was leaked", r);
 		} else {
-			epc_free_page(p->epc);
+			sgx_free_epc_page(p->epc);
 		}
 	}
 	if (!(e->flags & ENCL_DEAD))
@@ -325,7 +325,7 @@ static void encl_release(struct sgx_encl *e)
 		cpu_secs_discard(&sgx_pf.cpu, e->eid);
 	else if (e->secs != EPC_NONE && !(e->flags & ENCL_DEAD)) {
 		if (encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, e->secs), &f) == SGX_SUCCESS)
-			epc_free_page(e->secs);
+			sgx_free_epc_page(e->secs);
 		else
 			sgxemu_err("EREMOVE of a SECS failed and an EPC page was leaked");
 	}

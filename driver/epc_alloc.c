@@ -112,7 +112,7 @@ void epc_decommit_idle(void)
 			chunk_decommit(c);
 }
 
-long epc_alloc_page(void)
+long epc_take_free_page(void)
 {
 	uint64_t n = sgx_pf.cpu.epc_pages, words = (n + 63) / 64;
 	uint64_t w = sgx_pf.cursor / 64;
@@ -139,7 +139,7 @@ long epc_alloc_page(void)
 	return -1;
 }
 
-void epc_free_page(uint32_t idx)
+void sgx_free_epc_page(uint32_t idx)
 {
 	drv_assert_locked(&sgx_pf.lock);
 	sgx_pf.free_map[idx / 64] |= 1ULL << (idx % 64);

@@ -22,12 +22,12 @@ int encl_eaug_page(struct sgx_encl *e, uint64_t addr)
 		r = encl_va_grow(e, NULL);
 	if (r)
 		return (int)r;
-	idx = epc_get_page();
+	idx = sgx_alloc_epc_page();
 	if (idx < 0)
 		return -ENOMEM;
 	p = encl_page_create(e, addr);
 	if (!p) {
-		epc_free_page((uint32_t)idx);
+		sgx_free_epc_page((uint32_t)idx);
 		return -ENOMEM;
 	}
 	memset(&pi, 0, sizeof(pi));
@@ -36,7 +36,7 @@ int encl_eaug_page(struct sgx_encl *e, uint64_t addr)
 	r = encls_eaug(&sgx_pf.cpu, &pi, epc_page(&sgx_pf.cpu, (uint32_t)idx), &f);
 	TRACEC(TRACE_ENCLS, "EAUG 0x%lx -> %s", (unsigned long)addr, r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 	if (r != SGX_SUCCESS) {
-		epc_free_page((uint32_t)idx);
+		sgx_free_epc_page((uint32_t)idx);
 		return -EFAULT;
 	}
 	p->epc = (uint32_t)idx;

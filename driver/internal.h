@@ -204,9 +204,10 @@ struct sgx_platform {
 
 extern struct sgx_platform sgx_pf;
 
-/* EPC allocator (epc_alloc.c). */
-long epc_alloc_page(void);
-void epc_free_page(uint32_t idx);
+/* EPC allocator (epc_alloc.c). epc_take_free_page takes a free page or fails (-ENOMEM);
+ * everyone else calls sgx_alloc_epc_page (reclaim.c), which reclaims when none is free. */
+long epc_take_free_page(void);
+void sgx_free_epc_page(uint32_t idx);
 /* After fork: every page free, nothing committed (the child's EPC is new). */
 void epc_alloc_fork_child(void);
 /* A tick of the reclaimer: give back the memory of chunks that have held no page for a
@@ -221,7 +222,7 @@ bool ksgxd_running(void);
 
 /* Reclaim (reclaim.c). */
 /* An EPC page, reclaiming enclave pages when none is free: index or -ENOMEM. */
-long epc_get_page(void);
+long sgx_alloc_epc_page(void);
 void epc_owner_set(uint32_t idx, struct sgx_encl *e, uint64_t addr);
 void epc_owner_clear(uint32_t idx);
 /* One batch of up to 16 pages; returns how many pages it freed. */

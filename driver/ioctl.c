@@ -49,7 +49,7 @@ static long sgx_encl_create(struct sgx_encl *e, struct sgx_secs *secs)
 	}
 	/* Nothing sized by ELRANGE before ECREATE has judged SECS.SIZE: a size the CPU refuses
 	 * is EIO, as from Linux, whatever it would cost. */
-	idx = epc_get_page();
+	idx = sgx_alloc_epc_page();
 	if (idx < 0)
 		return -ENOMEM;
 	memset(&si, 0, sizeof(si));
@@ -99,7 +99,7 @@ err_out_remove:
 	encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, (uint32_t)idx), &f);
 	e->secs = EPC_NONE;
 err_out_free:
-	epc_free_page((uint32_t)idx);
+	sgx_free_epc_page((uint32_t)idx);
 	return r;
 }
 
@@ -162,7 +162,7 @@ static long sgx_encl_add_page(struct sgx_encl *e, uint64_t src, uint64_t addr,
 	/* The kernel's order: EPC page (with reclaim), VA page, page-table insert (EBUSY), then
 	 * the source: its VMA must allow exec (EACCES), then it is pinned (EFAULT; enclave
 	 * memory is VM_IO|VM_PFNMAP and cannot be). */
-	idx = epc_get_page();
+	idx = sgx_alloc_epc_page();
 	if (idx < 0)
 		return -ENOMEM;
 	r = encl_va_grow(e, &grew);
@@ -178,7 +178,7 @@ static long sgx_encl_add_page(struct sgx_encl *e, uint64_t src, uint64_t addr,
 	if (r) {
 		if (grew)
 			encl_va_shrink(e);
-		epc_free_page((uint32_t)idx);
+		sgx_free_epc_page((uint32_t)idx);
 		return r;
 	}
 	dst = epc_page(&sgx_pf.cpu, (uint32_t)idx);
@@ -196,7 +196,7 @@ static long sgx_encl_add_page(struct sgx_encl *e, uint64_t src, uint64_t addr,
 			     r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 	}
 	if (r != SGX_SUCCESS) {
-		epc_free_page((uint32_t)idx);
+		sgx_free_epc_page((uint32_t)idx);
 		return -EIO;
 	}
 	p->epc = (uint32_t)idx;
@@ -210,7 +210,7 @@ static long sgx_encl_add_page(struct sgx_encl *e, uint64_t src, uint64_t addr,
 			if (r != SGX_SUCCESS) {
 				TRACEC(TRACE_ENCLS, "EEXTEND 0x%lx -> fault", (unsigned long)(addr + c));
 				encls_eremove(&sgx_pf.cpu, dst, &f);
-				epc_free_page((uint32_t)idx);
+				sgx_free_epc_page((uint32_t)idx);
 				memset(p, 0, sizeof(*p));
 				p->epc = EPC_NONE;
 				e->page_cnt--;
@@ -599,7 +599,7 @@ static long sgx_ioc_enclave_remove_pages(struct sgx_encl *e, uint64_t arg)
 		      r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 		epc_owner_clear(p->epc);
 		if (r == SGX_SUCCESS)
-			epc_free_page(p->epc);
+			sgx_free_epc_page(p->epc);
 		else
 			sgxemu_err("EREMOVE returned %ld and an EPC page was leaked", r);
 		memset(p, 0, sizeof(*p));

@@ -28,10 +28,10 @@ void epc_owner_clear(uint32_t idx)
 	sgx_pf.owner[idx].encl = NULL;
 }
 
-long epc_get_page(void)
+long sgx_alloc_epc_page(void)
 {
 	for (;;) {
-		long idx = epc_alloc_page();
+		long idx = epc_take_free_page();
 
 		if (idx >= 0)
 			return idx;
@@ -59,13 +59,13 @@ int encl_va_grow(struct sgx_encl *e, bool *grew)
 	}
 	if (e->nr_va == e->cap_va)
 		return -ENOMEM;
-	idx = epc_get_page();
+	idx = sgx_alloc_epc_page();
 	if (idx < 0)
 		return (int)idx;
 	TRACEC(TRACE_PAGING, "EPA: version array page %u of enclave 0x%lx", e->nr_va,
 	       (unsigned long)e->base);
 	if (encls_epa(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, (uint32_t)idx), &f) != SGX_SUCCESS) {
-		epc_free_page((uint32_t)idx);
+		sgx_free_epc_page((uint32_t)idx);
 		return -EFAULT;
 	}
 	e->va[e->nr_va].epc = (uint32_t)idx;
@@ -88,7 +88,7 @@ void encl_va_shrink(struct sgx_encl *e)
 		if (va->free[w] != ~0ULL)
 			return; /* in use: keep it */
 	if (encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, va->epc), &f) == SGX_SUCCESS)
-		epc_free_page(va->epc);
+		sgx_free_epc_page(va->epc);
 	e->nr_va--;
 }
 
@@ -166,7 +166,7 @@ static void encl_secs_evict(struct sgx_encl *e)
 		e->va[slot_owner.va].free[slot_owner.va_slot / 64] |= 1ULL << (slot_owner.va_slot % 64);
 		return;
 	}
-	epc_free_page(e->secs);
+	sgx_free_epc_page(e->secs);
 	e->secs = EPC_NONE;
 	e->secs_out = true;
 	e->secs_va = slot_owner.va;
@@ -183,7 +183,7 @@ int encl_secs_reload(struct sgx_encl *e)
 
 	if (!e->secs_out)
 		return 0;
-	idx = epc_get_page();
+	idx = sgx_alloc_epc_page();
 	if (idx < 0)
 		return (int)idx;
 	slot = (uint64_t *)epc_page(&sgx_pf.cpu, e->va[e->secs_va].epc) + e->secs_va_slot;
@@ -194,7 +194,7 @@ int encl_secs_reload(struct sgx_encl *e)
 	TRACEC(TRACE_PAGING, "ELDU SECS 0x%lx -> %s", (unsigned long)e->base,
 	       r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 	if (r != SGX_SUCCESS) {
-		epc_free_page((uint32_t)idx);
+		sgx_free_epc_page((uint32_t)idx);
 		return -EFAULT;
 	}
 	e->va[e->secs_va].free[e->secs_va_slot / 64] |= 1ULL << (e->secs_va_slot % 64);
@@ -271,7 +271,7 @@ static bool evict(struct victim *v)
 		return false;
 	}
 	epc_owner_clear(v->epc);
-	epc_free_page(v->epc);
+	sgx_free_epc_page(v->epc);
 	v->page->epc = EPC_NONE;
 	v->page->pte = 0;
 	v->page->swapped = 1;
@@ -343,7 +343,7 @@ int encl_page_reload(struct sgx_encl *e, struct encl_page *p, uint64_t addr)
 	r = encl_secs_reload(e);
 	if (r)
 		return (int)r;
-	idx = epc_get_page();
+	idx = sgx_alloc_epc_page();
 	if (idx < 0)
 		return (int)idx;
 	slot = (uint64_t *)epc_page(&sgx_pf.cpu, e->va[p->va].epc) + p->va_slot;
@@ -356,7 +356,7 @@ int encl_page_reload(struct sgx_encl *e, struct encl_page *p, uint64_t addr)
 	TRACEC(TRACE_PAGING, "ELDU 0x%lx -> %s", (unsigned long)addr,
 	       r == CPU_FAULT ? "fault" : sgx_status_name((uint64_t)r));
 	if (r != SGX_SUCCESS) {
-		epc_free_page((uint32_t)idx);
+		sgx_free_epc_page((uint32_t)idx);
 		return -EFAULT;
 	}
 	encl_va_slot_free(e, p);
@@ -374,7 +374,7 @@ void encl_paging_release(struct sgx_encl *e)
 
 	for (uint32_t i = 0; i < e->nr_va; i++) {
 		if (encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, e->va[i].epc), &f) == SGX_SUCCESS)
-			epc_free_page(e->va[i].epc);
+			sgx_free_epc_page(e->va[i].epc);
 	}
 	if (e->va)
 		sgx_pf.mm->backing_destroy(e->va, (uint64_t)e->cap_va * sizeof(*e->va));

@@ -77,13 +77,13 @@ static long page_get(struct sgx_vepc *v, uint64_t index)
 	drv_assert_locked(&sgx_pf.lock);
 	if (p)
 		return p->epc;
-	epc = epc_get_page();
+	epc = sgx_alloc_epc_page();
 	if (epc < 0)
 		return -ENOMEM;
 	/* mmap made room for every page the EPC can hold: no allocation here in a fault. */
 	n = grow(v->pages, &v->cap, v->nr + 1, sizeof(*n));
 	if (!n) {
-		epc_free_page((uint32_t)epc);
+		sgx_free_epc_page((uint32_t)epc);
 		return -ENOMEM;
 	}
 	v->pages = n;
@@ -152,7 +152,7 @@ static bool page_remove(uint32_t epc)
 
 	if (encls_eremove(&sgx_pf.cpu, epc_page(&sgx_pf.cpu, epc), &f) != SGX_SUCCESS)
 		return false;
-	epc_free_page(epc);
+	sgx_free_epc_page(epc);
 	vs.nr_pages--;
 	return true;
 }

@@ -97,7 +97,7 @@ static int teardown(void **state)
 	sgx_munmap(fmm_base(), fmm_size(), &ret);
 	drv_lock(&sgx_pf.lock);
 	while (t->ngrabbed)
-		epc_free_page((uint32_t)t->grabbed[--t->ngrabbed]);
+		sgx_free_epc_page((uint32_t)t->grabbed[--t->ngrabbed]);
 	drv_unlock(&sgx_pf.lock);
 	for (unsigned i = 0; i < MAX_ENCL; i++)
 		fx_layout_free(&t->e[i].l);
@@ -294,7 +294,7 @@ static void grab_all_epc(struct t *t)
 	long idx;
 
 	drv_lock(&sgx_pf.lock);
-	while ((idx = epc_alloc_page()) >= 0)
+	while ((idx = epc_take_free_page()) >= 0)
 		t->grabbed[t->ngrabbed++] = idx;
 	drv_unlock(&sgx_pf.lock);
 	assert_int_equal(sgx_pf.nr_free, 0);
@@ -304,7 +304,7 @@ static void grab_all_epc(struct t *t)
 static void release_one(struct t *t)
 {
 	drv_lock(&sgx_pf.lock);
-	epc_free_page((uint32_t)t->grabbed[--t->ngrabbed]);
+	sgx_free_epc_page((uint32_t)t->grabbed[--t->ngrabbed]);
 	drv_unlock(&sgx_pf.lock);
 }
 

@@ -697,7 +697,7 @@ static void test_fork_child_forgets(void **state)
 	drv_lock(&sgx_pf.lock);
 	vepc_fork_child();
 	/* The rest of fork_child (a fresh EPC) is not done here: give the page back by hand. */
-	epc_free_page((uint32_t)idx);
+	sgx_free_epc_page((uint32_t)idx);
 	drv_unlock(&sgx_pf.lock);
 	assert_int_equal(vepc_nr_pages(), 0);
 	assert_int_equal(fmm_page(slot(0))->kind, FMM_FREE);
