@@ -26,7 +26,11 @@ LDLIBS := -lcrypto -lpthread
 HOST_CFLAGS := $(CFLAGS_BASE) -fno-stack-protector $(EXTRA_CFLAGS)
 HOST_TRAP_SRCS := $(wildcard host/trap*.c host/signal*.c)
 
-CORE_SRCS := $(wildcard cpu/*.c driver/*.c util/*.c)
+# lib/: code over cpu/ that the preload, the CLI and the tests share (image layouts, signing,
+# SIGSTRUCT files, the host's XSAVE features); lib/encl_loader.c, the enclave loader of the
+# demo, samples, benchmarks and tests, stays out of the core library.
+LOADER_SRC := lib/encl_loader.c
+CORE_SRCS := $(wildcard cpu/*.c driver/*.c util/*.c) $(filter-out $(LOADER_SRC),$(wildcard lib/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 HOST_SRCS := $(wildcard host/*.c)
 HOST_ASM := $(wildcard host/*.S)
@@ -39,7 +43,7 @@ VDSO_SRCS := $(wildcard host/vdso/*.S)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
-TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/obj/%.o)
+TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/obj/%.o) $(LOADER_SRC:%.c=$(BUILD)/obj/%.o)
 INTEG_SRCS := $(wildcard tests/integ/*.c)
 INTEG_BINS := $(INTEG_SRCS:tests/integ/%.c=$(BUILD)/tests/integ/%)
 

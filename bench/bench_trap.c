@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "tests/integ/encl/test_encl.h"
-#include "tests/lib/encl_loader.h"
-#include "util/sign.h"
+#include "lib/encl_loader.h"
+#include "lib/sign.h"
 
 #define ROUNDS 15
 

@@ -53,7 +53,7 @@ struct cpu_features {
 };
 
 /* Defaults for an emulated CPU with the given EPC size: XFRM x87|SSE until the host's XSAVE
- * features are filled in (util/xstate.h). */
+ * features are filled in (lib/xstate.h). */
 void cpu_features_default(struct cpu_features *f, uint64_t epc_size, bool sgx2);
 
 /* Size of the standard-format XSAVE area holding the components in xfrm (legacy region and

@@ -17,7 +17,7 @@ ENCL_DEPS := $(ENCL_BOOT) demo/encl.lds demo/demo.mk
 DEMO_ENCL := $(BUILD)/demo/demo_encl.elf
 DEMO_HOST := $(BUILD)/demo/demo_host
 DEMO_KEY := $(BUILD)/keys/demo_key.pem
-ENCL_LOADER_OBJ := $(BUILD)/obj/tests/lib/encl_loader.o
+ENCL_LOADER_OBJ := $(BUILD)/obj/lib/encl_loader.o
 
 .PHONY: demo
 # With the emulator, so that `make demo` is all the demo needs.
@@ -27,7 +27,7 @@ $(DEMO_ENCL): demo/demo_encl.c demo/demo_encl.h $(ENCL_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ENCL_CFLAGS) -o $@ demo/demo_encl.c $(ENCL_BOOT) $(ENCL_LDFLAGS)
 
-$(DEMO_HOST): demo/demo_host.c demo/demo_encl.h tests/lib/encl_loader.h $(ENCL_LOADER_OBJ) \
+$(DEMO_HOST): demo/demo_host.c demo/demo_encl.h lib/encl_loader.h $(ENCL_LOADER_OBJ) \
 		$(BUILD)/libsgxemu_core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ demo/demo_host.c $(ENCL_LOADER_OBJ) $(BUILD)/libsgxemu_core.a $(LDLIBS)

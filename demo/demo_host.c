@@ -18,8 +18,8 @@
 #include <openssl/evp.h>
 
 #include "demo/demo_encl.h"
-#include "tests/lib/encl_loader.h"
-#include "util/sign.h"
+#include "lib/encl_loader.h"
+#include "lib/sign.h"
 
 static struct encl encl;
 static unsigned ecalls;

@@ -7,7 +7,7 @@
 #include "host/host.h"
 #include "sgxemu.h"
 #include "util/rawsys.h"
-#include "util/xstate.h"
+#include "lib/xstate.h"
 
 #ifndef ARCH_GET_CPUID
 #define ARCH_GET_CPUID 0x1011

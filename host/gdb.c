@@ -4,7 +4,7 @@
  *   their base, size and whether they are initialised and DEBUG; the gdb script reads it.
  * - sgxemu_gdb_enclave_loaded(path, base): called after an enclave was initialised or its code
  *   mapped (path NULL, base 0: "look again") and by loaders that know the ELF an enclave was built from
- *   (tests/lib/encl_loader.c finds it with dlsym); it does nothing, gdb breaks on it.
+ *   (lib/encl_loader.c finds it with dlsym); it does nothing, gdb breaks on it.
  * - when the process is ptraced from its start, the driver maps DEBUG enclaves so that
  *   ptrace reads and writes (software breakpoints) reach the code the CPU runs
  *   (sgx_debug_mappings). A production enclave is mapped as always.

@@ -10,7 +10,7 @@
 
 #include "cpu/sigstruct.h"
 #include "tools/cmds.h"
-#include "util/sign.h"
+#include "lib/sign.h"
 
 /* Write key (its private or public part) to path, mode 0600 (0644 for a public key). */
 static int write_key(const char *path, EVP_PKEY *key, bool public, bool force)

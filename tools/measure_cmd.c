@@ -1,5 +1,5 @@
 /* sgxemu measure: the MRENCLAVE of an enclave, from an ELF image laid out as our loader and
- * the kernel selftest lay theirs out, or from a layout file (util/layout.h); `sgxemu sign`
+ * the kernel selftest lay theirs out, or from a layout file (lib/layout.h); `sgxemu sign`
  * measures through measure_input too. */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include "tools/cmds.h"
 #include "util/config.h"
 #include "util/errmsg.h"
-#include "util/layout.h"
+#include "lib/layout.h"
 
 #define PAGE 4096ULL
 

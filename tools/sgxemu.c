@@ -18,7 +18,7 @@
 #include "cpu/cpuid.h"
 #include "driver/policy.h"
 #include "util/config.h"
-#include "util/xstate.h"
+#include "lib/xstate.h"
 #include "tools/cmds.h"
 #include "tools/help.h"
 

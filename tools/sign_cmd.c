@@ -13,7 +13,7 @@
 #include "cpu/sigstruct.h"
 #include "tools/cmds.h"
 #include "util/config.h"
-#include "util/sign.h"
+#include "lib/sign.h"
 
 static int bad(const char *opt)
 {

@@ -1,4 +1,4 @@
-/* sgxemu sigstruct FILE: every field of the SIGSTRUCT a file holds (util/sigfile.h finds it),
+/* sgxemu sigstruct FILE: every field of the SIGSTRUCT a file holds (lib/sigfile.h finds it),
  * and whether EINIT would accept its signature. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,7 +6,7 @@
 
 #include "cpu/sigstruct.h"
 #include "tools/cmds.h"
-#include "util/sigfile.h"
+#include "lib/sigfile.h"
 
 static void hex(const uint8_t *p, size_t n)
 {

@@ -8,7 +8,7 @@ ATTEST_DIR := $(BUILD)/samples/attest
 ATTEST_ENCL := $(ATTEST_DIR)/attest_encl.elf
 ATTEST_HOST := $(ATTEST_DIR)/attest_host
 ATTEST_KEY := $(ATTEST_DIR)/attest_key.pem
-ENCL_LOADER_OBJ ?= $(BUILD)/obj/tests/lib/encl_loader.o
+ENCL_LOADER_OBJ ?= $(BUILD)/obj/lib/encl_loader.o
 
 .PHONY: samples
 samples: $(ATTEST_ENCL) $(ATTEST_HOST) $(ATTEST_KEY)
@@ -20,7 +20,7 @@ $(ATTEST_ENCL): samples/attest/attest_encl.c samples/attest/attest_encl.h cpu/ar
 	$(CC) $(ENCL_CFLAGS) -o $@ samples/attest/attest_encl.c $(ENCL_BOOT) $(ENCL_LDFLAGS)
 
 $(ATTEST_HOST): samples/attest/attest_host.c samples/attest/attest_encl.h \
-		tests/lib/encl_loader.h $(ENCL_LOADER_OBJ) $(BUILD)/libsgxemu_core.a
+		lib/encl_loader.h $(ENCL_LOADER_OBJ) $(BUILD)/libsgxemu_core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ samples/attest/attest_host.c $(ENCL_LOADER_OBJ) \
 		$(BUILD)/libsgxemu_core.a $(LDLIBS)

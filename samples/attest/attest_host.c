@@ -30,8 +30,8 @@
 #include <openssl/evp.h>
 
 #include "samples/attest/attest_encl.h"
-#include "tests/lib/encl_loader.h"
-#include "util/sign.h"
+#include "lib/encl_loader.h"
+#include "lib/sign.h"
 
 struct opts {
 	const char *key;

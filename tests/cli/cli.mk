@@ -4,7 +4,7 @@ CLI_HELPERS := $(BUILD)/tests/helpers/stat_helper
 integ: $(CLI_HELPERS)
 
 $(BUILD)/tests/helpers/stat_helper: tests/cli/stat_helper.c tests/integ/encl/test_encl.h \
-		tests/lib/encl_loader.h $(ENCL_LOADER_OBJ) $(BUILD)/libsgxemu_core.a
+		lib/encl_loader.h $(ENCL_LOADER_OBJ) $(BUILD)/libsgxemu_core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(ENCL_LOADER_OBJ) $(BUILD)/libsgxemu_core.a $(LDLIBS)
 

@@ -20,8 +20,8 @@
 #include <cmocka.h>
 
 #include "tests/integ/encl/test_encl.h"
-#include "tests/lib/encl_loader.h"
-#include "util/sign.h"
+#include "lib/encl_loader.h"
+#include "lib/sign.h"
 
 #define PG 4096UL
 

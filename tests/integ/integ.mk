@@ -28,7 +28,7 @@ endif
 # The generic rule knows only the .c file; these headers shape every test.
 $(INTEG_BINS): tests/integ/integ.h tests/integ/integ_sgx2.h tests/integ/encl/test_encl.h \
 	tests/integ/bare_enclu.h tests/lib/rawcall.h \
-	tests/lib/encl_loader.h
+	lib/encl_loader.h
 
 # Helper programs the integration tests run (outside $(BUILD)/tests/integ/, which holds only
 # tests): a program whose library makes filtered system calls before the preload starts.

@@ -26,8 +26,8 @@
 #include <cmocka.h>
 
 #include "samples/attest/attest_encl.h"
-#include "tests/lib/encl_loader.h"
-#include "util/sign.h"
+#include "lib/encl_loader.h"
+#include "lib/sign.h"
 
 #define HERMETIC_ENV "SGXEMU_TEST_ATTEST_DIR"
 

@@ -11,7 +11,7 @@
 
 #include "cpu/keys.h"
 #include "cpu/measure.h"
-#include "util/sign.h"
+#include "lib/sign.h"
 
 void fx_layout_init(struct fx_layout *l, uint64_t base, uint64_t size)
 {

@@ -25,7 +25,7 @@
 #include "cpu/measure.h"
 #include "cpu/sigstruct.h"
 #include "util/config.h"
-#include "util/sign.h"
+#include "lib/sign.h"
 
 #define KAT_SEAL_MRSIGNER    "d16581fd825f071a95491079999a2980"
 #define KAT_SEAL_MRENCLAVE   "d98ef081c6db07f99d34b0c590c55ac5"

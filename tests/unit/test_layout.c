@@ -14,9 +14,9 @@
 
 #include "cpu/arch.h"
 #include "cpu/measure.h"
-#include "util/layout.h"
-#include "util/sigfile.h"
-#include "util/sign.h"
+#include "lib/layout.h"
+#include "lib/sigfile.h"
+#include "lib/sign.h"
 
 #define PG 4096U
 

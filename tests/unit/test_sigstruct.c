@@ -1,4 +1,4 @@
-/* SIGSTRUCT: signing (util/sign.c) and EINIT's checks (cpu/sigstruct.c).
+/* SIGSTRUCT: signing (lib/sign.c) and EINIT's checks (cpu/sigstruct.c).
  * Known answers come from tests/unit/kat/gen_kat.py (Python integers for RSA, hashlib), using the
  * committed test key tests/data/test_signing_key.pem (our own RSA-3072, e = 3, test-only key). */
 #include <libgen.h>
@@ -21,7 +21,7 @@
 
 #include "cpu/arch.h"
 #include "cpu/sigstruct.h"
-#include "util/sign.h"
+#include "lib/sign.h"
 
 #define KEY_FILE "tests/data/test_signing_key.pem"
 /* MRENCLAVE of test_measure.c's fixed layout, used as ENCLAVEHASH. */

@@ -1,5 +1,5 @@
 /* Building and calling our own enclaves through the Linux SGX ABI (see encl_loader.h). */
-#include "tests/lib/encl_loader.h"
+#include "lib/encl_loader.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "cpu/measure.h"
-#include "util/sign.h"
+#include "lib/sign.h"
 
 #define PAGE 4096UL
 

@@ -6,8 +6,8 @@
  * Image format: an ELF whose first PT_LOAD holds the TCS pages (flags RW) and whose further
  * PT_LOADs are code and data, linked at 0 (see demo/encl.lds). Each PT_LOAD becomes one
  * segment, added with one ADD_PAGES call; an optional unmeasured heap follows the last one. */
-#ifndef SGXEMU_TESTS_ENCL_LOADER_H
-#define SGXEMU_TESTS_ENCL_LOADER_H
+#ifndef SGXEMU_LIB_ENCL_LOADER_H
+#define SGXEMU_LIB_ENCL_LOADER_H
 
 #include <stddef.h>
 #include <stdint.h>

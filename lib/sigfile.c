@@ -1,5 +1,5 @@
 /* Finding the SIGSTRUCT in a file (see sigfile.h). */
-#include "util/sigfile.h"
+#include "lib/sigfile.h"
 
 #include <elf.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* Enclave layouts: the layout-file parser, the ELF image rules, and measuring a layout. */
-#include "util/layout.h"
+#include "lib/layout.h"
 
 #include <elf.h>
 #include <errno.h>

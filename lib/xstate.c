@@ -1,4 +1,4 @@
-#include "util/xstate.h"
+#include "lib/xstate.h"
 
 #include <cpuid.h>
 

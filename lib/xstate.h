@@ -1,6 +1,6 @@
 /* The host's XSAVE features, for the emulated CPU's XFRM (CPUID.12.1:EDX:ECX). */
-#ifndef SGXEMU_UTIL_XSTATE_H
-#define SGXEMU_UTIL_XSTATE_H
+#ifndef SGXEMU_LIB_XSTATE_H
+#define SGXEMU_LIB_XSTATE_H
 
 #include "cpu/cpuid.h"
 

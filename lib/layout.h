@@ -4,8 +4,8 @@
  * loader and the kernel selftest lay theirs out. The parsers take bytes in memory and never
  * read files themselves, so that they can be fuzzed alone; contents are read through a
  * callback when measuring. */
-#ifndef SGXEMU_UTIL_LAYOUT_H
-#define SGXEMU_UTIL_LAYOUT_H
+#ifndef SGXEMU_LIB_LAYOUT_H
+#define SGXEMU_LIB_LAYOUT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -2,8 +2,8 @@
  * sgx_sign dump -cssfile), an enclave signed by the Intel SGX SDK (the metadata in its
  * .note.sgxmeta section), or any other file that holds one (found by its constant headers).
  * Works on bytes in memory, for `sgxemu sigstruct` and for fuzzing. */
-#ifndef SGXEMU_UTIL_SIGFILE_H
-#define SGXEMU_UTIL_SIGFILE_H
+#ifndef SGXEMU_LIB_SIGFILE_H
+#define SGXEMU_LIB_SIGFILE_H
 
 #include <stddef.h>
 #include <stdint.h>

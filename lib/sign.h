@@ -1,6 +1,6 @@
 /* Building SIGSTRUCTs (the signer's side, used by the CLI, the demo and the tests). */
-#ifndef SGXEMU_UTIL_SIGN_H
-#define SGXEMU_UTIL_SIGN_H
+#ifndef SGXEMU_LIB_SIGN_H
+#define SGXEMU_LIB_SIGN_H
 
 #include <openssl/evp.h>
 

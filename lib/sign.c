@@ -1,6 +1,6 @@
 /* Building SIGSTRUCTs: RSA-3072 (e = 3) PKCS#1 v1.5 / SHA-256 over header||body, plus the
  * Q1/Q2 values EINIT uses to check the signature without dividing. */
-#include "util/sign.h"
+#include "lib/sign.h"
 
 #include "cpu/sigstruct.h"
 
