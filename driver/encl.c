@@ -311,7 +311,7 @@ static void pt_release(struct sgx_encl *e, void **node, unsigned lvl)
 	sgx_pf.mm->backing_destroy(node, PT_NODE_BYTES);
 }
 
-static void encl_release(struct sgx_encl *e)
+static void sgx_encl_release(struct sgx_encl *e)
 {
 	struct cpu_fault f;
 	unsigned long pages = e->page_cnt ? e->page_cnt - 1 : 0; /* page_cnt counts the SECS */
@@ -368,7 +368,7 @@ void encl_put(struct sgx_encl *e)
 		sgx_pf.releasing = e;
 		return;
 	}
-	encl_release(e);
+	sgx_encl_release(e);
 }
 
 void encl_reap(void)
@@ -382,7 +382,7 @@ void encl_reap(void)
 			continue;
 		}
 		*pp = e->next_releasing;
-		encl_release(e);
+		sgx_encl_release(e);
 	}
 }
 

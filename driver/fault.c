@@ -10,7 +10,7 @@
 #include "driver/vepc.h"
 #include "util/trace.h"
 
-int encl_eaug_page(struct sgx_encl *e, uint64_t addr)
+int sgx_encl_eaug_page(struct sgx_encl *e, uint64_t addr)
 {
 	struct sgx_pageinfo pi __attribute__((aligned(32)));
 	struct encl_page *p;
@@ -19,7 +19,7 @@ int encl_eaug_page(struct sgx_encl *e, uint64_t addr)
 
 	r = encl_secs_reload(e);
 	if (!r)
-		r = encl_va_grow(e, NULL);
+		r = sgx_encl_grow(e, NULL);
 	if (r)
 		return (int)r;
 	idx = sgx_alloc_epc_page();
@@ -125,7 +125,7 @@ enum sgx_fault_result sgx_vma_fault(struct drv_vma *v, uint64_t addr, unsigned a
 		/* No page: on SGX2 an initialised enclave gets one (EAUG), PENDING until the
 		 * enclave accepts it; otherwise the kernel answers VM_FAULT_SIGBUS. */
 		res = sgx_pf.cpu.feat.sgx2 && (v->encl->flags & ENCL_INITIALIZED) &&
-			      !encl_eaug_page(v->encl, addr & SGX_PAGE_MASK) ?
+			      !sgx_encl_eaug_page(v->encl, addr & SGX_PAGE_MASK) ?
 			      SGX_FAULT_RETRY : SGX_FAULT_SIGBUS;
 		goto out;
 	}
@@ -134,7 +134,7 @@ enum sgx_fault_result sgx_vma_fault(struct drv_vma *v, uint64_t addr, unsigned a
 		goto out;
 	}
 	if (p->epc == EPC_NONE) {
-		res = encl_page_reload(v->encl, p, addr & SGX_PAGE_MASK) ? SGX_FAULT_SIGBUS : SGX_FAULT_RETRY;
+		res = sgx_encl_eldu(v->encl, p, addr & SGX_PAGE_MASK) ? SGX_FAULT_SIGBUS : SGX_FAULT_RETRY;
 		if (res == SGX_FAULT_RETRY) {
 			p->pte = 1;
 			if (vma_refresh_page(v->encl, addr & SGX_PAGE_MASK))

@@ -226,20 +226,20 @@ long sgx_alloc_epc_page(void);
 void epc_owner_set(uint32_t idx, struct sgx_encl *e, uint64_t addr);
 void epc_owner_clear(uint32_t idx);
 /* One batch of up to 16 pages; returns how many pages it freed. */
-unsigned reclaim_batch(void);
+unsigned sgx_reclaim_pages(void);
 /* Bring a swapped-out page back (ELDU): 0, -ENOMEM, or -EFAULT if it cannot be reloaded. */
-int encl_page_reload(struct sgx_encl *e, struct encl_page *p, uint64_t addr);
+int sgx_encl_eldu(struct sgx_encl *e, struct encl_page *p, uint64_t addr);
 /* Bring the SECS back if it was written out: 0, -ENOMEM or -EFAULT. */
 int encl_secs_reload(struct sgx_encl *e);
 /* Backing layout: page contents [0, size), PCMDs from size, then (page aligned) the SECS
  * and its PCMD. */
 #define ENCL_BACKING_SECS_OFF(size) ((size) + (((size) / 32 + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK))
 #define ENCL_BACKING_LEN(size) (ENCL_BACKING_SECS_OFF(size) + 2 * SGX_PAGE_SIZE)
-/* Before adding a page: a new VA page every 512 pages, as the kernel does (sgx_encl_grow).
+/* Before adding a page: a new VA page every 512 pages, as the kernel does.
  * 0 or -errno; *grew (may be NULL) says whether a VA page was added. */
-int encl_va_grow(struct sgx_encl *e, bool *grew);
-/* Undo the VA page encl_va_grow just added (the page it was for was not added). */
-void encl_va_shrink(struct sgx_encl *e);
+int sgx_encl_grow(struct sgx_encl *e, bool *grew);
+/* Undo the VA page sgx_encl_grow just added (the page it was for was not added). */
+void sgx_encl_shrink(struct sgx_encl *e);
 /* Paging state of an enclave going away (VA pages, backing). */
 void encl_paging_release(struct sgx_encl *e);
 void encl_va_slot_free(struct sgx_encl *e, struct encl_page *p);
@@ -275,7 +275,7 @@ void encl_unregister(struct sgx_encl *e);
 void stat_publish(void);
 
 /* EAUG from the fault handler (fault.c): 0 or -errno. */
-int encl_eaug_page(struct sgx_encl *e, uint64_t addr);
+int sgx_encl_eaug_page(struct sgx_encl *e, uint64_t addr);
 
 /* User memory (uaccess.c): 0 or -EFAULT. */
 /* The reason an ioctl of this thread fails, for the trace (static strings; see

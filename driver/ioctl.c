@@ -79,7 +79,7 @@ static long sgx_encl_create(struct sgx_encl *e, struct sgx_secs *secs)
 	e->eid = sgx_pf.cpu.epcm[idx].meta->eid;
 	e->backing = sgx_pf.mm->backing_create(e->backing_len);
 	e->page_cnt = 0;
-	if (!e->backing || encl_va_grow(e, NULL)) {
+	if (!e->backing || sgx_encl_grow(e, NULL)) {
 		r = -ENOMEM;
 		goto err_out_remove;
 	}
@@ -165,7 +165,7 @@ static long sgx_encl_add_page(struct sgx_encl *e, uint64_t src, uint64_t addr,
 	idx = sgx_alloc_epc_page();
 	if (idx < 0)
 		return -ENOMEM;
-	r = encl_va_grow(e, &grew);
+	r = sgx_encl_grow(e, &grew);
 	if (!r && encl_page_lookup(e, addr))
 		r = -EBUSY;
 	if (!r)
@@ -177,7 +177,7 @@ static long sgx_encl_add_page(struct sgx_encl *e, uint64_t src, uint64_t addr,
 		r = -ENOMEM;
 	if (r) {
 		if (grew)
-			encl_va_shrink(e);
+			sgx_encl_shrink(e);
 		sgx_free_epc_page((uint32_t)idx);
 		return r;
 	}
@@ -401,7 +401,7 @@ static struct encl_page *sgx_encl_load_page(struct sgx_encl *e, uint64_t addr, i
 		*err = -EFAULT;
 		return NULL;
 	}
-	if (p->epc == EPC_NONE && encl_page_reload(e, p, addr)) {
+	if (p->epc == EPC_NONE && sgx_encl_eldu(e, p, addr)) {
 		*err = -EFAULT;
 		return NULL;
 	}

@@ -47,7 +47,7 @@ static void *ksgxd(void *arg)
 		encl_reap();
 		epc_decommit_idle();
 		while (sgx_pf.nr_free < NR_HIGH_PAGES && have_reclaimable())
-			if (!reclaim_batch())
+			if (!sgx_reclaim_pages())
 				break;
 		stat_publish();
 		drv_unlock(&sgx_pf.lock);

@@ -35,12 +35,12 @@ long sgx_alloc_epc_page(void)
 
 		if (idx >= 0)
 			return idx;
-		if (!reclaim_batch())
+		if (!sgx_reclaim_pages())
 			return -ENOMEM;
 	}
 }
 
-int encl_va_grow(struct sgx_encl *e, bool *grew)
+int sgx_encl_grow(struct sgx_encl *e, bool *grew)
 {
 	struct cpu_fault f;
 	long idx;
@@ -76,7 +76,7 @@ int encl_va_grow(struct sgx_encl *e, bool *grew)
 	return 0;
 }
 
-void encl_va_shrink(struct sgx_encl *e)
+void sgx_encl_shrink(struct sgx_encl *e)
 {
 	struct cpu_fault f;
 	struct encl_va *va;
@@ -281,7 +281,7 @@ static bool evict(struct victim *v)
 	return true;
 }
 
-unsigned reclaim_batch(void)
+unsigned sgx_reclaim_pages(void)
 {
 	struct victim vs[NR_TO_SCAN];
 	unsigned n = 0, freed = 0;
@@ -331,7 +331,7 @@ unsigned reclaim_batch(void)
 	return freed;
 }
 
-int encl_page_reload(struct sgx_encl *e, struct encl_page *p, uint64_t addr)
+int sgx_encl_eldu(struct sgx_encl *e, struct encl_page *p, uint64_t addr)
 {
 	struct sgx_pageinfo pi __attribute__((aligned(32)));
 	struct cpu_fault f;

@@ -320,7 +320,7 @@ static unsigned reclaim(void)
 	unsigned n;
 
 	drv_lock(&sgx_pf.lock);
-	n = reclaim_batch();
+	n = sgx_reclaim_pages();
 	drv_unlock(&sgx_pf.lock);
 	return n;
 }
