@@ -302,6 +302,25 @@ static int refuse_valgrind(const char *prog)
 	return 1;
 }
 
+/* What run and gdb check before the program starts: valgrind refused, the configuration and
+ * its files, the preload found (its path into lib). 0, or the exit status to end with. */
+static int run_prepare(const char *prog, struct sgxemu_config *cfg, char *lib, size_t len)
+{
+	if (refuse_valgrind(prog))
+		return 127;
+	if (check_config(cfg) || check_files(cfg))
+		return 2;
+	if (find_installed(PRELOAD_NAME, SGXEMU_LIBDIR_FROM_BINDIR "/" PRELOAD_NAME,
+			   SGXEMU_LIBDIR "/" PRELOAD_NAME, S_IFREG, lib, len) ||
+	    access(lib, R_OK)) {
+		fprintf(stderr, "sgxemu: cannot find %s beside sgxemu, in %s from it, or in %s "
+			"(build it with make, or install it with make install)\n", PRELOAD_NAME,
+			SGXEMU_LIBDIR_FROM_BINDIR, SGXEMU_LIBDIR);
+		return 127;
+	}
+	return 0;
+}
+
 static int cmd_run(int argc, char **argv, int i)
 {
 	struct sgxemu_config cfg;
@@ -314,18 +333,9 @@ static int cmd_run(int argc, char **argv, int i)
 		return rc;
 	if (i >= argc)
 		return cmd_usage_error("run", "no program given");
-	if (refuse_valgrind(argv[i]))
-		return 127;
-	if (check_config(&cfg) || check_files(&cfg))
-		return 2;
-	if (find_installed(PRELOAD_NAME, SGXEMU_LIBDIR_FROM_BINDIR "/" PRELOAD_NAME,
-			   SGXEMU_LIBDIR "/" PRELOAD_NAME, S_IFREG, lib, sizeof(lib)) ||
-	    access(lib, R_OK)) {
-		fprintf(stderr, "sgxemu: cannot find %s beside sgxemu, in %s from it, or in %s "
-			"(build it with make, or install it with make install)\n", PRELOAD_NAME,
-			SGXEMU_LIBDIR_FROM_BINDIR, SGXEMU_LIBDIR);
-		return 127;
-	}
+	rc = run_prepare(argv[i], &cfg, lib, sizeof(lib));
+	if (rc)
+		return rc;
 	if (set_preload(lib)) {
 		perror("sgxemu: LD_PRELOAD");
 		return 127;
@@ -402,18 +412,14 @@ static int cmd_gdb(int argc, char **argv, int i)
 		return rc;
 	if (i >= argc)
 		return cmd_usage_error("gdb", "no program given");
-	if (refuse_valgrind(argv[i]))
-		return 127;
-	if (check_config(&cfg) || check_files(&cfg))
-		return 2;
-	if (find_installed(PRELOAD_NAME, SGXEMU_LIBDIR_FROM_BINDIR "/" PRELOAD_NAME,
-			   SGXEMU_LIBDIR "/" PRELOAD_NAME, S_IFREG, lib, sizeof(lib)) ||
-	    access(lib, R_OK) ||
-	    find_installed(GDB_SCRIPT_NAME, SGXEMU_DATADIR_FROM_BINDIR "/" GDB_SCRIPT_NAME,
+	rc = run_prepare(argv[i], &cfg, lib, sizeof(lib));
+	if (rc)
+		return rc;
+	if (find_installed(GDB_SCRIPT_NAME, SGXEMU_DATADIR_FROM_BINDIR "/" GDB_SCRIPT_NAME,
 			   SGXEMU_DATADIR "/" GDB_SCRIPT_NAME, S_IFREG, script, sizeof(script))) {
-		fprintf(stderr, "sgxemu: cannot find %s or %s beside sgxemu or where make install puts "
-			"them (build them with make, or install them with make install)\n",
-			PRELOAD_NAME, GDB_SCRIPT_NAME);
+		fprintf(stderr, "sgxemu: cannot find %s beside sgxemu, in %s from it, or in %s "
+			"(build it with make, or install it with make install)\n", GDB_SCRIPT_NAME,
+			SGXEMU_DATADIR_FROM_BINDIR, SGXEMU_DATADIR);
 		return 127;
 	}
 	if (set_preload(lib) || setenv("SGXEMU_GDB_PRELOAD", getenv("LD_PRELOAD"), 1) ||
