@@ -27,7 +27,7 @@ static struct {
 /* An EPC operand: the direct-map address of the page behind a vEPC address (the page is
  * allocated on first use, as the guest's access would fault it in), or NULL with a #PF on
  * the VMM's address when it is not vEPC memory or the EPC is exhausted. */
-static void *epc_operand(uint64_t addr, struct cpu_fault *f)
+static void *vepc_epc_operand(uint64_t addr, struct cpu_fault *f)
 {
 	long idx = vepc_epc_of(addr, true);
 
@@ -90,7 +90,7 @@ static long v_ecreate(uint64_t rbx, uint64_t rcx, struct cpu_fault *f)
 
 	if (!cpu_aligned(rbx, 32) || !cpu_aligned(rcx, SGX_PAGE_SIZE))
 		return cpu_gp(f);
-	if (!(dst = epc_operand(rcx, f)) || copy_in(&pi, rbx, sizeof(pi), f))
+	if (!(dst = vepc_epc_operand(rcx, f)) || copy_in(&pi, rbx, sizeof(pi), f))
 		return CPU_FAULT;
 	if (!cpu_aligned(pi.srcpge, SGX_PAGE_SIZE) || !cpu_aligned(pi.secinfo, 64))
 		return cpu_gp(f);
@@ -127,13 +127,13 @@ static long v_eadd(uint64_t rbx, uint64_t rcx, struct cpu_fault *f)
 
 	if (!cpu_aligned(rbx, 32) || !cpu_aligned(rcx, SGX_PAGE_SIZE))
 		return cpu_gp(f);
-	if (!(dst = epc_operand(rcx, f)) || copy_in(&pi, rbx, sizeof(pi), f))
+	if (!(dst = vepc_epc_operand(rcx, f)) || copy_in(&pi, rbx, sizeof(pi), f))
 		return CPU_FAULT;
 	if (!cpu_aligned(pi.srcpge, SGX_PAGE_SIZE) || !cpu_aligned(pi.secs, SGX_PAGE_SIZE) ||
 	    !cpu_aligned(pi.secinfo, 64) || !cpu_aligned(pi.linaddr, SGX_PAGE_SIZE))
 		return cpu_gp(f);
 	usecs = pi.secs;
-	if (!(secs = epc_operand(usecs, f)))
+	if (!(secs = vepc_epc_operand(usecs, f)))
 		return CPU_FAULT;
 	src = aligned_alloc(SGX_PAGE_SIZE, SGX_PAGE_SIZE);
 	if (!src)
@@ -157,7 +157,7 @@ static long v_eextend(uint64_t rbx, uint64_t rcx, struct cpu_fault *f)
 
 	if (!cpu_aligned(rbx, SGX_PAGE_SIZE) || !cpu_aligned(rcx, 256))
 		return cpu_gp(f);
-	if (!(secs = epc_operand(rbx, f)) || !(chunk = epc_operand(rcx, f)))
+	if (!(secs = vepc_epc_operand(rbx, f)) || !(chunk = vepc_epc_operand(rcx, f)))
 		return CPU_FAULT;
 	return fix_fault(encls_eextend(&sgx_pf.cpu, secs, chunk, f), f, secs, rbx, chunk, rcx);
 }
@@ -174,7 +174,7 @@ static long v_einit(uint64_t rbx, uint64_t rcx, uint64_t rdx, struct cpu_fault *
 
 	if (!cpu_aligned(rbx, SGX_PAGE_SIZE) || !cpu_aligned(rcx, SGX_PAGE_SIZE) || !cpu_aligned(rdx, 512))
 		return cpu_gp(f);
-	if (!(secs = epc_operand(rcx, f)))
+	if (!(secs = vepc_epc_operand(rcx, f)))
 		return CPU_FAULT;
 	sig = aligned_alloc(SGX_PAGE_SIZE, SGX_PAGE_SIZE);
 	token = aligned_alloc(512, 512);
@@ -203,13 +203,13 @@ static long v_eaug(uint64_t rbx, uint64_t rcx, struct cpu_fault *f)
 
 	if (!cpu_aligned(rbx, 32) || !cpu_aligned(rcx, SGX_PAGE_SIZE))
 		return cpu_gp(f);
-	if (!(dst = epc_operand(rcx, f)) || copy_in(&pi, rbx, sizeof(pi), f))
+	if (!(dst = vepc_epc_operand(rcx, f)) || copy_in(&pi, rbx, sizeof(pi), f))
 		return CPU_FAULT;
 	if (!cpu_aligned(pi.secs, SGX_PAGE_SIZE) || !cpu_aligned(pi.linaddr, SGX_PAGE_SIZE) || pi.srcpge ||
 	    pi.secinfo)
 		return cpu_gp(f);
 	usecs = pi.secs;
-	if (!(secs = epc_operand(usecs, f)))
+	if (!(secs = vepc_epc_operand(usecs, f)))
 		return CPU_FAULT;
 	pi.secs = (uintptr_t)secs;
 	return fix_fault(encls_eaug(&sgx_pf.cpu, &pi, dst, f), f, dst, rcx, secs, usecs);
@@ -223,7 +223,7 @@ static long v_emod(uint32_t leaf, uint64_t rbx, uint64_t rcx, struct cpu_fault *
 
 	if (!cpu_aligned(rbx, 64) || !cpu_aligned(rcx, SGX_PAGE_SIZE))
 		return cpu_gp(f);
-	if (copy_in(&si, rbx, sizeof(si), f) || !(pg = epc_operand(rcx, f)))
+	if (copy_in(&si, rbx, sizeof(si), f) || !(pg = vepc_epc_operand(rcx, f)))
 		return CPU_FAULT;
 	return fix_fault(leaf == ENCLS_EMODPR ? encls_emodpr(&sgx_pf.cpu, &si, pg, f) :
 						encls_emodt(&sgx_pf.cpu, &si, pg, f),
@@ -244,7 +244,7 @@ static long virt_leaf(uint32_t leaf, uint64_t rbx, uint64_t rcx, uint64_t rdx, s
 	case ENCLS_EREMOVE:
 		if (!cpu_aligned(rcx, SGX_PAGE_SIZE))
 			return cpu_gp(f);
-		if (!(pg = epc_operand(rcx, f)))
+		if (!(pg = vepc_epc_operand(rcx, f)))
 			return CPU_FAULT;
 		return fix_fault(encls_eremove(&sgx_pf.cpu, pg, f), f, pg, rcx, NULL, 0);
 	case ENCLS_EEXTEND:
@@ -259,7 +259,7 @@ static long virt_leaf(uint32_t leaf, uint64_t rbx, uint64_t rcx, uint64_t rdx, s
 			return cpu_gp(f);
 		if (!cpu_aligned(rcx, SGX_PAGE_SIZE))
 			return cpu_gp(f);
-		if (!(pg = epc_operand(rcx, f)))
+		if (!(pg = vepc_epc_operand(rcx, f)))
 			return CPU_FAULT;
 		return fix_fault(encls_etrack(&sgx_pf.cpu, pg, f), f, pg, rcx, NULL, 0);
 	default:
