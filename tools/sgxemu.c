@@ -356,13 +356,13 @@ static int cmd_gdb(int argc, char **argv, int i)
 {
 	struct sgxemu_config cfg;
 	char lib[PATH_MAX + 32], script[PATH_MAX + 32], why[PATH_MAX + 512];
-	char **gv = calloc((size_t)argc + 8, sizeof(*gv)), **ov = calloc((size_t)argc + 1, sizeof(*ov));
-	char *encls = calloc(1, 1), *old = getenv("LD_PRELOAD") ? strdup(getenv("LD_PRELOAD")) : NULL;
+	/* On the stack: every return but the exec's leaves nothing allocated behind. */
+	const char *pre = getenv("LD_PRELOAD");
+	char *gv[argc + 8], *ov[argc + 1], encls[8192] = "", old_buf[pre ? strlen(pre) + 1 : 1];
+	char *old = pre ? strcpy(old_buf, pre) : NULL;
 	const char *gdb = getenv("SGXEMU_GDB") && *getenv("SGXEMU_GDB") ? getenv("SGXEMU_GDB") : "gdb";
 	int n = 0, on = 0, j, rc;
 
-	if (!gv || !ov || !encls)
-		return 127;
 	gv[n++] = (char *)gdb;
 	gv[n++] = "-q";
 	gv[n++] = "-x";
@@ -395,9 +395,8 @@ static int cmd_gdb(int argc, char **argv, int i)
 			gv[n++] = (char *)val;
 			continue;
 		}
-		encls = realloc(encls, strlen(encls) + strlen(val) + 2);
-		if (!encls)
-			return 127;
+		if (strlen(encls) + strlen(val) + 2 > sizeof(encls))
+			return cmd_usage_error("gdb", "too many --enclave paths");
 		if (*encls)
 			strcat(encls, ":");
 		strcat(encls, val);
