@@ -54,6 +54,8 @@ const struct fmm_call *fmm_call(size_t i);
 void fmm_clear_calls(void);
 /* Calls on addresses outside the owned region, or with unaligned address/length. */
 unsigned fmm_violations(void);
+/* The same, counting only calls of one kind (fmm_claim counts as FMM_OP_RESERVE). */
+unsigned fmm_violations_of(enum fmm_op op);
 /* Make the next reserve() calls fail (return 0). */
 void fmm_fail_reserve(int on);
 /* Sources of ADD_PAGES: addresses in [start, end) answer as a file mapping from a noexec
