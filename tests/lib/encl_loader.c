@@ -200,10 +200,14 @@ out:
 int encl_measure(const struct encl *e, uint8_t out[32])
 {
 	struct measure *m = measure_new();
+	uint8_t *page = malloc(PAGE);
 	int rc = -1;
 
-	if (!m)
+	if (!m || !page) {
+		measure_free(m);
+		free(page);
 		return -1;
+	}
 	if (measure_ecreate(m, e->ssa_frame_size, e->size) < 0)
 		goto out;
 	for (unsigned i = 0; i < e->nseg; i++) {
@@ -214,14 +218,25 @@ int encl_measure(const struct encl *e, uint8_t out[32])
 				goto out;
 			if (!(s->flags & SGX_PAGE_MEASURE))
 				continue;
+			memcpy(page, s->src + off, PAGE);
+			if (((s->secinfo & SGX_SECINFO_TYPE_MASK) >> SGX_SECINFO_TYPE_SHIFT) == SGX_PT_TCS) {
+				/* EADD clears these in the EPC copy before EEXTEND reads it. */
+				struct sgx_tcs *t = (struct sgx_tcs *)page;
+
+				t->state = 0;
+				t->flags &= ~SGX_TCS_FLAGS_DBGOPTIN;
+				t->cssa = 0;
+				t->aep = 0;
+			}
 			for (uint64_t c = 0; c < PAGE; c += 256)
-				if (measure_eextend(m, s->offset + off + c, s->src + off + c) < 0)
+				if (measure_eextend(m, s->offset + off + c, page + c) < 0)
 					goto out;
 		}
 	}
 	rc = measure_digest(m, out);
 out:
 	measure_free(m);
+	free(page);
 	return rc;
 }
 
