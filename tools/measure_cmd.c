@@ -77,21 +77,19 @@ static uint64_t seg_secinfo(unsigned i, uint32_t p_flags)
 	       ((p_flags & PF_X) ? SGX_SECINFO_X : 0);
 }
 
-int layout_measure(const char *path, uint64_t heap, uint32_t ssa_frame_size, bool verbose,
-		   uint8_t mr[32], uint64_t *size_out, char *err, size_t errlen)
+int layout_measure_image(const uint8_t *img, size_t len, const char *path, uint64_t heap,
+			 uint32_t ssa_frame_size, bool verbose, uint8_t mr[32], uint64_t *size_out,
+			 char *err, size_t errlen)
 {
 	const Elf64_Ehdr *eh;
 	struct measure *m = NULL;
-	uint8_t *img = NULL, page[PAGE];
-	size_t len = 0;
+	uint8_t page[PAGE];
 	uint64_t end = 0, size;
 	unsigned nseg = 0;
 	int rc = -1;
 
 	if (heap % PAGE)
 		return layout_error(err, errlen, "the heap size must be a multiple of 4 KiB");
-	if (read_image(path, &img, &len, err, errlen))
-		return -1;
 	eh = (const Elf64_Ehdr *)img;
 	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
 	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 ||
@@ -189,6 +187,22 @@ int layout_measure(const char *path, uint64_t heap, uint32_t ssa_frame_size, boo
 	rc = 0;
 out:
 	measure_free(m);
+	return rc;
+}
+
+int layout_measure(const char *path, uint64_t heap, uint32_t ssa_frame_size, bool verbose,
+		   uint8_t mr[32], uint64_t *size_out, char *err, size_t errlen)
+{
+	uint8_t *img = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (heap % PAGE)
+		return layout_error(err, errlen, "the heap size must be a multiple of 4 KiB");
+	if (read_image(path, &img, &len, err, errlen))
+		return -1;
+	rc = layout_measure_image(img, len, path, heap, ssa_frame_size, verbose, mr, size_out, err,
+				  errlen);
 	free(img);
 	return rc;
 }
