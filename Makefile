@@ -89,6 +89,8 @@ $(BUILD)/tests/integ/%: tests/integ/%.c $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.
 -include samples/attest/attest.mk
 -include tests/integ/integ.mk
 -include bench/bench.mk
+-include tests/fuzz/fuzz.mk
+-include tests/stress/stress.mk
 
 unit: $(UNIT_BINS)
 integ: all $(INTEG_BINS)
@@ -104,6 +106,6 @@ san-test:
 	tests/run.sh build-san --no-conformance
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz build-tsan
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
