@@ -67,6 +67,15 @@ static int read_image(const char *path, uint8_t **img, size_t *len, char *err, s
 	return 0;
 }
 
+/* Program header i, copied out of the image: the file may put it at any offset, and reading
+ * it in place would be a misaligned access (checked: e_phnum headers fit from e_phoff). */
+static const Elf64_Phdr *phdr_copy(Elf64_Phdr *out, const uint8_t *img, const Elf64_Ehdr *eh,
+				   unsigned i)
+{
+	memcpy(out, img + eh->e_phoff + (size_t)i * sizeof(*out), sizeof(*out));
+	return out;
+}
+
 /* SECINFO.FLAGS of segment i (first = TCS) from ELF p_flags. */
 static uint64_t seg_secinfo(unsigned i, uint32_t p_flags)
 {
@@ -81,7 +90,8 @@ int layout_measure_image(const uint8_t *img, size_t len, const char *path, uint6
 			 uint32_t ssa_frame_size, bool verbose, uint8_t mr[32], uint64_t *size_out,
 			 char *err, size_t errlen)
 {
-	const Elf64_Ehdr *eh;
+	Elf64_Ehdr ehc;
+	const Elf64_Ehdr *eh = &ehc;
 	struct measure *m = NULL;
 	uint8_t page[PAGE];
 	uint64_t end = 0, size;
@@ -90,7 +100,8 @@ int layout_measure_image(const uint8_t *img, size_t len, const char *path, uint6
 
 	if (heap % PAGE)
 		return layout_error(err, errlen, "the heap size must be a multiple of 4 KiB");
-	eh = (const Elf64_Ehdr *)img;
+	if (len >= sizeof(ehc))
+		memcpy(&ehc, img, sizeof(ehc));
 	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
 	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 ||
 	    eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > len ||
@@ -100,7 +111,8 @@ int layout_measure_image(const uint8_t *img, size_t len, const char *path, uint6
 	}
 	/* First pass: check the segments and find the end of the image. */
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff) + i;
+		Elf64_Phdr phc;
+		const Elf64_Phdr *ph = phdr_copy(&phc, img, eh, i);
 
 		if (ph->p_type != PT_LOAD)
 			continue;
@@ -137,7 +149,8 @@ int layout_measure_image(const uint8_t *img, size_t len, const char *path, uint6
 		       ssa_frame_size);
 	nseg = 0;
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff) + i;
+		Elf64_Phdr phc;
+		const Elf64_Phdr *ph = phdr_copy(&phc, img, eh, i);
 		uint64_t pages, si;
 
 		if (ph->p_type != PT_LOAD)

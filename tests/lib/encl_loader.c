@@ -55,6 +55,15 @@ static int elf_perms(uint32_t p_flags)
 	return ((p_flags & PF_R) ? 1 : 0) | ((p_flags & PF_W) ? 2 : 0) | ((p_flags & PF_X) ? 4 : 0);
 }
 
+/* Program header i, copied out of the image: the file may put it at any offset, and reading
+ * it in place would be a misaligned access (checked: e_phnum headers fit from e_phoff). */
+static const Elf64_Phdr *phdr_copy(Elf64_Phdr *out, const uint8_t *img, const Elf64_Ehdr *eh,
+				   unsigned i)
+{
+	memcpy(out, img + eh->e_phoff + (size_t)i * sizeof(*out), sizeof(*out));
+	return out;
+}
+
 static int read_file(struct encl *e, const char *path, uint8_t **buf, size_t *len)
 {
 	struct stat st;
@@ -122,7 +131,8 @@ int encl_load(struct encl *e, const char *path, size_t heap_size)
 		goto out;
 	}
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff) + i;
+		Elf64_Phdr phc;
+		const Elf64_Phdr *ph = phdr_copy(&phc, img, eh, i);
 		struct encl_seg *s;
 
 		if (ph->p_type != PT_LOAD)
