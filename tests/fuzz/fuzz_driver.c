@@ -39,7 +39,10 @@
  *   mprotect-unaligned  mprotect at an address that is not page aligned (Linux: EINVAL; the
  *                   driver splits enclave VMAs at that byte and protects around it);
  *   noreplace       MAP_FIXED_NOREPLACE on /dev/sgx_enclave (Linux: that address exactly, or
- *                   EEXIST, or EINVAL if unaligned; the driver treats it as a hint).
+ *                   EEXIST, or EINVAL if unaligned; the driver treats it as a hint);
+ *   vepc-overlap    an enclave mmap MAP_FIXED over a vEPC mapping (the driver keeps the vEPC
+ *                   VMA: a later vEPC fault, guest ENCLS or REMOVE_ALL maps the vEPC's EPC
+ *                   page over the enclave's).
  * Reproducers of each are in tests/fuzz/repro/driver/.
  * FUZZ_DRIVER_TRACE=1 prints every operation (for reproducing a crash). */
 #include <errno.h>
@@ -85,6 +88,7 @@ static const uint8_t *in_p;
 static size_t in_n;
 static bool tracing;
 static bool allow_release_inside, allow_huge_size, allow_mprotect_unaligned, allow_noreplace;
+static bool allow_vepc_overlap;
 
 static uint8_t g8(void)
 {
@@ -1223,6 +1227,9 @@ static void op_mmap(void)
 	}
 	if (flags & MAP_FIXED)
 		protect_inside(addr & ~(PG - 1), (addr & ~(PG - 1)) + ((len + PG - 1) & ~(PG - 1)));
+	if (f->kind == SGX_FILE_ENCLAVE && (flags & MAP_FIXED) && !allow_vepc_overlap &&
+	    len && vepc_range_mapped(addr & ~(PG - 1), len))
+		return;
 	if (f->kind == SGX_FILE_VEPC)
 		r = sgx_vepc_mmap(f, addr, len, prot, flags, off, fmode);
 	else if (f->kind == SGX_FILE_ENCLAVE)
@@ -1660,6 +1667,8 @@ static void op_build(void)
 		int prot = ((si >> 8) & 0xFF) == SGX_PT_TCS ? PROT_READ | PROT_WRITE : (int)(si & 7);
 
 		protect_inside(a, a + PG);
+		if (!allow_vepc_overlap && vepc_range_mapped(a, PG))
+			continue;
 		if (sgx_mmap(f, a, PG, prot, MAP_SHARED | MAP_FIXED) != (long)a)
 			fail("mmap of a page of the standard enclave failed");
 	}
@@ -1667,7 +1676,8 @@ static void op_build(void)
 		uint64_t a = l.base + s.hole;
 
 		protect_inside(a, l.base + l.size);
-		sgx_mmap(f, a, l.size - s.hole, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED);
+		if (allow_vepc_overlap || !vepc_range_mapped(a, l.base + l.size - a))
+			sgx_mmap(f, a, l.size - s.hole, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED);
 	}
 out:
 	fx_layout_free(&l);
@@ -1756,6 +1766,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	allow_huge_size = allow && strstr(allow, "huge-size");
 	allow_mprotect_unaligned = allow && strstr(allow, "mprotect-unaligned");
 	allow_noreplace = allow && strstr(allow, "noreplace");
+	allow_vepc_overlap = allow && strstr(allow, "vepc-overlap");
 	if (fmm_init(REGION, SLOT) || !fx_key()) {
 		fprintf(stderr, "fuzz_driver: cannot set up (run from the top of the tree: the test "
 				"key is tests/data/test_signing_key.pem)\n");
