@@ -83,8 +83,16 @@ void signal_install(void)
 {
 	struct sigaction sa;
 
+#ifdef SGXEMU_TSAN
+	/* ThreadSanitizer wraps every handler installed through its sigaction interceptor (the
+	 * one RTLD_NEXT finds) in code that needs the host FS base: ours must reach the kernel
+	 * through libc's own sigaction (make tsan-test). */
+	real_sigaction = (int (*)(int, const struct sigaction *, struct sigaction *))
+		dlsym(dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY), "sigaction");
+#else
 	real_sigaction = (int (*)(int, const struct sigaction *, struct sigaction *))
 		dlsym(RTLD_NEXT, "sigaction");
+#endif
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = trap_handler;
 	/* All signals blocked while we run: the program's handlers must never see a half-
