@@ -538,10 +538,14 @@ static void check_lps(void)
 		if (!sgx_pf.cpu.epcm[lp->secs].valid || sgx_pf.cpu.epcm[lp->secs].type != SGX_PT_SECS)
 			fail("logical processor %u is inside an enclave whose SECS (EPC %u) is gone", i,
 			     lp->secs);
-		if (!sgx_pf.cpu.epcm[lp->tcs].valid || sgx_pf.cpu.epcm[lp->tcs].type != SGX_PT_TCS ||
+		/* MODIFY_TYPES may turn the TCS into TRIM while a thread is on it (whether hardware's
+		 * EMODT answers SGX_EPC_PAGE_CONFLICT there is open): the page stays, and busy. */
+		if (!sgx_pf.cpu.epcm[lp->tcs].valid || sgx_pf.cpu.epcm[lp->tcs].secs != lp->secs ||
+		    (sgx_pf.cpu.epcm[lp->tcs].type != SGX_PT_TCS &&
+		     sgx_pf.cpu.epcm[lp->tcs].type != SGX_PT_TRIM) ||
 		    !atomic_load(&sgx_pf.cpu.epcm[lp->tcs].busy))
-			fail("logical processor %u is inside on TCS EPC %u, which is not a busy TCS", i,
-			     lp->tcs);
+			fail("logical processor %u is inside on TCS EPC %u, which is not a busy TCS of "
+			     "its enclave", i, lp->tcs);
 	}
 }
 
@@ -1409,7 +1413,8 @@ static void forget_written(const struct cpu_lp *lp, const struct cpu_regs *r)
 		shadow_forget(e, r->rbx & ~(PG - 1));
 		shadow_forget(e, r->rcx & ~(PG - 1));
 		shadow_forget(e, r->rdx & ~(PG - 1));
-		if (!sgx_pf.cpu.epcm[lp->tcs].valid || sgx_pf.cpu.epcm[lp->tcs].type != SGX_PT_TCS)
+		/* The TCS fields say where the SSA is (still, if it has been made TRIM since). */
+		if (!sgx_pf.cpu.epcm[lp->tcs].valid)
 			continue;
 		tcs = (const struct sgx_tcs *)epc_page(&sgx_pf.cpu, lp->tcs);
 		for (uint64_t i = 0; i < (uint64_t)tcs->nssa * lp->ssa_frame_size && i < SHADOW_PAGES; i++)
