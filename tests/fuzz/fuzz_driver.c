@@ -326,6 +326,7 @@ static void shadow_set(const struct sgx_encl *e, uint64_t addr, uint64_t h)
 struct lpctx {
 	struct cpu_lp lp;
 	struct cpu_regs regs;
+	uint64_t eid; /* of the enclave it entered */
 };
 static struct lpctx lps[NLP];
 
@@ -535,9 +536,10 @@ static void check_lps(void)
 
 		if (!lp->in_enclave)
 			continue;
-		if (!sgx_pf.cpu.epcm[lp->secs].valid || sgx_pf.cpu.epcm[lp->secs].type != SGX_PT_SECS)
-			fail("logical processor %u is inside an enclave whose SECS (EPC %u) is gone", i,
-			     lp->secs);
+		if (!sgx_pf.cpu.epcm[lp->secs].valid || sgx_pf.cpu.epcm[lp->secs].type != SGX_PT_SECS ||
+		    sgx_pf.cpu.epcm[lp->secs].meta->eid != lps[i].eid)
+			fail("logical processor %u is inside an enclave whose SECS (EPC %u) is gone "
+			     "(evicted, or released)", i, lp->secs);
 		/* MODIFY_TYPES may turn the TCS into TRIM while a thread is on it (whether hardware's
 		 * EMODT answers SGX_EPC_PAGE_CONFLICT there is open): the page stays, and busy. */
 		if (!sgx_pf.cpu.epcm[lp->tcs].valid || sgx_pf.cpu.epcm[lp->tcs].secs != lp->secs ||
@@ -1279,7 +1281,8 @@ static void op_munmap(void)
 	}
 	if (len > fmm_base() + REGION - addr && !(fl & 8))
 		len = fmm_base() + REGION - addr;
-	protect_inside(addr & ~(PG - 1), addr + len < addr ? ~0ULL : addr + len);
+	/* munmap(2) rounds the length up. */
+	protect_inside(addr & ~(PG - 1), addr + len + PG - 1 < addr ? ~0ULL : (addr + len + PG - 1) & ~(PG - 1));
 	ours = sgx_munmap(addr, len, &r);
 	trace("munmap %#lx len %#lx -> %d, %ld", (unsigned long)addr, (unsigned long)len, ours, r);
 	if (ours && r && r != -EINVAL)
@@ -1500,6 +1503,8 @@ static void op_enclu(void)
 	trace("ENCLU lp%u leaf %u rbx %#lx rcx %#lx rdx %#lx -> %ld (vector %u) inside %d", which, leaf,
 	      (unsigned long)r->rbx, (unsigned long)r->rcx, (unsigned long)r->rdx, res, f.vector,
 	      lp->in_enclave);
+	if (lp->in_enclave && (leaf == ENCLU_EENTER || leaf == ENCLU_ERESUME) && res == 0)
+		c->eid = sgx_pf.cpu.epcm[lp->secs].meta->eid;
 	if (res == CPU_FAULT && lp->in_enclave) {
 		/* A fault inside the enclave is an AEX. */
 		sgx_aex(lp, r, f.vector, f.errcode, f.addr);
