@@ -24,6 +24,8 @@
 #include "util/config.h"
 
 #define PAGE 4096ULL
+/* The emulated CPU's MaxEnclaveSize_64 (cpu/cpuid.c): no enclave is larger. */
+#define MAX_ELRANGE (1ULL << 36)
 
 static int layout_error(char *err, size_t len, const char *fmt, ...)
 {
@@ -118,7 +120,7 @@ int layout_measure_image(const uint8_t *img, size_t len, const char *path, uint6
 			continue;
 		if (ph->p_vaddr % PAGE || ph->p_vaddr < end || ph->p_filesz > ph->p_memsz ||
 		    ph->p_offset > len || ph->p_filesz > len - ph->p_offset || !ph->p_memsz ||
-		    ph->p_memsz > (1ULL << 36)) {
+		    ph->p_memsz > MAX_ELRANGE || ph->p_vaddr > MAX_ELRANGE) {
 			layout_error(err, errlen, "%s: PT_LOAD %u is not page aligned, overlaps or "
 				     "is truncated", path, i);
 			goto out;
@@ -134,6 +136,12 @@ int layout_measure_image(const uint8_t *img, size_t len, const char *path, uint6
 	if (nseg < 2) {
 		layout_error(err, errlen, "%s: needs a TCS segment and at least one more PT_LOAD",
 			     path);
+		goto out;
+	}
+	/* Bounded, so that the power of two below cannot overflow (it looped forever). */
+	if (heap > MAX_ELRANGE || end + heap > MAX_ELRANGE) {
+		layout_error(err, errlen, "%s: the image and heap need more than the largest enclave "
+			     "(64 GiB)", path);
 		goto out;
 	}
 	end += heap;

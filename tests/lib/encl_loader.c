@@ -114,9 +114,9 @@ int encl_load(struct encl *e, const char *path, size_t heap_size)
 	e->ssa_frame_size = 1;
 	e->attributes = SGX_ATTR_MODE64BIT;
 	e->xfrm = 3;
-	if (heap_size % PAGE) {
+	if (heap_size % PAGE || heap_size > (1ULL << 36)) {
 		errno = EINVAL;
-		return fail(e, "heap size %zu is not a page multiple", heap_size);
+		return fail(e, "heap size %zu is not a page multiple of at most 64 GiB", heap_size);
 	}
 	if (read_file(e, path, &img, &len) < 0)
 		return -1;
@@ -143,7 +143,8 @@ int encl_load(struct encl *e, const char *path, size_t heap_size)
 			goto out;
 		}
 		if (ph->p_vaddr % PAGE || ph->p_vaddr < end || ph->p_filesz > ph->p_memsz ||
-		    ph->p_offset > len || ph->p_filesz > len - ph->p_offset || ph->p_memsz == 0) {
+		    ph->p_offset > len || ph->p_filesz > len - ph->p_offset || ph->p_memsz == 0 ||
+		    ph->p_vaddr > (1ULL << 36) || ph->p_memsz > (1ULL << 36)) {
 			fail(e, "%s: PT_LOAD %u is not page aligned, overlaps or is truncated", path, i);
 			goto out;
 		}
@@ -195,6 +196,12 @@ int encl_load(struct encl *e, const char *path, size_t heap_size)
 		e->heap_size = heap_size;
 		end += heap_size;
 		e->nseg++;
+	}
+	/* No enclave is larger than 2^36 (MaxEnclaveSize_64); beyond 2^63 this would not end. */
+	if (end > (1ULL << 36)) {
+		errno = EFBIG;
+		fail(e, "%s: the image and heap need more than 64 GiB", path);
+		goto out;
 	}
 	for (e->size = PAGE; e->size < end; e->size <<= 1)
 		;
