@@ -12,8 +12,10 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(CFLAGS_BASE) -O1 $(FUZZ_SANFLAGS) -fsanitize=fuzzer-no-link $(EXTRA_CFLAGS)
-# Everything a target may call: cpu/, driver/, util/, the test fixtures, the CLI's commands.
-FUZZ_LIB_SRCS := $(CORE_SRCS) $(TESTLIB_SRCS) tools/measure_cmd.c tools/sign_cmd.c
+# Everything a target may call: cpu/, driver/, util/, the test fixtures, the CLI's commands
+# (with help.c: usage errors and --help, which the commands call).
+FUZZ_TOOL_SRCS := tools/measure_cmd.c tools/sign_cmd.c tools/help.c
+FUZZ_LIB_SRCS := $(CORE_SRCS) $(TESTLIB_SRCS) $(FUZZ_TOOL_SRCS)
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_REGRESS_BINS := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/fuzz_%)
@@ -22,6 +24,10 @@ FUZZ_REGRESS_BINS := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/fuzz_%)
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+# The CLI's files include the generated version header (the Makefile's GEN).
+$(FUZZ_TOOL_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o): $(GEN)/sgxemu_version.h $(GEN)/sgxemu_paths.h
+$(FUZZ_TOOL_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o): FUZZ_CFLAGS += -I$(GEN)
 
 $(FUZZ_BUILD)/libfuzzlib.a: $(FUZZ_LIB_OBJS)
 	@rm -f $@
@@ -37,11 +43,10 @@ fuzz: fuzz-build
 
 # The regression build: the target plus a main() that runs files.
 $(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/standalone.c $(TESTLIB_OBJS) \
-		$(BUILD)/obj/tools/measure_cmd.o $(BUILD)/obj/tools/sign_cmd.o $(BUILD)/libsgxemu_core.a
+		$(FUZZ_TOOL_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libsgxemu_core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/standalone.c $(TESTLIB_OBJS) \
-		$(BUILD)/obj/tools/measure_cmd.o $(BUILD)/obj/tools/sign_cmd.o \
-		$(BUILD)/libsgxemu_core.a $(LDLIBS)
+		$(FUZZ_TOOL_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libsgxemu_core.a $(LDLIBS)
 
 unit: $(FUZZ_REGRESS_BINS)
 
