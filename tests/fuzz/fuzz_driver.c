@@ -145,7 +145,8 @@ enum pool { P_ARG, P_SECS, P_SECINFO, P_SIG, P_PAGEINFO, P_TOKEN, NPOOLS };
 /* Each pool: [RW][RW][PROT_NONE][read-only]. */
 static uint8_t *pool[NPOOLS];
 static uint8_t *srcmem;  /* NSRC RW pages, one "noexec" page, one PROT_NONE guard */
-static uint8_t *fxbuf;   /* XSAVE image for ENCLU/AEX */
+static uint8_t *fxbuf;   /* XSAVE image for ENCLU/AEX: x87 and SSE, what the enclaves' XFRM 3 asks */
+static struct cpu_xsave xsave_img;
 static uint8_t zero_page[PG];
 
 static uint64_t region_addr(void)
@@ -343,6 +344,19 @@ static struct sigcache_entry sigcache[64];
 static unsigned sigcache_n, sigcache_next;
 static uint8_t *epc;
 
+/* Whether a vEPC mapping overlaps [start, start+len). */
+static bool vepc_range_mapped(uint64_t start, uint64_t len)
+{
+	bool r = false;
+
+	drv_lock(&sgx_pf.lock);
+	for (size_t i = 0; i < sgx_pf.nr_vmas; i++)
+		r |= sgx_pf.vmas[i].ops == &vepc_vm_ops && sgx_pf.vmas[i].start < start + len &&
+		     sgx_pf.vmas[i].end > start;
+	drv_unlock(&sgx_pf.lock);
+	return r;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Invariants */
 
@@ -372,34 +386,36 @@ static void check_epc_accounting(void)
 		const struct sgx_encl *e = sgx_pf.encls[k];
 		uint64_t resident = 0, swapped = 0;
 
-		for (uint64_t t = 0; e->pt && t < e->pt_top; t++) {
-			const struct encl_page *leaf = e->pt[t];
+		uint64_t tracked = 0, addr = e->base;
+		const struct encl_page *p;
 
-			for (unsigned i = 0; leaf && i < ENCL_LEAF_PAGES; i++) {
-				const struct encl_page *p = &leaf[i];
-				uint64_t addr = e->base + (t * ENCL_LEAF_PAGES + i) * PG;
-
-				if (!p->tracked)
-					continue;
-				if (p->epc == EPC_NONE) {
-					swapped += p->swapped;
-					continue;
-				}
-				resident++;
-				if (p->epc >= total)
-					fail("enclave page %lx at EPC index %u", (unsigned long)addr, p->epc);
-				if (sgx_pf.free_map[p->epc / 64] >> (p->epc % 64) & 1)
-					fail("enclave page %lx is on free EPC page %u", (unsigned long)addr,
-					     p->epc);
-				if (sgx_pf.owner[p->epc].encl != e || sgx_pf.owner[p->epc].addr != addr)
-					fail("EPC page %u of enclave page %lx has another owner", p->epc,
-					     (unsigned long)addr);
+		/* Every page the page table tracks (encl_page_next skips absent subtrees). */
+		for (; (p = encl_page_next((struct sgx_encl *)e, &addr, e->base + e->size)); addr += PG) {
+			tracked++;
+			if (encl_page_lookup((struct sgx_encl *)e, addr) != p)
+				fail("enclave %lx: the walk and the lookup disagree at %lx",
+				     (unsigned long)e->base, (unsigned long)addr);
+			if (p->epc == EPC_NONE) {
+				swapped += p->swapped;
+				continue;
 			}
+			resident++;
+			if (p->epc >= total)
+				fail("enclave page %lx at EPC index %u", (unsigned long)addr, p->epc);
+			if (sgx_pf.free_map[p->epc / 64] >> (p->epc % 64) & 1)
+				fail("enclave page %lx is on free EPC page %u", (unsigned long)addr, p->epc);
+			if (sgx_pf.owner[p->epc].encl != e || sgx_pf.owner[p->epc].addr != addr)
+				fail("EPC page %u of enclave page %lx has another owner", p->epc,
+				     (unsigned long)addr);
 		}
-		if (resident != e->nr_resident || swapped != e->nr_swapped)
-			fail("enclave %lx counts %lu resident, %lu swapped; its page table %lu, %lu",
-			     (unsigned long)e->base, (unsigned long)e->nr_resident,
-			     (unsigned long)e->nr_swapped, (unsigned long)resident, (unsigned long)swapped);
+		/* page_cnt counts the SECS too (the VA pages are sized by it). */
+		if (e->flags & ENCL_CREATED)
+			tracked++;
+		if (resident != e->nr_resident || swapped != e->nr_swapped || tracked != e->page_cnt)
+			fail("enclave %lx counts %lu resident, %lu swapped, %lu pages; its page table %lu, "
+			     "%lu, %lu", (unsigned long)e->base, (unsigned long)e->nr_resident,
+			     (unsigned long)e->nr_swapped, (unsigned long)e->page_cnt,
+			     (unsigned long)resident, (unsigned long)swapped, (unsigned long)tracked);
 		for (uint32_t v = 0; v < e->nr_va; v++)
 			if (sgx_pf.free_map[e->va[v].epc / 64] >> (e->va[v].epc % 64) & 1)
 				fail("VA page %u of enclave %lx is free", e->va[v].epc, (unsigned long)e->base);
@@ -419,7 +435,7 @@ static void check_epc_accounting(void)
 }
 
 /* Host protection the driver may give enclave page p under VMA v: never more. */
-static int allowed_prot(const struct encl_vma *v, const struct encl_page *p)
+static int allowed_prot(const struct drv_vma *v, const struct encl_page *p)
 {
 	return encl_pte_prot(v->encl, p, v->prot);
 }
@@ -430,7 +446,7 @@ static void check_mappings(void)
 
 	for (uint64_t a = base; a < base + REGION; a += PG) {
 		const struct fmm_page *fp = fmm_page(a);
-		const struct encl_vma *v;
+		const struct drv_vma *v;
 		const struct encl_page *p;
 		uint32_t idx;
 
@@ -442,7 +458,7 @@ static void check_mappings(void)
 		if (sgx_pf.free_map[idx / 64] >> (idx % 64) & 1)
 			fail("%lx maps free EPC page %u", (unsigned long)a, idx);
 		v = vma_find(a);
-		if (v) {
+		if (v && v->ops == &encl_vm_ops) {
 			p = encl_page_lookup(v->encl, a);
 			if (!p || p->epc != idx)
 				fail("%lx maps EPC page %u, the enclave has %d there", (unsigned long)a, idx,
@@ -452,25 +468,32 @@ static void check_mappings(void)
 				     (unsigned long)a, fp->prot, v->prot, allowed_prot(v, p));
 			continue;
 		}
-		if (vepc_range_mapped(a, PG)) {
+		if (v && v->ops == &vepc_vm_ops) {
 			long e = vepc_epc_of(a, false);
 
 			if (e != (long)idx)
 				fail("%lx maps EPC page %u, the vEPC has %ld there", (unsigned long)a, idx, e);
+			if (fp->prot & ~v->prot)
+				fail("%lx (vEPC) mapped with prot %x, the VMA has %x", (unsigned long)a,
+				     fp->prot, v->prot);
 			continue;
 		}
+		if (v)
+			fail("%lx is in a VMA of unknown kind", (unsigned long)a);
 		fail("%lx maps EPC page %u outside every enclave and vEPC mapping", (unsigned long)a, idx);
 	}
 	for (size_t i = 0; i < sgx_pf.nr_vmas; i++) {
-		const struct encl_vma *v = &sgx_pf.vmas[i];
+		const struct drv_vma *v = &sgx_pf.vmas[i];
 
 		if (v->start >= v->end || v->start % PG || v->end % PG)
 			fail("VMA %lx-%lx", (unsigned long)v->start, (unsigned long)v->end);
+		if (v->ops != &encl_vm_ops && v->ops != &vepc_vm_ops)
+			fail("VMA %lx-%lx of unknown kind", (unsigned long)v->start, (unsigned long)v->end);
 		if (i && sgx_pf.vmas[i - 1].end > v->start)
 			fail("VMAs %lx-%lx and %lx-%lx overlap or are unsorted",
 			     (unsigned long)sgx_pf.vmas[i - 1].start, (unsigned long)sgx_pf.vmas[i - 1].end,
 			     (unsigned long)v->start, (unsigned long)v->end);
-		if (v->encl->refs <= 0)
+		if (v->ops == &encl_vm_ops && v->encl->refs <= 0)
 			fail("VMA %lx-%lx holds an enclave with %d references", (unsigned long)v->start,
 			     (unsigned long)v->end, v->encl->refs);
 		if (v->start < base || v->end > base + REGION)
@@ -551,12 +574,15 @@ static void check_lps(void)
 	}
 }
 
+/* Under the driver lock, as the driver's own readers (its debug builds check that). */
 static void check_invariants(void)
 {
+	drv_lock(&sgx_pf.lock);
 	check_epc_accounting();
 	check_mappings();
 	check_contents();
 	check_lps();
+	drv_unlock(&sgx_pf.lock);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1227,21 +1253,21 @@ static void op_mmap(void)
 		len = addr >= fmm_base() && addr < fmm_base() + REGION ? fmm_base() + REGION - addr : 0;
 	if (f->kind == SGX_FILE_ENCLAVE && !allow_noreplace)
 		flags &= ~MAP_FIXED_NOREPLACE;
+	/* The file offset matters to vEPC mappings, the open mode to every kind (bit 0x20 of
+	 * an enclave or provision mmap asks for them; older inputs keep their meaning). */
 	if (f->kind == SGX_FILE_VEPC) {
 		off = g8() < 200 ? (uint64_t)g8() * PG : g64();
 		fmode = g8() < 220 ? 3 : g8() & 3;
+	} else if (fl & 0x20) {
+		fmode = g8() & 3;
+		off = g8() < 128 ? (uint64_t)g8() * PG : g64();
 	}
 	if (flags & MAP_FIXED)
 		protect_inside(addr & ~(PG - 1), (addr & ~(PG - 1)) + ((len + PG - 1) & ~(PG - 1)));
 	if (f->kind == SGX_FILE_ENCLAVE && (flags & MAP_FIXED) && !allow_vepc_overlap &&
 	    len && vepc_range_mapped(addr & ~(PG - 1), len))
 		return;
-	if (f->kind == SGX_FILE_VEPC)
-		r = sgx_vepc_mmap(f, addr, len, prot, flags, off, fmode);
-	else if (f->kind == SGX_FILE_ENCLAVE)
-		r = sgx_mmap(f, addr, len, prot, flags);
-	else
-		r = -ENODEV;
+	r = sgx_mmap(f, addr, len, prot, flags, off, fmode);
 	trace("mmap slot %u addr %#lx len %#lx prot %x flags %#x off %#lx -> %#lx", slot,
 	      (unsigned long)addr, (unsigned long)len, prot, flags, (unsigned long)off, (unsigned long)r);
 	if (r < 0 && r > -4096) {
@@ -1329,7 +1355,11 @@ static void op_fault(void)
 		   (access & ACCESS_X ? PROT_EXEC : 0);
 	enum sgx_fault_result res;
 	uint32_t err = 0;
-	bool ours_before = vma_find(addr) || vepc_range_mapped(addr, 1);
+	bool ours_before;
+
+	drv_lock(&sgx_pf.lock);
+	ours_before = vma_find(addr) != NULL;
+	drv_unlock(&sgx_pf.lock);
 
 	res = sgx_fault(addr, access, lp, &err);
 	trace("fault %#lx access %u lp %d -> %d err %#x", (unsigned long)addr, access,
@@ -1384,26 +1414,27 @@ static uint64_t encl_addr(const struct cpu_lp *lp)
  * resident and writable, as enclave code could write it. */
 static void enclave_store(const struct cpu_lp *lp, uint64_t la, const void *obj, size_t len)
 {
-	struct encl_vma *v;
+	struct drv_vma *v;
 	struct encl_page *p;
 
 	if (!lp->in_enclave || la < lp->base || la - lp->base >= lp->size ||
 	    (la & (PG - 1)) + len > PG)
 		return;
-	v = vma_find(la);
+	drv_lock(&sgx_pf.lock);
+	v = vma_find_kind(la, &encl_vm_ops);
 	p = v ? encl_page_lookup(v->encl, la) : NULL;
-	if (!p || p->epc == EPC_NONE || p->type != SGX_PT_REG ||
-	    sgx_pf.cpu.epcm[p->epc].secs != lp->secs || !(sgx_pf.cpu.epcm[p->epc].perm & SGX_SECINFO_W) ||
-	    (sgx_pf.cpu.epcm[p->epc].flags & (EPCM_PENDING | EPCM_MODIFIED)))
-		return;
-	memcpy(epc_page(&sgx_pf.cpu, p->epc) + (la & (PG - 1)), obj, len);
-	shadow_forget(v->encl, la & ~(PG - 1));
+	if (p && p->epc != EPC_NONE && p->type == SGX_PT_REG &&
+	    sgx_pf.cpu.epcm[p->epc].secs == lp->secs && (sgx_pf.cpu.epcm[p->epc].perm & SGX_SECINFO_W) &&
+	    !(sgx_pf.cpu.epcm[p->epc].flags & (EPCM_PENDING | EPCM_MODIFIED))) {
+		memcpy(epc_page(&sgx_pf.cpu, p->epc) + (la & (PG - 1)), obj, len);
+		shadow_forget(v->encl, la & ~(PG - 1));
+	}
+	drv_unlock(&sgx_pf.lock);
 }
 
 /* Pages an ENCLU or an AEX may write: the operands' pages and the SSA frames of the TCS. */
 static void forget_written(const struct cpu_lp *lp, const struct cpu_regs *r)
 {
-	struct encl_vma *v = vma_find(lp->base);
 	const struct sgx_tcs *tcs;
 
 	if (!lp->in_enclave && !lp->base)
@@ -1423,7 +1454,6 @@ static void forget_written(const struct cpu_lp *lp, const struct cpu_regs *r)
 		for (uint64_t i = 0; i < (uint64_t)tcs->nssa * lp->ssa_frame_size && i < SHADOW_PAGES; i++)
 			shadow_forget(e, e->base + tcs->ossa + i * PG);
 	}
-	(void)v;
 }
 
 static void op_enclu(void)
@@ -1443,7 +1473,7 @@ static void op_enclu(void)
 	if (leaf == 10)
 		leaf = g8();
 	r->rax = leaf;
-	r->fx = fxbuf;
+	r->xsave = &xsave_img;
 	switch (leaf) {
 	case ENCLU_EENTER:
 	case ENCLU_ERESUME: {
@@ -1454,12 +1484,14 @@ static void op_enclu(void)
 			/* One of its TCS pages, most of the time. */
 			uint64_t n = g8(), found = 0;
 
+			drv_lock(&sgx_pf.lock);
 			for (uint64_t i = 0; i < e->size / PG && i < SHADOW_PAGES; i++) {
 				struct encl_page *p = encl_page_lookup(e, e->base + i * PG);
 
 				if (p && p->type == SGX_PT_TCS && found++ == n % 4)
 					r->rbx = e->base + i * PG;
 			}
+			drv_unlock(&sgx_pf.lock);
 		}
 		r->rcx = 0x401000 + g8();
 		break;
@@ -1527,7 +1559,7 @@ static void op_aex(void)
 
 	if (!c->lp.in_enclave)
 		return;
-	c->regs.fx = fxbuf;
+	c->regs.xsave = &xsave_img;
 	trace("AEX lp%u vector %u", which, vector);
 	sgx_aex(&c->lp, &c->regs, vector, g8() & 0x1F, encl_addr(&c->lp));
 	forget_written(&c->lp, &c->regs);
@@ -1679,7 +1711,8 @@ static void op_build(void)
 		protect_inside(a, a + PG);
 		if (!allow_vepc_overlap && vepc_range_mapped(a, PG))
 			continue;
-		if (sgx_mmap(f, a, PG, prot, MAP_SHARED | MAP_FIXED) != (long)a)
+		if (sgx_mmap(f, a, PG, prot, MAP_SHARED | MAP_FIXED, 0, SGX_FMODE_READ | SGX_FMODE_WRITE) !=
+		    (long)a)
 			fail("mmap of a page of the standard enclave failed");
 	}
 	if (what & 16) { /* and the heap hole, for EAUG */
@@ -1687,7 +1720,8 @@ static void op_build(void)
 
 		protect_inside(a, l.base + l.size);
 		if (allow_vepc_overlap || !vepc_range_mapped(a, l.base + l.size - a))
-			sgx_mmap(f, a, l.size - s.hole, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED);
+			sgx_mmap(f, a, l.size - s.hole, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, 0,
+				 SGX_FMODE_READ | SGX_FMODE_WRITE);
 	}
 out:
 	fx_layout_free(&l);
@@ -1752,10 +1786,9 @@ static void teardown(void)
 	if (free_pages != total || vepc_pages)
 		fail("after closing and unmapping everything %lu of %lu EPC pages are in use (%lu by vEPCs)",
 		     (unsigned long)(total - free_pages), (unsigned long)total, (unsigned long)vepc_pages);
-	if (sgx_pf.nr_encls || sgx_pf.nr_vmas || vepc_range_mapped(fmm_base(), REGION))
-		fail("after closing and unmapping everything: %zu enclaves, %zu enclave mappings%s",
-		     sgx_pf.nr_encls, sgx_pf.nr_vmas,
-		     vepc_range_mapped(fmm_base(), REGION) ? ", vEPC mappings" : "");
+	if (sgx_pf.nr_encls || sgx_pf.nr_vmas || sgx_pf.releasing)
+		fail("after closing and unmapping everything: %zu enclaves, %zu mappings%s",
+		     sgx_pf.nr_encls, sgx_pf.nr_vmas, sgx_pf.releasing ? ", enclaves releasing" : "");
 	if (fmm_backings_live())
 		fail("%u backing stores were not destroyed", fmm_backings_live());
 	nvepc_maps = 0;
@@ -1790,8 +1823,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	srcmem = mmap(NULL, (NSRC + 2) * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	fxbuf = aligned_alloc(64, 4096);
+	xsave_img = (struct cpu_xsave){ fxbuf, 4096, 0x3 };
 	if (!epc || srcmem == MAP_FAILED || !fxbuf || mprotect(srcmem + (NSRC + 1) * PG, PG, PROT_NONE))
 		exit(1);
+	memset(fxbuf, 0, 4096);
 	cpu_features_default(&feat, EPC_PAGES * PG, true);
 	if (sgx_platform_init(epc, EPC_PAGES, &feat, &fmm_ops))
 		exit(1);
