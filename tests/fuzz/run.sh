@@ -10,8 +10,7 @@
 # the input is saved as FUZZ_BUILD_DIR/artifacts/NAME-crash-<sha1> (reproduce with
 # FUZZ_BUILD_DIR/fuzz_NAME FILE, and see the target's header for its tracing switch).
 # The output of each run is in FUZZ_BUILD_DIR/logs/NAME.log.
-# Environment: FUZZ_ARGS adds libFuzzer options (e.g. -jobs, -dict); FUZZ_DRIVER_ALLOW is
-# passed on (tests/fuzz/fuzz_driver.c).
+# Environment: FUZZ_ARGS adds libFuzzer options (e.g. -jobs, -dict).
 
 set -u
 [ $# -ge 3 ] || { echo "usage: $0 FUZZ_BUILD_DIR SECONDS NAME..." >&2; exit 2; }
