@@ -1,11 +1,13 @@
 /* libFuzzer target: the driver (driver/) over the fake address space (tests/lib/fake_mm.c).
  *
- * An input is a program. Its first byte holds settings (bit 0: SGX2), then come operations,
- * each an opcode byte followed by the bytes its arguments need (missing bytes read as zero):
- * open, close and dup of /dev/sgx_enclave, /dev/sgx_provision and /dev/sgx_vepc; every ioctl
- * with structs built from the input (fields near the values the driver checks, pointers to
- * good, NULL, misaligned, read-only, half-unmapped, kernel or enclave memory); mmap, munmap
- * and mprotect as the preload passes them on; faults and instruction peeks as the trap path
+ * An input is a program. Its first byte holds settings (bit 0: SGX2; bit 1: the madvise,
+ * mremap and mmap-over operations, added later), then come operations, each an opcode byte
+ * followed by the bytes its arguments need (missing bytes read as zero): open, close and dup
+ * of /dev/sgx_enclave, /dev/sgx_provision and /dev/sgx_vepc; every ioctl with structs built
+ * from the input (fields near the values the driver checks, pointers to good, NULL,
+ * misaligned, read-only, half-unmapped, kernel or enclave memory); mmap, munmap, mprotect,
+ * madvise and mremap as the preload passes them on, and a foreign MAP_FIXED mmap over the
+ * driver's mappings whose host mmap fails or succeeds; faults and instruction peeks as the trap path
  * makes them; ENCLU leaves and AEXs for two logical processors, with the operands an enclave
  * would have stored; guest ENCLS on vEPC memory; and a macro that builds, initialises and
  * maps a whole enclave so that short inputs reach the interesting states.
@@ -23,7 +25,10 @@
  *   - results: ioctls return 0 or an errno the kernel documents for that ioctl, a complete
  *     ADD_PAGES reports count == length, an unmutated SIGSTRUCT for what was measured is
  *     accepted; mmap returns a page-aligned address in the region (the one asked for with
- *     MAP_FIXED) or a documented errno; a fault that says "retry" makes progress;
+ *     MAP_FIXED) or a documented errno, and so do mremap (the destination of
+ *     MREMAP_FIXED) and madvise; a foreign MAP_FIXED mmap over the driver's mappings that
+ *     fails changes none of them, one that succeeds leaves none in its range; a fault that
+ *     says "retry" makes progress;
  *   - the driver makes no map/protect call outside the region it was given.
  * At the end of the input everything is closed and unmapped and the platform must be empty
  * again: no EPC page used, no enclave, no mapping, no backing store.
@@ -1260,6 +1265,143 @@ static void op_mprotect(void)
 		fail("mprotect returned %ld", r);
 }
 
+/* madvise(2) as the preload passes it on: every advice, aligned or not, over enclave, vEPC
+ * and other memory. What it must not do (drop EPC contents) the shadow hashes catch. */
+static void op_madvise(void)
+{
+	static const int advices[] = {
+		MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE,
+		MADV_REMOVE, MADV_DONTFORK, MADV_DOFORK, MADV_MERGEABLE, MADV_UNMERGEABLE,
+		MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK,
+		MADV_KEEPONFORK, MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE,
+		MADV_DONTNEED_LOCKED, MADV_COLLAPSE, MADV_HWPOISON, MADV_SOFT_OFFLINE,
+	};
+	uint64_t addr = region_addr(), len;
+	uint8_t fl = g8(), s = g8();
+	int advice = s < 240 ? advices[s % (sizeof(advices) / sizeof(advices[0]))] : (int)g8();
+	long r = 0;
+	int ours;
+
+	len = (uint64_t)(1 + g8() % 64) * PG;
+	if (fl & 1)
+		addr += g8() & 0xFFF;
+	if (fl & 2)
+		len = g8() < 128 ? g16() : g64();
+	if (len > fmm_base() + REGION - addr && !(fl & 4))
+		len = fmm_base() + REGION - addr;
+	if (fl & 8)
+		fmm_set_capable(1);
+	ours = sgx_madvise(addr, len, advice, &r);
+	fmm_set_capable(0);
+	trace("madvise %#lx len %#lx advice %d -> %d, %ld", (unsigned long)addr, (unsigned long)len,
+	      advice, ours, r);
+	if (ours && r && r != -EINVAL && r != -ENOMEM && r != -ENODEV && r != -EACCES &&
+	    r != -EPERM && r != -EFAULT && r != -EAGAIN)
+		fail("madvise returned %ld", r);
+}
+
+/* mremap(2) with a source or destination among the driver's mappings: shrink, grow, move,
+ * the old_len 0 duplicate, MREMAP_DONTUNMAP. */
+static void op_mremap(void)
+{
+	static const int flag_menu[] = {
+		0, MREMAP_MAYMOVE, MREMAP_MAYMOVE | MREMAP_FIXED, MREMAP_MAYMOVE | MREMAP_FIXED,
+		MREMAP_MAYMOVE | MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE | MREMAP_DONTUNMAP |
+		MREMAP_FIXED,
+	};
+	uint64_t old = region_addr(), nw = region_addr(), olen, nlen;
+	uint8_t fl = g8(), s = g8();
+	int flags = s < 240 ? flag_menu[s % 7] : (int)g8();
+	long r = 0;
+	int ours;
+
+	olen = (uint64_t)(g8() % 32) * PG;
+	nlen = (uint64_t)(1 + g8() % 32) * PG;
+	if (fl & 1)
+		old += g8() & 0xFFF;
+	if (fl & 2)
+		nw += g8() & 0xFFF;
+	if (fl & 4)
+		nlen = olen;
+	if (fl & 8)
+		olen = g64(), nlen = g64();
+	/* The kernel keeps mappings inside the address space: a destination too. */
+	if (old + olen > fmm_base() + REGION || old + olen < old)
+		olen = fmm_base() + REGION - old;
+	if ((flags & MREMAP_FIXED) && (nw + nlen > fmm_base() + REGION || nw + nlen < nw))
+		nlen = fmm_base() + REGION - nw;
+	ours = sgx_mremap(old, olen, nlen, flags, nw, &r);
+	trace("mremap %#lx len %#lx -> len %#lx flags %#x new %#lx -> %d, %#lx", (unsigned long)old,
+	      (unsigned long)olen, (unsigned long)nlen, flags, (unsigned long)nw, ours,
+	      (unsigned long)r);
+	if (!ours)
+		return;
+	if (r < 0 && r > -4096) {
+		if (r != -EINVAL && r != -EFAULT && r != -ENOMEM && r != -EAGAIN)
+			fail("mremap returned %ld", r);
+		return;
+	}
+	if ((uint64_t)r % PG || (uint64_t)r < fmm_base() || (uint64_t)r >= fmm_base() + REGION)
+		fail("mremap returned %#lx, not a page in the region", (unsigned long)r);
+	if ((flags & MREMAP_FIXED) && (uint64_t)r != nw)
+		fail("mremap MREMAP_FIXED to %#lx returned %#lx", (unsigned long)nw, (unsigned long)r);
+}
+
+/* The caller's MAP_FIXED mapping of something else for sgx_mmap_over: the host's mmap, which
+ * the input makes fail or succeed. */
+struct over_ctx {
+	uint64_t addr, len;
+	bool fail;
+};
+
+static long map_foreign(void *ctx)
+{
+	const struct over_ctx *c = ctx;
+
+	if (c->fail)
+		return -ENOMEM;
+	fmm_claim(c->addr, c->len);
+	return (long)c->addr;
+}
+
+/* A foreign MAP_FIXED mmap over enclave or vEPC memory: when it fails nothing of the
+ * driver's may change (issue 9.5); when it succeeds the range holds none of its VMAs. */
+static void op_mmap_over(void)
+{
+	struct over_ctx c = { .addr = region_addr() };
+	struct drv_vma before[16];
+	size_t nbefore;
+	long r;
+
+	c.len = (uint64_t)(1 + g8() % 64) * PG;
+	c.fail = g8() & 1;
+	if (c.len > fmm_base() + REGION - c.addr)
+		c.len = fmm_base() + REGION - c.addr;
+	drv_lock(&sgx_pf.lock);
+	nbefore = sgx_pf.nr_vmas < 16 ? sgx_pf.nr_vmas : 16;
+	memcpy(before, sgx_pf.vmas, nbefore * sizeof(before[0]));
+	drv_unlock(&sgx_pf.lock);
+	r = sgx_mmap_over(c.addr, c.len, map_foreign, &c);
+	trace("mmap over %#lx len %#lx fail %d -> %ld", (unsigned long)c.addr, (unsigned long)c.len,
+	      c.fail, r);
+	drv_lock(&sgx_pf.lock);
+	if (c.fail) {
+		if (r != -ENOMEM)
+			fail("mmap over returned %ld, not what the host's mmap returned", r);
+		if ((sgx_pf.nr_vmas < 16 ? sgx_pf.nr_vmas : 16) != nbefore ||
+		    memcmp(before, sgx_pf.vmas, nbefore * sizeof(before[0])))
+			fail("a failing MAP_FIXED mmap over %#lx changed the driver's mappings",
+			     (unsigned long)c.addr);
+	} else {
+		if (r != (long)c.addr)
+			fail("mmap over returned %ld for %#lx", r, (unsigned long)c.addr);
+		if (vma_range_has(c.addr, c.addr + c.len))
+			fail("a MAP_FIXED mmap over %#lx left the driver's mappings in place",
+			     (unsigned long)c.addr);
+	}
+	drv_unlock(&sgx_pf.lock);
+}
+
 static bool fmm_allows(uint64_t addr, int need)
 {
 	const struct fmm_page *p = fmm_page(addr);
@@ -1648,12 +1790,16 @@ out:
 enum op {
 	OP_OPEN, OP_CLOSE, OP_DUP, OP_CREATE, OP_ADD, OP_INIT, OP_PROVISION, OP_RESTRICT,
 	OP_MODIFY, OP_REMOVE, OP_RAW_IOCTL, OP_VEPC_REMOVE_ALL, OP_MMAP, OP_MUNMAP, OP_MPROTECT,
-	OP_FAULT, OP_PEEK, OP_ENCLU, OP_AEX, OP_VIRT_ENCLS, OP_BUILD, NR_OPS
+	OP_FAULT, OP_PEEK, OP_ENCLU, OP_AEX, OP_VIRT_ENCLS, OP_BUILD, NR_OPS_V1,
+	/* Settings bit 1 adds these (inputs without it keep their meaning). */
+	OP_MADVISE = NR_OPS_V1, OP_MREMAP, OP_MMAP_OVER, NR_OPS
 };
+
+static unsigned nr_ops = NR_OPS_V1;
 
 static void run_op(uint8_t op)
 {
-	switch (op % NR_OPS) {
+	switch (op % nr_ops) {
 	case OP_OPEN: op_open(); break;
 	case OP_CLOSE: op_close(); break;
 	case OP_DUP: op_dup(); break;
@@ -1675,6 +1821,9 @@ static void run_op(uint8_t op)
 	case OP_AEX: op_aex(); break;
 	case OP_VIRT_ENCLS: op_virt_encls(); break;
 	case OP_BUILD: op_build(); break;
+	case OP_MADVISE: op_madvise(); break;
+	case OP_MREMAP: op_mremap(); break;
+	case OP_MMAP_OVER: op_mmap_over(); break;
 	}
 }
 
@@ -1766,6 +1915,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fmm_set_noexec_source((uintptr_t)(srcmem + NSRC * PG), (uintptr_t)(srcmem + (NSRC + 1) * PG));
 	init_sources();
 	sgx_pf.cpu.feat.sgx2 = settings & 1;
+	nr_ops = settings & 2 ? NR_OPS : NR_OPS_V1;
 	trace("input of %zu bytes, SGX%d", size, settings & 1 ? 2 : 1);
 	for (unsigned n = 0; in_n && n < 256; n++) {
 		run_op(g8());

@@ -18,9 +18,11 @@ import subprocess
 import sys
 
 OPEN, CLOSE, DUP, CREATE, ADD, INIT, PROVISION, RESTRICT, MODIFY, REMOVE, RAW, VEPC_RA, \
-    MMAP, MUNMAP, MPROTECT, FAULT, PEEK, ENCLU, AEX, VIRT, BUILD = range(21)
+    MMAP, MUNMAP, MPROTECT, FAULT, PEEK, ENCLU, AEX, VIRT, BUILD, MADVISE, MREMAP, \
+    MMAP_OVER = range(24)
 EREPORT, EGETKEY, EENTER, ERESUME, EEXIT, EACCEPT, EMODPE, EACCEPTCOPY = range(8)
 SGX2 = 1
+EXT = 2  # settings bit 1: MADVISE, MREMAP, MMAP_OVER
 
 # The standard enclave (tests/lib/sgx_fixture.c, nssa 1): TCS 0x0 0x1000, bad TCS 0x2000,
 # SSA 0x3000 0x4000, code 0x5000, RW 0x6000, R 0x7000, hole from 0x8000; size 0x10000.
@@ -86,6 +88,20 @@ SEEDS = {
              VEPC_RA, 3, 0, CLOSE, 3],
     "vepc-fault": [SGX2, OPEN, 3, 3, MMAP, 3, 0, 3, 1, 3, 15, 0, 0, 0] +
         [FAULT, 0, 3, 0, 1, 2, FAULT, 1, 3, 0, 0, 2, VEPC_RA, 3, 0],
+    # The standard enclave in slot 1 (pages 256-271 of the region), entered; madvise
+    # DONTNEED (EINVAL, contents kept) and DONTFORK on code/RW/R; then a fault.
+    "madvise": [SGX2 | EXT] + build(0, 1, 0) + enter(0, 0) +
+        [MADVISE, 5, 1, 0, 4, 2, MADVISE, 5, 1, 0, 7, 2] + fault(1, 6, 0, 0) + eexit(0),
+    # Move the RW page (MREMAP_FIXED, same size) out of ELRANGE to page 1024 (a fault there
+    # is SIGBUS: pages are found by address), back again (found); grow one (EFAULT).
+    "mremap": [SGX2 | EXT] + build(0, 1, 0) +
+        [MREMAP, 6, 1, 0, 4, 4, 2, 1, 0] + fault(4, 0, 0, 2) +
+        [MREMAP, 0, 4, 6, 1, 4, 2, 1, 0] + fault(1, 6, 0, 2) +
+        [MREMAP, 7, 1, 0, 0, 0, 1, 1, 3],
+    # A foreign MAP_FIXED mmap over the code pages that fails (nothing changes), then one
+    # that succeeds (the enclave mapping goes), with a thread inside.
+    "mmap-over": [SGX2 | EXT] + build(0, 1, 0) + enter(0, 0) +
+        [MMAP_OVER, 5, 1, 2, 1, MMAP_OVER, 5, 1, 2, 0] + eexit(0),
 }
 
 def minimal_elf(tcs_flags=6, code_flags=5, extra=None):
