@@ -35,9 +35,11 @@ HOST_TRAP_SRCS := $(wildcard host/trap*.c host/signal*.c)
 # ThreadSanitizer's instrumentation reaches its per-thread state through FS: what the trap path
 # runs before it has put the host FS base back (thread_self, fs_base_get/set) must not be
 # instrumented either; nor the interposed libc functions, which TSan's own start-up calls
-# (sigaction, mmap) before its per-thread state exists.
+# (sigaction, mmap) before its per-thread state exists, nor what they call there: the
+# program-memory copies of host/uaccess.c (raw process_vm_readv/writev, which TSan cannot
+# see into anyway).
 ifeq ($(TSAN),1)
-HOST_TRAP_SRCS += host/thread.c host/interpose.c
+HOST_TRAP_SRCS += host/thread.c host/interpose.c host/uaccess.c
 endif
 
 CORE_SRCS := $(wildcard cpu/*.c driver/*.c util/*.c)
@@ -107,11 +109,17 @@ $(HOST_TRAP_SRCS:%.c=$(BUILD)/obj/%.o): $(BUILD)/obj/%.o: %.c
 	$(CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
 
 # Code that may run while ld.so relocates the preload, before TLS is certain to be usable
-# (host/vdso_early.c): no stack protector.
+# (host/vdso_early.c): no stack protector. Nor ThreadSanitizer's instrumentation: it needs
+# the runtime's thread state, which does not exist yet (every program crashed in the IFUNC
+# resolver).
 EARLY_SRCS := host/vdso.c host/auxv.c host/vdso_early.c
+EARLY_CFLAGS := $(CFLAGS) -fno-stack-protector
+ifeq ($(TSAN),1)
+EARLY_CFLAGS := $(CFLAGS_BASE) -fno-stack-protector $(EXTRA_CFLAGS)
+endif
 $(EARLY_SRCS:%.c=$(BUILD)/obj/%.o): $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fno-stack-protector -MMD -MP -c $< -o $@
+	$(CC) $(EARLY_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libsgxemu_core.a: $(CORE_OBJS)
 	@rm -f $@
