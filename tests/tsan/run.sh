@@ -6,12 +6,15 @@
 #   tests/tsan/run.sh BUILD_DIR      (normally build-tsan)
 #
 # How TSan and the preload are made to agree (see also the Makefile's TSAN=1 settings):
-#  - the trap path, host/thread.c and host/interpose.c are not instrumented: TSan's code
-#    reaches its thread state through FS, which holds the enclave's base on entry to the trap
-#    handlers, and TSan's own start-up calls the interposed sigaction and mmap;
-#  - the preload installs its signal handlers through libc's sigaction, not TSan's
-#    interceptor, which would wrap them in code that needs the host FS base (host/signal.c,
-#    SGXEMU_TSAN). TSan does not see those handlers, so the program's asynchronous signals
+#  - the trap path, host/thread.c, host/interpose.c, host/uaccess.c and the code that runs
+#    while ld.so relocates the preload (host/vdso_early.c and what it calls) are not
+#    instrumented: TSan's code reaches its thread state through FS, which holds the enclave's
+#    base on entry to the trap handlers, and does not exist yet during relocation or TSan's
+#    own start-up, which calls the interposed sigaction and mmap (its mmap, munmap, mprotect,
+#    mremap and close calls go straight to libc: host/interpose.c);
+#  - the preload installs its signal handlers with a raw rt_sigaction, not through TSan's
+#    interceptor, which would wrap them in code that needs the host FS base (host/signal.c).
+#    TSan does not see those handlers, so the program's asynchronous signals
 #    and the emulator's IPIs run instrumented code where TSan cannot defer them: one landing
 #    while the thread is inside the TSan runtime can deadlock it. The stress run below
 #    therefore sends no signals (tgkill, timer), and programs get a timeout;
