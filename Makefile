@@ -1,11 +1,18 @@
 # sgxemu build. `make` builds the emulator; `make test` runs every test; `make bench` the benchmarks.
-# SAN=1 builds everything with AddressSanitizer + UndefinedBehaviorSanitizer into build-san/.
-# DEBUG=1 (implied by SAN=1) compiles in the driver's contract checks (driver/lock.h).
+# SAN=1 builds everything with AddressSanitizer + UndefinedBehaviorSanitizer into build-san/;
+# TSAN=1 with ThreadSanitizer into build-tsan/ (make tsan-test).
+# DEBUG=1 (implied by SAN=1 and TSAN=1) compiles in the driver's contract checks (driver/lock.h).
 
 SAN ?= 0
+TSAN ?= 0
 ifeq ($(SAN),1)
 BUILD ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+DEBUG ?= 1
+else ifeq ($(TSAN),1)
+BUILD ?= build-tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+SANDEFS := -DSGXEMU_TSAN
 DEBUG ?= 1
 else
 BUILD ?= build
@@ -17,7 +24,7 @@ DEBUGFLAGS := -DSGXEMU_DEBUG
 endif
 
 CC ?= gcc
-CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Wmissing-prototypes -Werror -fPIC -fvisibility=hidden -D_GNU_SOURCE -I. -Iinclude $(DEBUGFLAGS)
+CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Wmissing-prototypes -Werror -fPIC -fvisibility=hidden -D_GNU_SOURCE -I. -Iinclude $(DEBUGFLAGS) $(SANDEFS)
 CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDLIBS := -lcrypto -lpthread
 
@@ -25,6 +32,15 @@ LDLIBS := -lcrypto -lpthread
 # host FS base is restored, and must not be instrumented by sanitizers (it runs on enclave state).
 HOST_CFLAGS := $(CFLAGS_BASE) -fno-stack-protector $(EXTRA_CFLAGS)
 HOST_TRAP_SRCS := $(wildcard host/trap*.c host/signal*.c)
+# ThreadSanitizer's instrumentation reaches its per-thread state through FS: what the trap path
+# runs before it has put the host FS base back (thread_self, fs_base_get/set) must not be
+# instrumented either; nor the interposed libc functions, which TSan's own start-up calls
+# (sigaction, mmap) before its per-thread state exists, nor what they call there: the
+# program-memory copies of host/uaccess.c (raw process_vm_readv/writev, which TSan cannot
+# see into anyway).
+ifeq ($(TSAN),1)
+HOST_TRAP_SRCS += host/thread.c host/interpose.c host/uaccess.c
+endif
 
 # lib/: code over cpu/ that the preload, the CLI and the tests share (image layouts, signing,
 # SIGSTRUCT files, the host's XSAVE features); lib/encl_loader.c, the enclave loader of the
@@ -63,7 +79,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 # VERSION, plus the commit in a git checkout.
 SGXEMU_VERSION := $(shell cat VERSION)$(shell git rev-parse --short HEAD 2>/dev/null | sed 's/^/+g/')
 
-.PHONY: all test unit integ conformance compat bench clean demo san-test install FORCE
+.PHONY: all test unit integ conformance compat bench clean demo san-test tsan-test install FORCE
 all: $(BUILD)/sgxemu $(BUILD)/libsgxemu.so $(BUILD)/libsgxemu-boot.so $(BUILD)/shim/cpuid.h \
 	$(BUILD)/man/sgxemu.1 $(BUILD)/completion/sgxemu $(BUILD)/sgxemu-gdb.py
 
@@ -100,11 +116,17 @@ $(HOST_TRAP_SRCS:%.c=$(BUILD)/obj/%.o): $(BUILD)/obj/%.o: %.c
 	$(CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
 
 # Code that may run while ld.so relocates the preload, before TLS is certain to be usable
-# (host/vdso_early.c): no stack protector.
+# (host/vdso_early.c): no stack protector. Nor ThreadSanitizer's instrumentation: it needs
+# the runtime's thread state, which does not exist yet (every program crashed in the IFUNC
+# resolver).
 EARLY_SRCS := host/vdso.c host/auxv.c host/vdso_early.c
+EARLY_CFLAGS := $(CFLAGS) -fno-stack-protector
+ifeq ($(TSAN),1)
+EARLY_CFLAGS := $(CFLAGS_BASE) -fno-stack-protector $(EXTRA_CFLAGS)
+endif
 $(EARLY_SRCS:%.c=$(BUILD)/obj/%.o): $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fno-stack-protector -MMD -MP -c $< -o $@
+	$(CC) $(EARLY_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libsgxemu_core.a: $(CORE_OBJS)
 	@rm -f $@
@@ -170,6 +192,8 @@ $(BUILD)/tests/integ/%: tests/integ/%.c $(TESTLIB_OBJS) $(BUILD)/libsgxemu_core.
 -include tests/integ/integ.mk
 -include tests/cli/cli.mk
 -include bench/bench.mk
+-include tests/fuzz/fuzz.mk
+-include tests/stress/stress.mk
 
 unit: $(UNIT_BINS)
 integ: all $(INTEG_BINS)
@@ -190,7 +214,14 @@ san-test:
 	$(MAKE) SAN=1 all unit integ
 	tests/run.sh build-san --no-conformance
 
+# ThreadSanitizer over the unit tests and the integration tests (every integration test is
+# threaded: the emulator's reclaimer runs beside the program's threads), and a short run of
+# the stress program. tests/tsan/run.sh says how the preload and TSan are made to agree.
+tsan-test:
+	$(MAKE) TSAN=1 all unit integ
+	tests/tsan/run.sh build-tsan
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz build-tsan
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -636,6 +636,13 @@ int sgx_mprotect(uint64_t addr, uint64_t len, int prot, long *ret)
 		drv_unlock(&sgx_pf.lock);
 		return 0;
 	}
+	/* mprotect(2) refuses an unaligned start before looking at VMAs: nothing may be split
+	 * or protected at a byte address. */
+	if (addr & (SGX_PAGE_SIZE - 1)) {
+		*ret = -EINVAL;
+		drv_unlock(&sgx_pf.lock);
+		return 1;
+	}
 	/* Piece by piece as the kernel walks VMAs: earlier pieces stay changed on failure. */
 	for (uint64_t a = addr; a < end;) {
 		struct drv_vma *v = vma_find(a);

@@ -56,6 +56,15 @@ static int elf_perms(uint32_t p_flags)
 	return ((p_flags & PF_R) ? 1 : 0) | ((p_flags & PF_W) ? 2 : 0) | ((p_flags & PF_X) ? 4 : 0);
 }
 
+/* Program header i, copied out of the image: the file may put it at any offset, and reading
+ * it in place would be a misaligned access (checked: e_phnum headers fit from e_phoff). */
+static const Elf64_Phdr *phdr_copy(Elf64_Phdr *out, const uint8_t *img, const Elf64_Ehdr *eh,
+				   unsigned i)
+{
+	memcpy(out, img + eh->e_phoff + (size_t)i * sizeof(*out), sizeof(*out));
+	return out;
+}
+
 static int read_file(struct encl *e, const char *path, uint8_t **buf, size_t *len)
 {
 	struct stat st;
@@ -106,9 +115,9 @@ int encl_load(struct encl *e, const char *path, size_t heap_size)
 	e->ssa_frame_size = 1;
 	e->attributes = SGX_ATTR_MODE64BIT;
 	e->xfrm = 3;
-	if (heap_size % PAGE) {
+	if (heap_size % PAGE || heap_size > (1ULL << 36)) {
 		errno = EINVAL;
-		return fail(e, "heap size %zu is not a page multiple", heap_size);
+		return fail(e, "heap size %zu is not a page multiple of at most 64 GiB", heap_size);
 	}
 	if (read_file(e, path, &img, &len) < 0)
 		return -1;
@@ -125,7 +134,8 @@ int encl_load(struct encl *e, const char *path, size_t heap_size)
 		goto out;
 	}
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff) + i;
+		Elf64_Phdr phc;
+		const Elf64_Phdr *ph = phdr_copy(&phc, img, eh, i);
 		struct encl_seg *s;
 
 		if (ph->p_type != PT_LOAD)
@@ -136,7 +146,8 @@ int encl_load(struct encl *e, const char *path, size_t heap_size)
 			goto out;
 		}
 		if (ph->p_vaddr % PAGE || ph->p_vaddr < end || ph->p_filesz > ph->p_memsz ||
-		    ph->p_offset > len || ph->p_filesz > len - ph->p_offset || ph->p_memsz == 0) {
+		    ph->p_offset > len || ph->p_filesz > len - ph->p_offset || ph->p_memsz == 0 ||
+		    ph->p_vaddr > (1ULL << 36) || ph->p_memsz > (1ULL << 36)) {
 			fail(e, "%s: PT_LOAD %u is not page aligned, overlaps or is truncated", path, i);
 			goto out;
 		}
@@ -189,6 +200,12 @@ int encl_load(struct encl *e, const char *path, size_t heap_size)
 		end += heap_size;
 		e->nseg++;
 	}
+	/* No enclave is larger than 2^36 (MaxEnclaveSize_64); beyond 2^63 this would not end. */
+	if (end > (1ULL << 36)) {
+		errno = EFBIG;
+		fail(e, "%s: the image and heap need more than 64 GiB", path);
+		goto out;
+	}
 	for (e->size = PAGE; e->size < end; e->size <<= 1)
 		;
 	free(img);
@@ -203,10 +220,14 @@ out:
 int encl_measure(const struct encl *e, uint8_t out[32])
 {
 	struct measure *m = measure_new();
+	uint8_t *page = malloc(PAGE);
 	int rc = -1;
 
-	if (!m)
+	if (!m || !page) {
+		measure_free(m);
+		free(page);
 		return -1;
+	}
 	if (measure_ecreate(m, e->ssa_frame_size, e->size) < 0)
 		goto out;
 	for (unsigned i = 0; i < e->nseg; i++) {
@@ -217,14 +238,25 @@ int encl_measure(const struct encl *e, uint8_t out[32])
 				goto out;
 			if (!(s->flags & SGX_PAGE_MEASURE))
 				continue;
+			memcpy(page, s->src + off, PAGE);
+			if (((s->secinfo & SGX_SECINFO_TYPE_MASK) >> SGX_SECINFO_TYPE_SHIFT) == SGX_PT_TCS) {
+				/* EADD clears these in the EPC copy before EEXTEND reads it. */
+				struct sgx_tcs *t = (struct sgx_tcs *)page;
+
+				t->state = 0;
+				t->flags &= ~SGX_TCS_FLAGS_DBGOPTIN;
+				t->cssa = 0;
+				t->aep = 0;
+			}
 			for (uint64_t c = 0; c < PAGE; c += 256)
-				if (measure_eextend(m, s->offset + off + c, s->src + off + c) < 0)
+				if (measure_eextend(m, s->offset + off + c, page + c) < 0)
 					goto out;
 		}
 	}
 	rc = measure_digest(m, out);
 out:
 	measure_free(m);
+	free(page);
 	return rc;
 }
 

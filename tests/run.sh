@@ -5,6 +5,7 @@
 #
 # Suites, in this order:
 #   unit         BUILD/tests/unit/test_*          run directly
+#   fuzz         BUILD/tests/fuzz/fuzz_NAME       over tests/fuzz/corpus/NAME/ (no libFuzzer)
 #   integ        BUILD/tests/integ/*              each under `BUILD/sgxemu run --` (the default
 #                                                 "auto" system-call filter setting)
 #   integ-filter BUILD/tests/integ/*              again with SGXEMU_SYSCALL_FILTER=on: every
@@ -168,6 +169,16 @@ for t in "$BUILD"/tests/unit/test_*; do
 	run_program unit "$(basename "$t")" "$T_PROG" "$t"
 done
 [ "$found" -eq 1 ] || echo "== unit: no test binaries in $BUILD/tests/unit"
+
+# --- fuzz corpora --------------------------------------------------------------------------
+# The fuzz targets built without libFuzzer (tests/fuzz/standalone.c) over the corpus in the
+# repository: one TAP line per input.
+for t in "$BUILD"/tests/fuzz/fuzz_*; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
+	corpus=$ROOT/tests/fuzz/corpus/$(basename "$t" | sed 's/^fuzz_//')
+	[ -d "$corpus" ] || continue
+	run_program fuzz "$(basename "$t")" "$T_PROG" "$t" "$corpus"
+done
 
 # --- integration ---------------------------------------------------------------------------
 found=0

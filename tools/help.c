@@ -2,8 +2,11 @@
  * bash completion that read it (see help.h). */
 #include "tools/help.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
+
+#include "tools/cmds.h"
 
 #include "sgxemu_version.h"
 
@@ -665,4 +668,27 @@ void help_print_completion(FILE *f)
 			   "\t\tfi ;;\n", !strcmp(h->name, "run") ? "-c -f" : "-f");
 	}
 	fputs("\tesac\n}\ncomplete -o filenames -F _sgxemu sgxemu\n", f);
+}
+
+/* Shared by every command (here, not in sgxemu.c, so that programs linking a command's
+ * file without the CLI's main() have them: the fuzz targets). */
+int cmd_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sgxemu: ");
+	if (cmd)
+		fprintf(stderr, "%s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see sgxemu %s%s--help)\n", cmd ? cmd : "", cmd ? " " : "");
+	return 2;
+}
+
+int cmd_help(const char *cmd)
+{
+	if (help_print_cmd(stdout, cmd))
+		help_print_main(stdout);
+	return fflush(stdout) ? 1 : 0;
 }

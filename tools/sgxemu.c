@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,27 +34,6 @@ static bool from_flag[64];
 static bool flagged(size_t k)
 {
 	return k < sizeof(from_flag) / sizeof(from_flag[0]) && from_flag[k];
-}
-
-int cmd_usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "sgxemu: ");
-	if (cmd)
-		fprintf(stderr, "%s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see sgxemu %s%s--help)\n", cmd ? cmd : "", cmd ? " " : "");
-	return 2;
-}
-
-int cmd_help(const char *cmd)
-{
-	if (help_print_cmd(stdout, cmd))
-		help_print_main(stdout);
-	return fflush(stdout) ? 1 : 0;
 }
 
 /* The directory holding this executable. */

@@ -121,12 +121,19 @@ static void vformat(struct tbuf *t, const char *fmt, va_list ap)
 {
 	for (; *fmt; fmt++) {
 		int lng = 0;
+		bool alt = false;
 
 		if (*fmt != '%') {
 			put_c(t, *fmt);
 			continue;
 		}
 		fmt++;
+		/* '#': 0x before hexadecimal (an unknown flag would leave its argument unread and
+		 * shift every later one). */
+		if (*fmt == '#') {
+			alt = true;
+			fmt++;
+		}
 		while (*fmt == 'l') {
 			lng++;
 			fmt++;
@@ -150,6 +157,8 @@ static void vformat(struct tbuf *t, const char *fmt, va_list ap)
 			put_u(t, lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 10);
 			break;
 		case 'x':
+			if (alt)
+				put_s(t, "0x");
 			put_u(t, lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 16);
 			break;
 		case 'p':

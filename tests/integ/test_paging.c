@@ -6,6 +6,7 @@
 #include "tests/integ/integ_sgx2.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #define EPC_PAGES 2048 /* 8 MiB */
 #define MiB (1UL << 20)
@@ -145,8 +146,9 @@ static void edmm_on_evicted_pages(void **state)
 
 /* Thread A loops FILL/VERIFY over a heap twice the EPC while thread B reads random pages of
  * it: both fault, reclaim from each other and send each other tracking IPIs. */
-static volatile int two_done;
-static unsigned two_bad;
+/* Shared with the thread while it runs: atomics (volatile is no synchronisation). */
+static atomic_int two_done;
+static atomic_uint two_bad;
 
 static void *two_a(void *arg)
 {
@@ -193,7 +195,7 @@ static void reclaim_races_two_threads(void **state)
  * evicted since B's last step, and reclaim runs under both. Nothing is lost. */
 struct racer {
 	uint64_t heap, heap_len, hole;
-	volatile int a_done;
+	atomic_int a_done; /* read by thread B while A runs */
 	unsigned a_passes, a_bad_passes, b_rounds, b_errors;
 	uint64_t a_first_bad;
 	char b_first_error[200];

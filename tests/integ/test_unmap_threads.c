@@ -22,7 +22,6 @@ static void *spin(void *arg)
 {
 	struct spinner *s = arg;
 
-	s->op = (struct test_op){ .op = TOP_SPIN, .addr = (uintptr_t)&s->flag };
 	s->rc = encl_enter(s->e, 0, &s->op, &s->run);
 	return NULL;
 }
@@ -32,6 +31,9 @@ static void spin_start(struct spinner *s, struct encl *e)
 {
 	memset(s, 0, sizeof(*s));
 	s->e = e;
+	/* Before the thread starts: the waiter below reads op.entered meanwhile (TSan saw the
+	 * thread's plain store of the whole op race with it). */
+	s->op = (struct test_op){ .op = TOP_SPIN, .addr = (uintptr_t)&s->flag };
 	assert_int_equal(pthread_create(&s->th, NULL, spin, s), 0);
 	wait_flag(&s->op.entered, 1, "the thread to enter the enclave");
 }

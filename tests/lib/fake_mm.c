@@ -14,6 +14,7 @@ static struct {
 	struct fmm_call calls[FMM_MAX_CALLS];
 	size_t ncalls;
 	unsigned violations;
+	unsigned violations_by_op[FMM_OP_COUNT];
 	int fail_reserve;
 	unsigned backings;
 	uint64_t noexec_start, noexec_end;
@@ -31,11 +32,12 @@ static void fmm_record(enum fmm_op op, uint64_t addr, uint64_t len, uint64_t epc
 
 /* The pages [addr, addr+len) if they are all in the owned region and the range is aligned;
  * counts a violation otherwise. */
-static struct fmm_page *fmm_range(uint64_t addr, uint64_t len)
+static struct fmm_page *fmm_range(enum fmm_op op, uint64_t addr, uint64_t len)
 {
 	if ((addr | len) & (FMM_PAGE - 1) || !len || addr < fmm.base || addr + len < addr ||
 	    addr + len > fmm.base + fmm.size) {
 		fmm.violations++;
+		fmm.violations_by_op[op]++;
 		return NULL;
 	}
 	return &fmm.pages[(addr - fmm.base) / FMM_PAGE];
@@ -43,7 +45,7 @@ static struct fmm_page *fmm_range(uint64_t addr, uint64_t len)
 
 static int fmm_map_epc(uint64_t addr, uint64_t epc_off, uint64_t len, int prot)
 {
-	struct fmm_page *p = fmm_range(addr, len);
+	struct fmm_page *p = fmm_range(FMM_OP_MAP_EPC, addr, len);
 
 	fmm_record(FMM_OP_MAP_EPC, addr, len, epc_off, prot, 0, 0);
 	if (!p)
@@ -55,7 +57,7 @@ static int fmm_map_epc(uint64_t addr, uint64_t epc_off, uint64_t len, int prot)
 
 static int fmm_map_epc_cow(uint64_t addr, uint64_t epc_off, uint64_t len, int prot)
 {
-	struct fmm_page *p = fmm_range(addr, len);
+	struct fmm_page *p = fmm_range(FMM_OP_MAP_EPC_COW, addr, len);
 
 	fmm_record(FMM_OP_MAP_EPC_COW, addr, len, epc_off, prot, 0, 0);
 	if (!p)
@@ -67,7 +69,7 @@ static int fmm_map_epc_cow(uint64_t addr, uint64_t epc_off, uint64_t len, int pr
 
 static int fmm_map_none(uint64_t addr, uint64_t len)
 {
-	struct fmm_page *p = fmm_range(addr, len);
+	struct fmm_page *p = fmm_range(FMM_OP_MAP_NONE, addr, len);
 
 	fmm_record(FMM_OP_MAP_NONE, addr, len, 0, PROT_NONE, 0, 0);
 	if (!p)
@@ -79,7 +81,7 @@ static int fmm_map_none(uint64_t addr, uint64_t len)
 
 static int fmm_protect(uint64_t addr, uint64_t len, int prot)
 {
-	struct fmm_page *p = fmm_range(addr, len);
+	struct fmm_page *p = fmm_range(FMM_OP_PROTECT, addr, len);
 
 	fmm_record(FMM_OP_PROTECT, addr, len, 0, prot, 0, 0);
 	if (!p)
@@ -95,7 +97,7 @@ static int fmm_unmap(uint64_t addr, uint64_t len)
 
 	/* munmap(2) rounds the length up; so may the driver. */
 	len = (len + FMM_PAGE - 1) & ~(FMM_PAGE - 1);
-	p = fmm_range(addr, len);
+	p = fmm_range(FMM_OP_UNMAP, addr, len);
 	fmm_record(FMM_OP_UNMAP, addr, len, 0, 0, 0, 0);
 	if (!p)
 		return -22; /* -EINVAL */
@@ -143,17 +145,19 @@ static void fmm_tlb_shootdown(uint32_t secs)
 	fmm_record(FMM_OP_SHOOTDOWN, 0, 0, 0, 0, secs, 0);
 }
 
-/* Backing stores are ordinary page-aligned memory (the host uses anonymous mappings). */
+/* Backing stores are anonymous NORESERVE mappings, as the host makes them: an enclave with a
+ * huge ELRANGE costs address space, not memory. */
 static void *fmm_backing_create(uint64_t len)
 {
 	uint64_t rounded = (len + FMM_PAGE - 1) & ~(FMM_PAGE - 1);
-	void *p = aligned_alloc(FMM_PAGE, rounded);
+	void *p = rounded ? mmap(NULL, rounded, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) : MAP_FAILED;
 
+	if (p == MAP_FAILED)
+		p = NULL;
 	fmm_record(FMM_OP_BACKING_CREATE, (uintptr_t)p, len, 0, 0, 0, 0);
-	if (p) {
-		memset(p, 0, rounded);
+	if (p)
 		fmm.backings++;
-	}
 	return p;
 }
 
@@ -166,9 +170,10 @@ static void fmm_backing_discard(void *p, uint64_t len)
 static void fmm_backing_destroy(void *p, uint64_t len)
 {
 	fmm_record(FMM_OP_BACKING_DESTROY, (uintptr_t)p, len, 0, 0, 0, 0);
-	if (p)
+	if (p) {
 		fmm.backings--;
-	free(p);
+		munmap(p, (len + FMM_PAGE - 1) & ~(FMM_PAGE - 1));
+	}
 }
 
 static int fmm_src_vma(uint64_t addr, struct drv_src_vma *out)
@@ -196,7 +201,7 @@ static int fmm_src_vma(uint64_t addr, struct drv_src_vma *out)
 
 static int fmm_advise(uint64_t addr, uint64_t len, int advice)
 {
-	struct fmm_page *p = fmm_range(addr, len);
+	struct fmm_page *p = fmm_range(FMM_OP_ADVISE, addr, len);
 
 	fmm_record(FMM_OP_ADVISE, addr, len, 0, advice, 0, 0);
 	if (!p)
@@ -273,7 +278,7 @@ uint64_t fmm_size(void)
 
 void fmm_claim(uint64_t addr, uint64_t len)
 {
-	struct fmm_page *p = fmm_range(addr, len);
+	struct fmm_page *p = fmm_range(FMM_OP_RESERVE, addr, len);
 
 	for (uint64_t i = 0; p && i < len / FMM_PAGE; i++)
 		p[i] = (struct fmm_page){ FMM_FOREIGN, PROT_NONE, 0 };
@@ -284,6 +289,7 @@ void fmm_reset(void)
 	memset(fmm.pages, 0, fmm.size / FMM_PAGE * sizeof(*fmm.pages));
 	fmm.ncalls = 0;
 	fmm.violations = 0;
+	memset(fmm.violations_by_op, 0, sizeof(fmm.violations_by_op));
 	fmm.fail_reserve = 0;
 	fmm.noexec_start = fmm.noexec_end = 0;
 	fmm.read_implies_exec = 0;
@@ -316,6 +322,11 @@ void fmm_clear_calls(void)
 unsigned fmm_violations(void)
 {
 	return fmm.violations;
+}
+
+unsigned fmm_violations_of(enum fmm_op op)
+{
+	return op < FMM_OP_COUNT ? fmm.violations_by_op[op] : 0;
 }
 
 void fmm_fail_reserve(int on)

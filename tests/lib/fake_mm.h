@@ -28,7 +28,7 @@ struct fmm_page {
 enum fmm_op {
 	FMM_OP_MAP_EPC, FMM_OP_MAP_NONE, FMM_OP_PROTECT, FMM_OP_UNMAP, FMM_OP_RESERVE, FMM_OP_IPI,
 	FMM_OP_BACKING_CREATE, FMM_OP_BACKING_DISCARD, FMM_OP_BACKING_DESTROY, FMM_OP_ADVISE,
-	FMM_OP_SHOOTDOWN, FMM_OP_MAP_EPC_COW,
+	FMM_OP_SHOOTDOWN, FMM_OP_MAP_EPC_COW, FMM_OP_COUNT
 };
 
 struct fmm_call {
@@ -56,6 +56,8 @@ const struct fmm_call *fmm_call(size_t i);
 void fmm_clear_calls(void);
 /* Calls on addresses outside the owned region, or with unaligned address/length. */
 unsigned fmm_violations(void);
+/* The same, counting only calls of one kind (fmm_claim counts as FMM_OP_RESERVE). */
+unsigned fmm_violations_of(enum fmm_op op);
 /* Make the next reserve() calls fail (return 0). */
 void fmm_fail_reserve(int on);
 /* Sources of ADD_PAGES (src_vma): addresses in [start, end) answer as a file mapping from a

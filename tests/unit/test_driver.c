@@ -1530,6 +1530,33 @@ static void test_mprotect_splits_vma(void **state)
 	assert_true(sgx_range_is_enclave(a + 0x2000, 0x1000));
 }
 
+/* An unaligned start is EINVAL, as mprotect(2) answers before looking at VMAs: no VMA is
+ * split at a byte address and nothing is protected (fuzz_driver found the driver doing both:
+ * tests/fuzz/repro/driver/mprotect-unaligned-*). */
+static void test_mprotect_unaligned_einval(void **state)
+{
+	struct t *t = *state;
+	struct encl_fx *e = build(t, 0, false, false);
+	uint64_t a = la(e, e->s.code);
+	long ret;
+
+	assert_int_equal(map(e->f, a, 0x3000, PROT_READ), (long)a);
+	touch(a + 0x1000);
+	fmm_clear_calls();
+	assert_int_equal(sgx_mprotect(a + 0x10, 0x1000, PROT_NONE, &ret), 1);
+	assert_int_equal(ret, -EINVAL);
+	assert_int_equal(sgx_mprotect(a - 0x800, 0x2000, PROT_NONE, &ret), 1);
+	assert_int_equal(ret, -EINVAL);
+	assert_int_equal(fmm_ncalls(), 0);
+	assert_int_equal(fmm_page(a + 0x1000)->prot, PROT_READ);
+	/* Still one VMA: a page-aligned mprotect of all of it works and splits nothing. */
+	assert_int_equal(sgx_mprotect(a, 0x3000, PROT_NONE, &ret), 1);
+	assert_int_equal(ret, 0);
+	assert_int_equal(sgx_pf.nr_vmas, 1);
+	assert_int_equal(sgx_pf.vmas[0].start, a);
+	assert_int_equal(sgx_pf.vmas[0].end, a + 0x3000);
+}
+
 /* After INIT, mprotect applies the ELRANGE rule too (linux.md §2.4). */
 static void test_mprotect_outside_elrange_after_init(void **state)
 {
@@ -2028,6 +2055,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_add_under_existing_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mprotect_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mprotect_splits_vma, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mprotect_unaligned_einval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mprotect_outside_elrange_after_init, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_munmap_last_reference_frees_epc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_without_mappings_frees_epc, setup, teardown),

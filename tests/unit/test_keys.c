@@ -52,8 +52,9 @@
 
 static _Atomic int counting, allocations;
 
-/* AddressSanitizer owns malloc: counting is left to the ordinary build there. */
-#if defined(__SANITIZE_ADDRESS__)
+/* AddressSanitizer and ThreadSanitizer own malloc (and ThreadSanitizer calls it before its
+ * own start-up is over): counting is left to the ordinary build there. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define COUNTING_ALLOCATIONS 0
 #else
 #define COUNTING_ALLOCATIONS 1
