@@ -27,6 +27,31 @@ struct fd_entry {
 };
 
 static struct fd_entry fd_table[FD_MAX];
+
+/* The table is written only under the lock, but read without it on the fast paths (is this
+ * fd one of ours at all?): file and internal are stored and loaded atomically for those
+ * readers, whose answer is a hint the locked path checks again. */
+static void entry_set(long fd, struct fd_entry v)
+{
+	struct fd_entry *e = &fd_table[fd];
+
+	e->ino = v.ino;
+	e->fmode = v.fmode;
+	__atomic_store_n(&e->internal, v.internal, __ATOMIC_RELEASE);
+	__atomic_store_n(&e->file, v.file, __ATOMIC_RELEASE);
+}
+
+static void entry_clear(long fd)
+{
+	entry_set(fd, (struct fd_entry){ NULL, 0, 0, false });
+}
+
+/* Without the lock: whether fd may be a device fd or one of ours. */
+static bool entry_maybe_used(long fd)
+{
+	return __atomic_load_n(&fd_table[fd].file, __ATOMIC_ACQUIRE) ||
+	       __atomic_load_n(&fd_table[fd].internal, __ATOMIC_ACQUIRE);
+}
 static atomic_int fd_lock_owner;
 /* Where the owners of our own fds keep their numbers (updated when an fd has to move). */
 static int *internal_slots[4];
@@ -99,7 +124,7 @@ static bool entry_valid(long fd, struct sgx_file **drop)
 	if (fd_inode(fd) == e->ino)
 		return true;
 	*drop = e->file;
-	memset(e, 0, sizeof(*e));
+	entry_clear(fd);
 	return false;
 }
 
@@ -216,12 +241,12 @@ long fd_open_device(enum sgx_file_kind kind, int flags)
 	fd_lock(&saved);
 	fd = fd_to_range(fd, cloexec);
 	if (fd_in_table(fd))
-		fd_table[fd] = (struct fd_entry){
+		entry_set(fd, (struct fd_entry){
 			f, fd_inode(fd),
 			(uint8_t)((acc == O_RDONLY || acc == O_RDWR ? FD_MODE_READ : 0) |
 				  (acc == O_WRONLY || acc == O_RDWR ? FD_MODE_WRITE : 0)),
 			false
-		};
+		});
 	fd_unlock(&saved);
 	if (!fd_in_table(fd)) {
 		raw_syscall1(SYS_close, fd);
@@ -239,7 +264,7 @@ static struct sgx_file *entry_take(long fd)
 	if (!fd_in_table(fd))
 		return NULL;
 	f = fd_table[fd].file;
-	memset(&fd_table[fd], 0, sizeof(fd_table[fd]));
+	entry_clear(fd);
 	return f;
 }
 
@@ -249,7 +274,7 @@ long fd_close(int fd)
 	uint64_t saved;
 	long r;
 
-	if (!fd_in_table(fd) || (!fd_table[fd].file && !fd_table[fd].internal))
+	if (!fd_in_table(fd) || !entry_maybe_used(fd))
 		return SYS_PASS;
 	fd_lock(&saved);
 	if (fd_table[fd].internal && fd_inode(fd) == fd_table[fd].ino) {
@@ -276,8 +301,8 @@ static void move_internal_away(long newfd)
 	to = raw_syscall3(SYS_fcntl, newfd, F_DUPFD_CLOEXEC, FD_RESERVED_LO);
 	if (raw_is_err(to) || !fd_in_table(to))
 		return;
-	fd_table[to] = fd_table[newfd];
-	memset(&fd_table[newfd], 0, sizeof(fd_table[newfd]));
+	entry_set(to, fd_table[newfd]);
+	entry_clear(newfd);
 	for (unsigned i = 0; i < sizeof(internal_slots) / sizeof(internal_slots[0]); i++)
 		if (internal_slots[i] && __atomic_load_n(internal_slots[i], __ATOMIC_RELAXED) == newfd)
 			__atomic_store_n(internal_slots[i], (int)to, __ATOMIC_RELAXED);
@@ -291,9 +316,9 @@ static void entry_copy(long oldfd, long newfd, struct sgx_file **drop)
 	if (!fd_in_table(oldfd) || !fd_in_table(newfd) || !entry_valid(oldfd, &drop[1]) ||
 	    !fd_table[oldfd].file)
 		return;
-	fd_table[newfd] = fd_table[oldfd];
-	fd_table[newfd].internal = false;
-	sgx_file_get(fd_table[newfd].file);
+	sgx_file_get(fd_table[oldfd].file);
+	entry_set(newfd, (struct fd_entry){ fd_table[oldfd].file, fd_table[oldfd].ino,
+					    fd_table[oldfd].fmode, false });
 }
 
 static void put_dropped(struct sgx_file **drop)
@@ -314,7 +339,7 @@ long fd_dupfd(int oldfd, int cmd, long min)
 	uint64_t saved;
 	long r;
 
-	if (!fd_in_table(oldfd) || (!fd_table[oldfd].file && !fd_table[oldfd].internal))
+	if (!fd_in_table(oldfd) || !entry_maybe_used(oldfd))
 		return SYS_PASS;
 	fd_lock(&saved);
 	r = raw_syscall3(SYS_fcntl, oldfd, cmd, min);
@@ -331,8 +356,8 @@ long fd_dup3(int oldfd, int newfd, int flags, bool dup2_semantics)
 	uint64_t saved;
 	long r;
 
-	if ((!fd_in_table(oldfd) || (!fd_table[oldfd].file && !fd_table[oldfd].internal)) &&
-	    (!fd_in_table(newfd) || (!fd_table[newfd].file && !fd_table[newfd].internal)))
+	if ((!fd_in_table(oldfd) || !entry_maybe_used(oldfd)) &&
+	    (!fd_in_table(newfd) || !entry_maybe_used(newfd)))
 		return SYS_PASS;
 	fd_lock(&saved);
 	if (oldfd != newfd)
@@ -359,7 +384,7 @@ long fd_close_range(unsigned first, unsigned last, unsigned flags)
 	for (unsigned fd = first; !(flags & CLOSE_RANGE_CLOEXEC) && fd <= top; fd++) {
 		struct sgx_file *f = NULL;
 
-		if (!fd_table[fd].file)
+		if (!__atomic_load_n(&fd_table[fd].file, __ATOMIC_ACQUIRE))
 			continue;
 		fd_lock(&saved);
 		f = entry_take(fd);
@@ -397,7 +422,7 @@ void fd_make_internal(int *fdp)
 	if (!fd_in_table(hi))
 		return;
 	fd_lock(&saved);
-	fd_table[hi] = (struct fd_entry){ NULL, fd_inode(hi), 0, true };
+	entry_set(hi, (struct fd_entry){ NULL, fd_inode(hi), 0, true });
 	for (unsigned i = 0; i < sizeof(internal_slots) / sizeof(internal_slots[0]); i++) {
 		if (!internal_slots[i] || internal_slots[i] == fdp) {
 			internal_slots[i] = fdp;
