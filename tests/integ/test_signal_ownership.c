@@ -151,6 +151,8 @@ static void thread_with_everything_blocked(void **state)
 	pthread_t th;
 	struct encl e2;
 
+	integ_skip_under_tsan("program signals land in code ThreadSanitizer does not know is a "
+			      "handler (tests/tsan/run.sh)");
 	(void)state;
 	for (int raw = 0; raw < (integ_filter_off() ? 1 : 2); raw++) {
 		/* Each round leaves TCS 0 in its exception: a fresh enclave. */
@@ -324,6 +326,8 @@ static void signal_flood_during_aex(void **state)
 	struct sigaction sa, o1, o2;
 	pthread_t th;
 
+	integ_skip_under_tsan("program signals land in code ThreadSanitizer does not know is a "
+			      "handler (tests/tsan/run.sh)");
 	(void)state;
 	for (int nodefer = 0; nodefer < 2; nodefer++) {
 		memset(&sa, 0, sizeof(sa));

@@ -47,6 +47,11 @@ if [ "${TSAN_KNOWN_RACES:-0}" = 1 ]; then
 fi
 export TSAN_OPTIONS="$opts${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
 export SGXEMU_TEST_TIMEOUT=${SGXEMU_TEST_TIMEOUT:-240}
+# No seccomp filter in TSan builds (TSan reserves the gate's address; host/preload.c): the
+# tests that need it report skipped, and the suite that repeats everything under it is left
+# out. Tests of asynchronous program signals and the 1 TiB ELRANGE skip themselves too
+# (integ_skip_under_tsan, with the reason).
+export SGXEMU_TEST_FILTER_SUITE=0
 
 P=0 F=0 S=0
 add_counts() { # LOG
@@ -59,6 +64,7 @@ add_counts() { # LOG
 	fi
 }
 
+rm -rf "$BUILD/test-logs" # the reports listed below are this run's only
 tests/run.sh "$BUILD" --no-conformance 2>&1 | tee "$BUILD/tsan-tests.log"
 add_counts "$BUILD/tsan-tests.log"
 tests/stress/run.sh "$BUILD" 30 ecall,mm-encl,mm-anon,ioctl,fdrace,churn 4 2>&1 |
