@@ -12,10 +12,10 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(CFLAGS_BASE) -O1 $(FUZZ_SANFLAGS) -fsanitize=fuzzer-no-link $(EXTRA_CFLAGS)
-# Everything a target may call: cpu/, driver/, util/, the test fixtures, the CLI's commands
+# Everything a target may call: cpu/, driver/, util/, lib/, the test fixtures, the CLI's commands
 # (with help.c: usage errors and --help, which the commands call).
 FUZZ_TOOL_SRCS := tools/measure_cmd.c tools/sign_cmd.c tools/help.c
-FUZZ_LIB_SRCS := $(CORE_SRCS) $(TESTLIB_SRCS) $(FUZZ_TOOL_SRCS)
+FUZZ_LIB_SRCS := $(CORE_SRCS) $(TESTLIB_SRCS) $(LOADER_SRC) $(FUZZ_TOOL_SRCS)
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_REGRESS_BINS := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/fuzz_%)
