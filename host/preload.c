@@ -112,22 +112,21 @@ __attribute__((constructor)) static void sgxemu_preload_init(void)
 	signal_install();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	/* An inherited filter is on whatever the setting (seccomp cannot take it off). */
-#ifdef SGXEMU_TSAN
-	/* make tsan-test: ThreadSanitizer reserves the gate's address, and its instrumentation
-	 * cannot run in the SIGSYS path: such builds run without the filter (docs/syscalls.md). */
-	if (r)
-		;
-#else
-	if (r)
+	if (r) {
+		/* make tsan-test: ThreadSanitizer reserves the gate's address, and its
+		 * instrumentation cannot run in the SIGSYS path: such builds run without the filter
+		 * and need not say so (docs/syscalls.md). */
+#ifndef SGXEMU_TSAN
 		sgxemu_err("the syscall gate's address %#lx is taken (%d): system calls made without "
 			   "libc will not reach sgxemu", GATE_ADDR, r);
 #endif
-	else if (trap_syscall_init())
+	} else if (trap_syscall_init()) {
 		sgxemu_err("no XSAVE: system calls made without libc will not reach sgxemu");
-	else if (!filter_adopt() && host_cfg.syscall_filter == CONFIG_FILTER_ON)
+	} else if (!filter_adopt() && host_cfg.syscall_filter == CONFIG_FILTER_ON) {
 		filter_enable();
-	else
+	} else {
 		filter_consider();
+	}
 	TRACE("preload active (cpuid faulting %s, syscall filter %s)",
 	      cpuid_faulting_enabled() ? "on" : "off", filter_active() ? "on" : "off");
 }
