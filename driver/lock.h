@@ -44,8 +44,8 @@
 #include "util/rawsys.h"
 
 struct drv_lock {
-	atomic_int owner; /* 0 = free, else the owner's thread id */
-	int depth;        /* only the owner touches it */
+	atomic_int owner;  /* 0 = free, else the owner's thread id */
+	atomic_int nested; /* acquisitions by the owner beyond its first; only the owner touches it */
 };
 
 static inline bool drv_lock_held_by_self(struct drv_lock *l)
@@ -53,32 +53,36 @@ static inline bool drv_lock_held_by_self(struct drv_lock *l)
 	return atomic_load(&l->owner) == (int)raw_gettid();
 }
 
+/* The owner's first acquisition leaves nested at 0, as the lock was free: a signal handler
+ * that takes the lock again between the owner's compare-and-swap and its return (the trap
+ * path does) counts from 0 and gives back exactly what it took, never the owner's hold. */
 static inline void drv_lock(struct drv_lock *l)
 {
 	int tid = (int)raw_gettid();
 	int expect = 0;
 
 	if (atomic_load(&l->owner) == tid) {
-		l->depth++;
+		atomic_fetch_add(&l->nested, 1);
 		return;
 	}
 	while (!atomic_compare_exchange_weak(&l->owner, &expect, tid)) {
 		expect = 0;
 		raw_syscall0(SYS_sched_yield);
 	}
-	l->depth = 1;
 }
 
 static inline void drv_unlock(struct drv_lock *l)
 {
-	if (--l->depth == 0)
+	if (atomic_load(&l->nested))
+		atomic_fetch_sub(&l->nested, 1);
+	else
 		atomic_store(&l->owner, 0);
 }
 
 /* After fork, in the child: nobody holds it (the parent's owner id means nothing here). */
 static inline void drv_lock_reset(struct drv_lock *l)
 {
-	l->depth = 0;
+	atomic_store(&l->nested, 0);
 	atomic_store(&l->owner, 0);
 }
 
